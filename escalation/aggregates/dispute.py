@@ -1,0 +1,518 @@
+"""The Dispute aggregate and its events (the catalogue of DESIGN.md).
+
+Command methods check the transition, then trigger one event; ``apply``
+methods only assign state, so replaying the log reads no clock and decides
+nothing. Every value that needed a calendar, a clock or a rule book
+(deadlines, schedules, targets) is computed by the caller and carried in the
+event, so history replays the same forever, whatever the rules become.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from escalation.aggregates.state import DisputeState
+from escalation.errors import IllegalTransition, InvalidInput, TimeWentBackwards
+
+MEDIATION_OUTCOMES = ("resolved", "failed", "partial")
+CLOSE_OUTCOMES = (
+    "resolved",
+    "agreement",
+    "judicial_confirmation",
+    "litigation",
+    "withdrawn",
+    "declined",
+)
+ESCALATION_MODES = ("stepwise", "elevated")
+
+Schedule = Sequence[tuple[str, datetime]]
+
+
+def require_aware(name: str, value: datetime) -> None:
+    if not isinstance(value, datetime):
+        raise InvalidInput(f"{name} must be a datetime, got {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidInput(
+            f"{name}={value.isoformat()} has no timezone; pass an aware datetime "
+            "(e.g. datetime(..., tzinfo=timezone.utc))"
+        )
+
+
+def _schedule(raw: Schedule) -> tuple[tuple[str, datetime], ...]:
+    # JSON gives lists back for tuples: normalise on the way in.
+    return tuple((str(a), t) for a, t in raw)
+
+
+class Dispute(Aggregate):
+    """One dispute's life: received at a unit, mediated, escalated, closed."""
+
+    if TYPE_CHECKING:  # assigned by Received.apply; not an __init__ argument
+        state: DisputeState
+
+    class Event(Aggregate.Event):
+        """Base of every dispute event: who did it and when it was written."""
+
+        actor: str
+        recorded_at: datetime
+
+        @property
+        def occurred_at(self) -> datetime:
+            """When it happened (business time), timezone-aware UTC."""
+            return self.timestamp
+
+        @property
+        def by_rule(self) -> bool:
+            """True for decisions a policy took, False for facts from outside."""
+            return getattr(self, "rule_id", None) is not None
+
+        def advance(self, aggregate: Dispute, **changes: Any) -> None:
+            aggregate.state = replace(
+                aggregate.state,
+                version=self.originator_version,
+                updated_at=self.timestamp,
+                **changes,
+            )
+
+        def remember_request(self, aggregate: Dispute, request_id: str | None) -> None:
+            if request_id:
+                aggregate.state = replace(
+                    aggregate.state, request_ids=aggregate.state.request_ids | {request_id}
+                )
+
+    class Received(Event, Aggregate.Created):
+        unit: str
+        tier: str
+        category: str
+        source: str
+        parties: int
+        amount: float
+        summary: str
+        location: str
+        request_id: str | None
+        due_at: datetime
+        schedule: list[tuple[str, datetime]]
+        rules_version: str
+
+        def apply(self, aggregate: Dispute) -> None:
+            aggregate.state = DisputeState(
+                id=self.originator_id,
+                version=self.originator_version,
+                unit=self.unit,
+                tier=self.tier,
+                status="open",
+                category=self.category,
+                source=self.source,
+                parties=self.parties,
+                amount=self.amount,
+                summary=self.summary,
+                location=self.location,
+                received_at=self.timestamp,
+                received_unit=self.unit,
+                tier_entered_at=self.timestamp,
+                due_at=self.due_at,
+                schedule=_schedule(self.schedule),
+                updated_at=self.timestamp,
+            )
+            self.remember_request(aggregate, self.request_id)
+
+    class RiskAssessed(Event):
+        level: str
+        matched: list[str]
+        rule_id: str | None
+        rules_version: str
+        reason: str
+
+        def apply(self, aggregate: Dispute) -> None:
+            self.advance(aggregate, risk=self.level, risk_rule=self.rule_id)
+
+    class Routed(Event):
+        department: str
+        rule_id: str | None
+        rules_version: str
+        reason: str
+
+        def apply(self, aggregate: Dispute) -> None:
+            self.advance(aggregate, department=self.department)
+
+    class Mediated(Event):
+        outcome: str
+        unit: str
+        tier: str
+        note: str
+        request_id: str | None
+
+        def apply(self, aggregate: Dispute) -> None:
+            s = aggregate.state
+            self.advance(
+                aggregate,
+                mediations=s.mediations + 1,
+                attempts=s.attempts + (1 if self.outcome == "failed" else 0),
+                last_mediation_at=self.timestamp,
+            )
+            self.remember_request(aggregate, self.request_id)
+
+    class Escalated(Event):
+        from_unit: str
+        from_tier: str
+        to_unit: str
+        to_tier: str
+        mode: str  # stepwise (逐级上报) or elevated (提级管理)
+        reason: str
+        due_at: datetime
+        schedule: list[tuple[str, datetime]]
+        rule_id: str | None
+        rules_version: str
+        request_id: str | None
+
+        def apply(self, aggregate: Dispute) -> None:
+            s = aggregate.state
+            self.advance(
+                aggregate,
+                unit=self.to_unit,
+                tier=self.to_tier,
+                escalations=s.escalations + 1,
+                elevated=s.elevated or self.mode == "elevated",
+                attempts=0,
+                visit=s.visit + 1,
+                tier_entered_at=self.timestamp,
+                due_at=self.due_at,
+                schedule=_schedule(self.schedule),
+                notices=(),
+            )
+            self.remember_request(aggregate, self.request_id)
+
+    class Supervised(Event):
+        notice: str
+        unit: str
+        tier: str
+        reason: str
+        rule_id: str | None
+        rules_version: str
+        request_id: str | None
+
+        def apply(self, aggregate: Dispute) -> None:
+            s = aggregate.state
+            self.advance(
+                aggregate,
+                notices=(*s.notices, self.notice),
+                notices_total=s.notices_total + 1,
+            )
+            self.remember_request(aggregate, self.request_id)
+
+    class Closed(Event):
+        outcome: str
+        unit: str
+        tier: str
+        note: str
+        request_id: str | None
+
+        def apply(self, aggregate: Dispute) -> None:
+            self.advance(aggregate, status="closed", closed_at=self.timestamp, outcome=self.outcome)
+            self.remember_request(aggregate, self.request_id)
+
+    class Reopened(Event):
+        unit: str
+        tier: str
+        reason: str
+        due_at: datetime
+        schedule: list[tuple[str, datetime]]
+        rules_version: str
+        request_id: str | None
+
+        def apply(self, aggregate: Dispute) -> None:
+            s = aggregate.state
+            self.advance(
+                aggregate,
+                status="open",
+                closed_at=None,
+                outcome=None,
+                reopened=s.reopened + 1,
+                attempts=0,
+                visit=s.visit + 1,
+                tier_entered_at=self.timestamp,
+                due_at=self.due_at,
+                schedule=_schedule(self.schedule),
+                notices=(),
+            )
+            self.remember_request(aggregate, self.request_id)
+
+    # ---------------------------------------------------------------- commands
+
+    @classmethod
+    def receive(
+        cls,
+        *,
+        id: UUID,
+        unit: str,
+        tier: str,
+        category: str,
+        source: str,
+        parties: int,
+        amount: float,
+        summary: str,
+        location: str,
+        at: datetime,
+        actor: str,
+        recorded_at: datetime,
+        due_at: datetime,
+        schedule: Schedule,
+        rules_version: str,
+        request_id: str | None = None,
+    ) -> Dispute:
+        require_aware("received_at", at)
+        if parties < 1:
+            raise InvalidInput(f"parties must be at least 1, got {parties}")
+        if not math.isfinite(amount) or amount < 0:
+            raise InvalidInput(f"amount must be a finite number ≥ 0 (yuan), got {amount}")
+        if due_at <= at:
+            raise InvalidInput("due_at must be after the time of receipt")
+        return cls._create(
+            cls.Received,
+            id=id,
+            timestamp=at,
+            actor=actor,
+            recorded_at=recorded_at,
+            unit=unit,
+            tier=tier,
+            category=category,
+            source=source,
+            parties=parties,
+            amount=float(amount),
+            summary=summary,
+            location=location,
+            request_id=request_id,
+            due_at=due_at,
+            schedule=list(schedule),
+            rules_version=rules_version,
+        )
+
+    def _check(self, at: datetime, *, must_be_open: bool = True, what: str) -> None:
+        require_aware("at", at)
+        s = self.state
+        if must_be_open and not s.is_open:
+            raise IllegalTransition(
+                f"cannot {what} dispute {s.id}: it was closed ({s.outcome}) at "
+                f"{s.closed_at.isoformat() if s.closed_at else '?'}; reopen it first"
+            )
+        if s.updated_at is not None and at < s.updated_at:
+            raise TimeWentBackwards(
+                f"cannot {what} dispute {s.id} at {at.isoformat()}: its last event is "
+                f"at {s.updated_at.isoformat()} and time cannot go backwards"
+            )
+
+    def assess_risk(
+        self,
+        *,
+        level: str,
+        matched: Sequence[str],
+        rule_id: str | None,
+        rules_version: str,
+        reason: str,
+        actor: str,
+        at: datetime,
+        recorded_at: datetime,
+    ) -> None:
+        self._check(at, what="assess the risk of")
+        self.trigger_event(
+            self.RiskAssessed,
+            timestamp=at,
+            actor=actor,
+            recorded_at=recorded_at,
+            level=level,
+            matched=list(matched),
+            rule_id=rule_id,
+            rules_version=rules_version,
+            reason=reason,
+        )
+
+    def route(
+        self,
+        *,
+        department: str,
+        rule_id: str | None,
+        rules_version: str,
+        reason: str,
+        actor: str,
+        at: datetime,
+        recorded_at: datetime,
+    ) -> None:
+        self._check(at, what="route")
+        self.trigger_event(
+            self.Routed,
+            timestamp=at,
+            actor=actor,
+            recorded_at=recorded_at,
+            department=department,
+            rule_id=rule_id,
+            rules_version=rules_version,
+            reason=reason,
+        )
+
+    def mediate(
+        self,
+        *,
+        outcome: str,
+        note: str,
+        actor: str,
+        at: datetime,
+        recorded_at: datetime,
+        request_id: str | None = None,
+    ) -> None:
+        if outcome not in MEDIATION_OUTCOMES:
+            raise InvalidInput(
+                f"unknown mediation outcome {outcome!r}; use one of {', '.join(MEDIATION_OUTCOMES)}"
+            )
+        self._check(at, what="mediate")
+        self.trigger_event(
+            self.Mediated,
+            timestamp=at,
+            actor=actor,
+            recorded_at=recorded_at,
+            outcome=outcome,
+            unit=self.state.unit,
+            tier=self.state.tier,
+            note=note,
+            request_id=request_id,
+        )
+
+    def escalate(
+        self,
+        *,
+        to_unit: str,
+        to_tier: str,
+        tiers: Sequence[str],
+        mode: str,
+        reason: str,
+        due_at: datetime,
+        schedule: Schedule,
+        rule_id: str | None,
+        rules_version: str,
+        actor: str,
+        at: datetime,
+        recorded_at: datetime,
+        request_id: str | None = None,
+    ) -> None:
+        """Move the dispute up to ``to_unit``; ``tiers`` is the order, lowest first."""
+        self._check(at, what="escalate")
+        s = self.state
+        if mode not in ESCALATION_MODES:
+            raise InvalidInput(f"unknown escalation mode {mode!r}; use stepwise or elevated")
+        if s.tier not in tiers or to_tier not in tiers:
+            raise InvalidInput(f"tier {s.tier!r} or {to_tier!r} is not in the rule book")
+        here, there = tiers.index(s.tier), tiers.index(to_tier)
+        if here == len(tiers) - 1:
+            raise IllegalTransition(
+                f"dispute {s.id} is already at the top tier ({s.tier}, unit {s.unit}); "
+                "there is nothing above to escalate to"
+            )
+        if there <= here:
+            raise IllegalTransition(
+                f"cannot move dispute {s.id} from {s.tier} to {to_tier}: escalation only goes up"
+            )
+        self.trigger_event(
+            self.Escalated,
+            timestamp=at,
+            actor=actor,
+            recorded_at=recorded_at,
+            from_unit=s.unit,
+            from_tier=s.tier,
+            to_unit=to_unit,
+            to_tier=to_tier,
+            mode=mode,
+            reason=reason,
+            due_at=due_at,
+            schedule=list(schedule),
+            rule_id=rule_id,
+            rules_version=rules_version,
+            request_id=request_id,
+        )
+
+    def supervise(
+        self,
+        *,
+        notice: str,
+        reason: str,
+        rule_id: str | None,
+        rules_version: str,
+        actor: str,
+        at: datetime,
+        recorded_at: datetime,
+        request_id: str | None = None,
+    ) -> None:
+        self._check(at, what="issue a notice on")
+        self.trigger_event(
+            self.Supervised,
+            timestamp=at,
+            actor=actor,
+            recorded_at=recorded_at,
+            notice=notice,
+            unit=self.state.unit,
+            tier=self.state.tier,
+            reason=reason,
+            rule_id=rule_id,
+            rules_version=rules_version,
+            request_id=request_id,
+        )
+
+    def close(
+        self,
+        *,
+        outcome: str,
+        note: str,
+        actor: str,
+        at: datetime,
+        recorded_at: datetime,
+        request_id: str | None = None,
+    ) -> None:
+        if outcome not in CLOSE_OUTCOMES:
+            raise InvalidInput(
+                f"unknown close outcome {outcome!r}; use one of {', '.join(CLOSE_OUTCOMES)}"
+            )
+        self._check(at, what="close")
+        self.trigger_event(
+            self.Closed,
+            timestamp=at,
+            actor=actor,
+            recorded_at=recorded_at,
+            outcome=outcome,
+            unit=self.state.unit,
+            tier=self.state.tier,
+            note=note,
+            request_id=request_id,
+        )
+
+    def reopen(
+        self,
+        *,
+        reason: str,
+        due_at: datetime,
+        schedule: Schedule,
+        rules_version: str,
+        actor: str,
+        at: datetime,
+        recorded_at: datetime,
+        request_id: str | None = None,
+    ) -> None:
+        self._check(at, must_be_open=False, what="reopen")
+        if self.state.is_open:
+            raise IllegalTransition(f"dispute {self.state.id} is open; only a closed one reopens")
+        self.trigger_event(
+            self.Reopened,
+            timestamp=at,
+            actor=actor,
+            recorded_at=recorded_at,
+            unit=self.state.unit,
+            tier=self.state.tier,
+            reason=reason,
+            due_at=due_at,
+            schedule=list(schedule),
+            rules_version=rules_version,
+            request_id=request_id,
+        )

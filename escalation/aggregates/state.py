@@ -1,0 +1,94 @@
+"""The state of one dispute as policies, the API and projections see it.
+
+A frozen value: the aggregate replaces it on every event, so a state handed
+out (by ``engine.get`` or to a policy) never changes under its holder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+Status = Literal["open", "closed"]
+#: What a tier visit's schedule can ask for: one of the notices, or "escalate"
+#: when the time limit passes at a tier that has a tier above it.
+ESCALATE = "escalate"
+
+
+@dataclass(frozen=True)
+class DisputeState:
+    id: UUID
+    version: int
+    # Where it is now.
+    unit: str
+    tier: str
+    status: Status
+    # Facts given at registration (登记受理).
+    category: str
+    source: str
+    parties: int
+    amount: float
+    summary: str
+    location: str
+    received_at: datetime
+    received_unit: str
+    # Decisions and counters.
+    risk: str | None = None
+    risk_rule: str | None = None
+    department: str | None = None
+    attempts: int = 0  # failed mediations during the current tier visit
+    mediations: int = 0
+    last_mediation_at: datetime | None = None
+    reopened: int = 0
+    escalations: int = 0
+    elevated: bool = False
+    # The current tier visit: when it began, its time limit and its schedule
+    # of time-driven actions, fixed when the visit began.
+    visit: int = 1
+    tier_entered_at: datetime | None = None
+    due_at: datetime | None = None
+    schedule: tuple[tuple[str, datetime], ...] = ()
+    notices: tuple[str, ...] = ()  # notices issued during the current visit
+    notices_total: int = 0
+    closed_at: datetime | None = None
+    outcome: str | None = None
+    updated_at: datetime | None = None  # time of the latest event
+    request_ids: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+    def overdue(self, now: datetime) -> bool:
+        return self.is_open and self.due_at is not None and now > self.due_at
+
+    def pending(self) -> tuple[tuple[str, datetime], ...]:
+        """Scheduled actions of this visit not yet taken, earliest first."""
+        if not self.is_open:
+            return ()
+        return tuple((a, t) for a, t in self.schedule if a not in self.notices)
+
+    def next_due_at(self) -> datetime | None:
+        """When the next time-driven action falls due (None: nothing scheduled)."""
+        pending = self.pending()
+        return min(t for _, t in pending) if pending else None
+
+    def facts(self) -> dict[str, object]:
+        """The variables rule conditions (CEL) are evaluated over."""
+        return {
+            "category": self.category,
+            "source": self.source,
+            "parties": self.parties,
+            "amount": float(self.amount),
+            "risk": self.risk or "low",
+            "tier": self.tier,
+            "unit": self.unit,
+            "attempts": self.attempts,
+            "reopened": self.reopened,
+            "escalations": self.escalations,
+            "elevated": self.elevated,
+            "location": self.location,
+            "department": self.department or "",
+        }

@@ -1,0 +1,462 @@
+"""The ``escalation`` command line (typer + rich)."""
+
+from __future__ import annotations
+
+import time as systime
+from collections import Counter
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from escalation.demo import DemoResult, run_demo
+from escalation.engine import DEFAULT_URL, EscalationEngine, QueueItem
+from escalation.errors import EscalationError
+from escalation.policies.rulebook import RuleBook
+
+app = typer.Typer(
+    help="Tiered dispute escalation: community → street → district (就地化解、逐级上报、提级管理).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+rules_app = typer.Typer(help="Work with rule books (tiers.yaml).", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+console = Console()
+errors = Console(stderr=True)
+
+DbOption = Annotated[
+    str, typer.Option("--db", envvar="ESCALATION_DB", help="SQLAlchemy URL of the store.")
+]
+RulesOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--rules",
+        envvar="ESCALATION_RULES",
+        help="Rule book file (default: the packaged tiers.yaml).",
+    ),
+]
+AtOption = Annotated[
+    datetime | None,
+    typer.Option(
+        "--at",
+        formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%d %H:%M:%S%z"],
+        help="When it happened, with a UTC offset (default: now).",
+    ),
+]
+COLOURS = {"red": "bold red", "yellow": "yellow", "blue": "blue"}
+
+
+def _rules(path: Path | None) -> RuleBook:
+    return RuleBook.load(path) if path is not None else RuleBook.default()
+
+
+def _engine(db: str, rules: Path | None) -> EscalationEngine:
+    return EscalationEngine(_rules(rules), url=db)
+
+
+def _local(value: datetime | None, zone: ZoneInfo) -> str:
+    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def main() -> None:
+    try:
+        app()
+    except EscalationError as exc:
+        errors.print(f"[red]error:[/red] {exc}")
+        raise SystemExit(2) from None
+
+
+@app.callback()
+def _root() -> None:
+    """Every command takes --db URL (env ESCALATION_DB) and --rules FILE (env ESCALATION_RULES)."""
+
+
+# --------------------------------------------------------------------- demo
+
+
+@app.command()
+def demo(
+    db: Annotated[
+        str, typer.Option("--db", help="Where to write the demo store (made fresh).")
+    ] = "sqlite:///escalation-demo.db",
+    rules: RulesOption = None,
+    start: Annotated[
+        datetime, typer.Option(formats=["%Y-%m-%d"], help="First day of the month.")
+    ] = datetime(2026, 9, 1),
+    days: Annotated[int, typer.Option(min=1, max=366)] = 30,
+    per_day: Annotated[int, typer.Option(min=1, help="Mean disputes registered a day.")] = 60,
+    seed: int = 2025,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing store at --db.")] = False,
+) -> None:
+    """Run a seeded, realistic month of a Luohu-sized district and show the tier queues."""
+    path = _sqlite_path(db)
+    if path is not None and path.exists():
+        if path.name != "escalation-demo.db" and not overwrite:
+            raise EscalationError(f"{path} exists; pass --overwrite to replace it")
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+    book = _rules(rules)
+    first = start.date()
+    began = systime.perf_counter()
+    with EscalationEngine(book, url=db) as engine, _progress() as progress:
+        task = progress.add_task("simulating", total=days)
+
+        def day_done(day: date) -> None:
+            progress.update(task, advance=1, description=f"simulating {day.isoformat()}")
+
+        result = run_demo(engine, first, days=days, seed=seed, per_day=per_day, on_day=day_done)
+        elapsed = systime.perf_counter() - began
+    with EscalationEngine(book, url=db) as engine:
+        _show_queues(engine, book, result.end_at or datetime.now(UTC))
+    _show_figures(result, book, elapsed)
+    console.print(f"store: {db}  (try: escalation queue --db {db} --tier district)")
+
+
+def _sqlite_path(url: str) -> Path | None:
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and ":memory:" not in url:
+        return Path(url[len(prefix) :])
+    return None
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+def _show_queues(engine: EscalationEngine, book: RuleBook, now: datetime) -> None:
+    items = engine.queue()
+    for tier in reversed(book.tiers):
+        at_tier = [i for i in items if i.tier == tier]
+        table = Table(title=f"{tier} queue: {len(at_tier)} open", title_justify="left")
+        for col in ("unit", "open", "red", "yellow", "blue", "overdue", "elevated here"):
+            table.add_column(col, justify="left" if col == "unit" else "right")
+        per_unit: dict[str, list[QueueItem]] = {}
+        for item in at_tier:
+            per_unit.setdefault(item.unit, []).append(item)
+        ranked = sorted(per_unit.items(), key=lambda kv: -len(kv[1]))
+        for unit, queue in ranked[:8]:
+            colours = Counter(i.colour for i in queue)
+            table.add_row(
+                f"{unit} {book.units[unit].name}",
+                str(len(queue)),
+                str(colours["red"]),
+                str(colours["yellow"]),
+                str(colours["blue"]),
+                str(sum(i.overdue(now) for i in queue)),
+                str(sum(i.elevated for i in queue)),
+            )
+        if len(ranked) > 8:
+            rest = [i for _, q in ranked[8:] for i in q]
+            table.add_row(f"… {len(ranked) - 8} more units", str(len(rest)), "", "", "", "", "")
+        console.print(table)
+
+
+def _show_figures(result: DemoResult, book: RuleBook, elapsed: float) -> None:
+    table = Table(
+        title=f"figures {result.start} + {result.days} days",
+        title_justify="left",
+        show_header=False,
+    )
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    total_events = sum(result.events.values())
+    table.add_row("received 登记受理", str(result.received))
+    for tier in book.tiers:
+        table.add_row(f"resolved at {tier}", str(result.resolved_at_tier[tier]))
+    table.add_row("closed (all outcomes)", str(result.closed))
+    rate = result.closed / result.received if result.received else 0.0
+    table.add_row("closure rate 化解率 (of received)", f"{rate:.1%}")
+    low = book.tiers[0]
+    if result.closed:
+        table.add_row(
+            f"settled without leaving the {low}",
+            f"{result.closed_at_tier[low] / result.closed:.1%}",
+        )
+    table.add_row("escalated stepwise 逐级上报", str(result.escalated))
+    table.add_row("elevated 提级管理", str(result.elevated))
+    for notice, count in sorted(result.notices.items()):
+        table.add_row(f"notices: {notice}", str(count))
+    on_time = result.closed_on_time / result.closed if result.closed else 0.0
+    table.add_row("on-time rate (closed, no limit missed)", f"{on_time:.1%}")
+    table.add_row(
+        "open at the end / of them overdue", f"{result.open_at_end} / {result.open_overdue}"
+    )
+    table.add_row("events written", f"{total_events} ({total_events / elapsed:,.0f}/s)")
+    console.print(table)
+
+
+# -------------------------------------------------------------------- rules
+
+
+@rules_app.command("check")
+def rules_check(file: Annotated[Path, typer.Argument(help="The rule book to validate.")]) -> None:
+    """Validate a rule book; print a summary, or every problem with its line."""
+    book = RuleBook.load(file)
+    console.print(f"[green]ok[/green] {file}: version {book.version}")
+    console.print(
+        f"  tiers {' → '.join(book.tiers)}; {len(book.units)} units; "
+        f"{len(book.risk_rules)} risk, {len(book.elevate_rules)} elevation, "
+        f"{len(book.routing_rules)} routing rules"
+    )
+    for tier in book.tiers:
+        t = book.tier(tier)
+        ladder = ", ".join(f"{s.notice} at {s.at:.0%}" for s in t.notices) or "no notices"
+        console.print(
+            f"  {tier}: within {t.handle_within}, max attempts "
+            f"{t.max_mediation_attempts or 'unlimited'}; {ladder}"
+        )
+
+
+# ----------------------------------------------------------------- commands
+
+
+@app.command()
+def receive(
+    unit: Annotated[str, typer.Option(help="Unit id where it is registered.")],
+    category: Annotated[str, typer.Option()],
+    source: Annotated[str, typer.Option()],
+    summary: Annotated[str, typer.Option()],
+    parties: int = 2,
+    amount: float = 0.0,
+    location: str = "",
+    request_id: str | None = None,
+    actor: str = "intake",
+    at: AtOption = None,
+    db: DbOption = DEFAULT_URL,
+    rules: RulesOption = None,
+) -> None:
+    """Register a dispute (登记受理); prints its id."""
+    with _engine(db, rules) as engine:
+        dispute_id = engine.receive(
+            unit=unit,
+            category=category,
+            source=source,
+            summary=summary,
+            parties=parties,
+            amount=amount,
+            location=location,
+            received_at=at,
+            request_id=request_id,
+            actor=actor,
+        )
+        _print_state(engine, str(dispute_id))
+
+
+@app.command()
+def mediate(
+    dispute: str,
+    outcome: Annotated[str, typer.Option(help="resolved, failed or partial.")],
+    mediator: Annotated[str, typer.Option()],
+    note: str = "",
+    request_id: str | None = None,
+    at: AtOption = None,
+    db: DbOption = DEFAULT_URL,
+    rules: RulesOption = None,
+) -> None:
+    """Record a mediation attempt (先行调解)."""
+    with _engine(db, rules) as engine:
+        engine.mediate(
+            dispute, outcome=outcome, mediator=mediator, note=note, request_id=request_id, at=at
+        )
+        _print_state(engine, dispute)
+
+
+@app.command()
+def escalate(
+    dispute: str,
+    reason: Annotated[str, typer.Option()],
+    actor: Annotated[str, typer.Option()],
+    to_tier: Annotated[str | None, typer.Option(help="Skip levels (提级) to this tier.")] = None,
+    request_id: str | None = None,
+    at: AtOption = None,
+    db: DbOption = DEFAULT_URL,
+    rules: RulesOption = None,
+) -> None:
+    """Escalate by hand to the parent unit, or elevate with --to-tier."""
+    with _engine(db, rules) as engine:
+        engine.escalate(
+            dispute, reason=reason, actor=actor, to_tier=to_tier, request_id=request_id, at=at
+        )
+        _print_state(engine, dispute)
+
+
+@app.command()
+def supervise(
+    dispute: str,
+    notice: Annotated[str, typer.Option(help="reminder, prompt, warning or supervision.")],
+    actor: Annotated[str, typer.Option()],
+    reason: str = "",
+    request_id: str | None = None,
+    at: AtOption = None,
+    db: DbOption = DEFAULT_URL,
+    rules: RulesOption = None,
+) -> None:
+    """Issue a notice by hand (催办/提示/预警/督办)."""
+    with _engine(db, rules) as engine:
+        engine.supervise(
+            dispute, notice=notice, actor=actor, reason=reason, request_id=request_id, at=at
+        )
+        _print_state(engine, dispute)
+
+
+@app.command("close")
+def close_(
+    dispute: str,
+    outcome: Annotated[str, typer.Option()],
+    actor: Annotated[str, typer.Option()],
+    note: str = "",
+    request_id: str | None = None,
+    at: AtOption = None,
+    db: DbOption = DEFAULT_URL,
+    rules: RulesOption = None,
+) -> None:
+    """Close a dispute (案结事了)."""
+    with _engine(db, rules) as engine:
+        engine.close(dispute, outcome=outcome, actor=actor, note=note, request_id=request_id, at=at)
+        _print_state(engine, dispute)
+
+
+@app.command()
+def reopen(
+    dispute: str,
+    reason: Annotated[str, typer.Option()],
+    actor: Annotated[str, typer.Option()],
+    request_id: str | None = None,
+    at: AtOption = None,
+    db: DbOption = DEFAULT_URL,
+    rules: RulesOption = None,
+) -> None:
+    """Reopen a closed dispute that follow-up found unsettled."""
+    with _engine(db, rules) as engine:
+        engine.reopen(dispute, reason=reason, actor=actor, request_id=request_id, at=at)
+        _print_state(engine, dispute)
+
+
+@app.command()
+def tick(
+    at: AtOption = None,
+    db: DbOption = DEFAULT_URL,
+    rules: RulesOption = None,
+) -> None:
+    """Apply every time-driven decision due by --at (default: now)."""
+    with _engine(db, rules) as engine:
+        report = engine.tick(at)
+        console.print(
+            f"tick at {report.now.isoformat()}: {report.disputes} disputes, "
+            + (", ".join(f"{n} {k}" for k, n in sorted(report.events.items())) or "no events")
+        )
+
+
+@app.command()
+def get(dispute: str, db: DbOption = DEFAULT_URL, rules: RulesOption = None) -> None:
+    """Show a dispute's current state."""
+    with _engine(db, rules) as engine:
+        _print_state(engine, dispute)
+
+
+@app.command()
+def history(dispute: str, db: DbOption = DEFAULT_URL, rules: RulesOption = None) -> None:
+    """Show a dispute's events, oldest first, with the rule behind each decision."""
+    with _engine(db, rules) as engine:
+        zone = ZoneInfo(engine.rules.calendar.timezone)
+        table = Table(title=f"history of {dispute}", title_justify="left")
+        for col in ("#", "occurred (local)", "event", "actor", "what", "rule / version"):
+            table.add_column(col)
+        for e in engine.history(dispute):
+            rule = getattr(e, "rule_id", None)
+            table.add_row(
+                str(e.originator_version),
+                _local(e.occurred_at, zone),
+                type(e).__name__,
+                e.actor,
+                _describe(e),
+                f"{rule} @ {getattr(e, 'rules_version', '')}" if rule else "",
+            )
+        console.print(table)
+
+
+@app.command()
+def queue(
+    unit: Annotated[str | None, typer.Argument(help="Unit id (omit for all units).")] = None,
+    tier: Annotated[str | None, typer.Option(help="Only this tier.")] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 50,
+    db: DbOption = DEFAULT_URL,
+    rules: RulesOption = None,
+) -> None:
+    """Show the open disputes of a unit or tier, earliest due first."""
+    with _engine(db, rules) as engine:
+        zone = ZoneInfo(engine.rules.calendar.timezone)
+        items = engine.queue(unit=unit, tier=tier)
+        now = datetime.now(UTC)
+        title = f"queue {unit or ''} {tier or ''}".strip() + f": {len(items)} open"
+        table = Table(title=title, title_justify="left")
+        for col in (
+            "dispute",
+            "unit",
+            "tier",
+            "risk",
+            "category",
+            "due (local)",
+            "notices",
+            "dept",
+        ):
+            table.add_column(col)
+        for item in items[:limit]:
+            due = _local(item.due_at, zone) + (" overdue" if item.overdue(now) else "")
+            table.add_row(
+                str(item.dispute_id),
+                item.unit,
+                item.tier,
+                f"[{COLOURS[item.colour]}]{item.risk or '-'}[/]",
+                item.category,
+                due,
+                ",".join(item.notices),
+                item.department or "",
+            )
+        console.print(table)
+
+
+def _print_state(engine: EscalationEngine, dispute: str) -> None:
+    s = engine.get(dispute)
+    zone = ZoneInfo(engine.rules.calendar.timezone)
+    console.print(
+        f"{s.id}  {s.status}  at {s.tier} {s.unit}  risk {s.risk or '-'}  "
+        f"due {_local(s.due_at, zone)}  dept {s.department or '-'}"
+        + (f"  closed: {s.outcome}" if s.outcome else "")
+    )
+
+
+def _describe(e: object) -> str:
+    name = type(e).__name__
+
+    def get(key: str) -> object:
+        return getattr(e, key, "")
+
+    if name == "Received":
+        return f"{get('category')} from {get('source')} at {get('unit')}, {get('parties')} parties"
+    if name == "RiskAssessed":
+        return f"{get('level')}: {get('reason')}"
+    if name == "Routed":
+        return f"to {get('department')}"
+    if name == "Mediated":
+        return f"{get('outcome')} at {get('unit')}"
+    if name == "Escalated":
+        return f"{get('mode')} {get('from_unit')} → {get('to_unit')}: {get('reason')}"
+    if name == "Supervised":
+        return f"{get('notice')}: {get('reason')}"
+    if name == "Closed":
+        return f"{get('outcome')} at {get('tier')} {get('unit')}"
+    if name == "Reopened":
+        return f"{get('reason')}"
+    return ""

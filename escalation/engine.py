@@ -1,0 +1,523 @@
+"""The application service: commands in, events out, read models kept.
+
+The engine loads a dispute, asks the pure policies what is due, applies
+their decisions as events, and saves, retrying on a concurrent writer. Time
+is always given (or read once from the injected clock here, never deeper).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import reduce
+from typing import Any, cast
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+from sqlalchemy import select
+
+from escalation.aggregates.dispute import Dispute
+from escalation.aggregates.state import DisputeState
+from escalation.clock import Clock, as_utc, system_clock
+from escalation.commands import (
+    ActionInput,
+    ReceiveInput,
+    as_dispute_id,
+    aware,
+    require_known,
+    validated,
+)
+from escalation.errors import ConcurrencyError, IllegalTransition, InvalidInput, UnknownDispute
+from escalation.policies.decide import tier_entry
+from escalation.policies.rulebook import NOTICES, RuleBook
+from escalation.policies.settle import settle
+from escalation.store import open_store
+from projections.disputes import DisputesProjection, disputes
+from projections.runner import Progress, ProjectionRunner
+
+DEFAULT_URL = "sqlite:///escalation.db"
+_REQUEST_NAMESPACE = uuid5(NAMESPACE_URL, "escalation:request")
+RISK_COLOURS = {"high": "red", "medium": "yellow", "low": "blue"}
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One open dispute in a unit's or tier's queue."""
+
+    dispute_id: UUID
+    unit: str
+    tier: str
+    status: str
+    risk: str | None
+    category: str
+    source: str
+    parties: int
+    amount: float
+    received_at: datetime
+    tier_entered_at: datetime | None
+    due_at: datetime | None
+    notices: tuple[str, ...]
+    department: str | None
+    elevated: bool
+    escalations: int
+    updated_at: datetime | None
+
+    @property
+    def colour(self) -> str:
+        """Risk marks as the centres show them: red / yellow / blue (红/黄/蓝)."""
+        return RISK_COLOURS.get(self.risk or "low", "blue")
+
+    def overdue(self, now: datetime) -> bool:
+        return self.due_at is not None and now > self.due_at
+
+
+@dataclass
+class TickReport:
+    now: datetime
+    disputes: int = 0
+    events: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def total(self) -> int:
+        return sum(self.events.values())
+
+
+class EscalationEngine:
+    def __init__(
+        self,
+        rules: RuleBook | None = None,
+        url: str = DEFAULT_URL,
+        *,
+        clock: Clock = system_clock,
+        max_retries: int = 8,
+        tick_batch: int = 200,
+    ) -> None:
+        self.rules = rules if rules is not None else RuleBook.default()
+        self.url = url
+        self.clock = clock
+        self.max_retries = max_retries
+        self.tick_batch = tick_batch
+        self.store = open_store(url)
+        self.projections = ProjectionRunner(self.store, [DisputesProjection()])
+
+    # ------------------------------------------------------------ lifecycle
+
+    def shutdown(self) -> None:
+        """Release the database connections."""
+        self.store.close()
+
+    def __enter__(self) -> EscalationEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+    # ------------------------------------------------------------- commands
+
+    def receive(
+        self,
+        *,
+        unit: str,
+        category: str,
+        source: str,
+        summary: str,
+        parties: int = 1,
+        amount: float = 0,
+        location: str = "",
+        received_at: datetime | None = None,
+        request_id: str | None = None,
+        actor: str = "intake",
+    ) -> UUID:
+        """Register a dispute at a unit (登记受理); returns its id."""
+        cmd = validated(
+            ReceiveInput,
+            "receive",
+            unit=unit,
+            category=category,
+            source=source,
+            summary=summary,
+            parties=parties,
+            amount=amount,
+            location=location,
+            received_at=received_at if received_at is not None else self.clock(),
+            request_id=request_id,
+            actor=actor,
+        )
+        require_known("unit", cmd.unit, self.rules.units)
+        require_known("category", cmd.category, self.rules.categories)
+        require_known("source", cmd.source, self.rules.sources)
+        dispute_id = uuid5(_REQUEST_NAMESPACE, cmd.request_id) if cmd.request_id else uuid4()
+        at = as_utc(cmd.received_at)
+        due, schedule = tier_entry(self.rules, cmd.unit, at)
+        dispute = Dispute.receive(
+            id=dispute_id,
+            unit=cmd.unit,
+            tier=self.rules.unit(cmd.unit).tier,
+            category=cmd.category,
+            source=cmd.source,
+            parties=cmd.parties,
+            amount=cmd.amount,
+            summary=cmd.summary,
+            location=cmd.location,
+            at=at,
+            actor=cmd.actor,
+            recorded_at=self.clock(),
+            due_at=due,
+            schedule=schedule,
+            rules_version=self.rules.version,
+            request_id=cmd.request_id,
+        )
+        self._settle(dispute, at)
+        try:
+            self.store.save(dispute)
+        except IntegrityError:
+            # The id is derived from the request id: the same request was
+            # already registered (by an earlier call or a concurrent one).
+            if cmd.request_id and self._exists(dispute_id):
+                return dispute_id
+            raise
+        return dispute_id
+
+    def mediate(
+        self,
+        dispute_id: UUID | str,
+        *,
+        outcome: str,
+        mediator: str,
+        at: datetime | None = None,
+        note: str = "",
+        request_id: str | None = None,
+    ) -> DisputeState:
+        """Record a mediation attempt (先行调解); ``resolved`` also closes the dispute."""
+        cmd = self._action("mediate", mediator, at, request_id)
+        when = as_utc(cmd.at)
+
+        def act(d: Dispute, recorded: datetime) -> None:
+            d.mediate(
+                outcome=outcome,
+                note=note,
+                actor=cmd.actor,
+                at=when,
+                recorded_at=recorded,
+                request_id=cmd.request_id,
+            )
+            if outcome == "resolved":
+                d.close(
+                    outcome="resolved", note=note, actor=cmd.actor, at=when, recorded_at=recorded
+                )
+
+        return self._command(dispute_id, when, cmd.request_id, act)
+
+    def escalate(
+        self,
+        dispute_id: UUID | str,
+        *,
+        reason: str,
+        actor: str,
+        at: datetime | None = None,
+        to_tier: str | None = None,
+        request_id: str | None = None,
+    ) -> DisputeState:
+        """Escalate by hand: to the parent unit, or straight to ``to_tier`` (提级)."""
+        cmd = self._action("escalate", actor, at, request_id)
+        if not reason.strip():
+            raise InvalidInput("escalate: give a reason; auditors read it")
+        if to_tier is not None:
+            require_known("tier", to_tier, self.rules.tiers)
+        when = as_utc(cmd.at)
+
+        def act(d: Dispute, recorded: datetime) -> None:
+            s = d.state
+            parent = self.rules.parent(s.unit)
+            if parent is None:
+                raise IllegalTransition(
+                    f"dispute {s.id} is already at the top tier ({s.tier}, unit {s.unit}); "
+                    "there is nothing above to escalate to"
+                )
+            target_tier = to_tier or self.rules.unit(parent).tier
+            if self.rules.tier_index(target_tier) <= self.rules.tier_index(s.tier):
+                raise IllegalTransition(
+                    f"cannot move dispute {s.id} from {s.tier} to {target_tier}: "
+                    "escalation only goes up"
+                )
+            target = self.rules.ancestor(s.unit, target_tier)
+            due, schedule = tier_entry(self.rules, target, when)
+            d.escalate(
+                to_unit=target,
+                to_tier=target_tier,
+                tiers=self.rules.tiers,
+                mode="stepwise" if target == parent else "elevated",
+                reason=reason,
+                due_at=due,
+                schedule=schedule,
+                rule_id=None,
+                rules_version=self.rules.version,
+                actor=cmd.actor,
+                at=when,
+                recorded_at=recorded,
+                request_id=cmd.request_id,
+            )
+
+        return self._command(dispute_id, when, cmd.request_id, act)
+
+    def supervise(
+        self,
+        dispute_id: UUID | str,
+        *,
+        notice: str,
+        actor: str,
+        at: datetime | None = None,
+        reason: str = "",
+        request_id: str | None = None,
+    ) -> DisputeState:
+        """Issue a notice by hand (催办/提示/预警/督办)."""
+        require_known("notice", notice, NOTICES)
+        cmd = self._action("supervise", actor, at, request_id)
+        when = as_utc(cmd.at)
+
+        def act(d: Dispute, recorded: datetime) -> None:
+            d.supervise(
+                notice=notice,
+                reason=reason or f"{notice} issued by {cmd.actor}",
+                rule_id=None,
+                rules_version=self.rules.version,
+                actor=cmd.actor,
+                at=when,
+                recorded_at=recorded,
+                request_id=cmd.request_id,
+            )
+
+        return self._command(dispute_id, when, cmd.request_id, act)
+
+    def close(
+        self,
+        dispute_id: UUID | str,
+        *,
+        outcome: str,
+        actor: str,
+        at: datetime | None = None,
+        note: str = "",
+        request_id: str | None = None,
+    ) -> DisputeState:
+        """Conclude a dispute (案结事了) with one of the close outcomes."""
+        cmd = self._action("close", actor, at, request_id)
+        when = as_utc(cmd.at)
+
+        def act(d: Dispute, recorded: datetime) -> None:
+            d.close(
+                outcome=outcome,
+                note=note,
+                actor=cmd.actor,
+                at=when,
+                recorded_at=recorded,
+                request_id=cmd.request_id,
+            )
+
+        return self._command(dispute_id, when, cmd.request_id, act)
+
+    def reopen(
+        self,
+        dispute_id: UUID | str,
+        *,
+        reason: str,
+        actor: str,
+        at: datetime | None = None,
+        request_id: str | None = None,
+    ) -> DisputeState:
+        """Reopen a closed dispute that follow-up found unsettled; a new visit begins."""
+        cmd = self._action("reopen", actor, at, request_id)
+        when = as_utc(cmd.at)
+
+        def act(d: Dispute, recorded: datetime) -> None:
+            due, schedule = tier_entry(self.rules, d.state.unit, when)
+            d.reopen(
+                reason=reason,
+                due_at=due,
+                schedule=schedule,
+                rules_version=self.rules.version,
+                actor=cmd.actor,
+                at=when,
+                recorded_at=recorded,
+                request_id=cmd.request_id,
+            )
+
+        return self._command(dispute_id, when, cmd.request_id, act)
+
+    def tick(self, now: datetime | None = None) -> TickReport:
+        """Apply every time-driven decision due by ``now`` (notices, deadlines).
+
+        Finds due disputes through the indexed ``next_due_at`` column, never
+        by loading every dispute; a second tick at the same ``now`` finds none.
+        """
+        now = as_utc(aware("now", now) if now is not None else self.clock())
+        report = TickReport(now=now)
+        self.catch_up()
+        after: UUID | None = None
+        while True:
+            query = (
+                select(disputes.c.id)
+                .where(disputes.c.next_due_at <= now)
+                .order_by(disputes.c.id)
+                .limit(self.tick_batch)
+            )
+            if after is not None:
+                query = query.where(disputes.c.id > after)
+            with self.store.recorder.datastore.transaction(commit=False) as session:  # type: ignore[attr-defined]
+                ids = [row.id for row in session.execute(query)]
+            if not ids:
+                break
+            after = ids[-1]
+            self._tick_batch(ids, now, report)
+        self.catch_up()
+        return report
+
+    def _tick_batch(self, ids: Sequence[UUID], now: datetime, report: TickReport) -> None:
+        changed: list[Dispute] = []
+        for dispute_id in ids:
+            dispute = self._load(dispute_id)
+            self._settle(dispute, now)
+            if dispute.pending_events:
+                changed.append(dispute)
+        if not changed:
+            return
+        counts = Counter(type(e).__name__ for d in changed for e in d.pending_events)
+        try:
+            self.store.save(*changed)  # one transaction for the batch
+        except IntegrityError:
+            # Someone else wrote one of them meanwhile: redo each on its own.
+            counts = Counter()
+            for d in changed:
+                self._command(d.id, now, None, _nothing, counter=counts)
+        report.disputes += len(changed)
+        report.events.update(counts)
+
+    # ---------------------------------------------------------------- reads
+
+    def get(self, dispute_id: UUID | str) -> DisputeState:
+        return self._load(as_dispute_id(dispute_id)).state
+
+    def history(self, dispute_id: UUID | str) -> list[Dispute.Event]:
+        """The dispute's events, oldest first."""
+        did = as_dispute_id(dispute_id)
+        events = list(self.store.events.get(did))
+        if not events:
+            raise UnknownDispute(f"no dispute with id {did}")
+        return cast(list[Dispute.Event], events)
+
+    def state_at(self, dispute_id: UUID | str, when: datetime) -> DisputeState:
+        """The dispute as it stood at ``when`` (events that occurred by then)."""
+        when = as_utc(aware("when", when))
+        events = [e for e in self.history(dispute_id) if e.occurred_at <= when]
+        if not events:
+            raise UnknownDispute(
+                f"dispute {dispute_id} had not been received by {when.isoformat()}"
+            )
+        dispute = cast(Dispute, reduce(lambda agg, e: e.mutate(agg), events, cast(Any, None)))
+        return dispute.state
+
+    def queue(self, unit: str | None = None, tier: str | None = None) -> list[QueueItem]:
+        """Open disputes at a unit and/or tier, earliest due first."""
+        if unit is not None:
+            require_known("unit", unit, self.rules.units)
+        if tier is not None:
+            require_known("tier", tier, self.rules.tiers)
+        self.catch_up()
+        query = select(disputes).where(disputes.c.status == "open")
+        if unit is not None:
+            query = query.where(disputes.c.unit == unit)
+        if tier is not None:
+            query = query.where(disputes.c.tier == tier)
+        query = query.order_by(disputes.c.due_at, disputes.c.id)
+        with self.store.recorder.datastore.transaction(commit=False) as session:  # type: ignore[attr-defined]
+            rows = list(session.execute(query))
+        return [_queue_item(r) for r in rows]
+
+    def catch_up(self, progress: Progress | None = None) -> int:
+        """Bring the read models up to the end of the log."""
+        return self.projections.catch_up(progress)
+
+    # ------------------------------------------------------------ internals
+
+    def _action(
+        self, command: str, actor: str, at: datetime | None, request_id: str | None
+    ) -> ActionInput:
+        return validated(
+            ActionInput,
+            command,
+            actor=actor,
+            at=at if at is not None else self.clock(),
+            request_id=request_id,
+        )
+
+    def _exists(self, dispute_id: UUID) -> bool:
+        return bool(self.store.recorder.select_events(dispute_id, limit=1))
+
+    def _load(self, dispute_id: UUID) -> Dispute:
+        try:
+            return cast(Dispute, self.store.repository.get(dispute_id))
+        except AggregateNotFoundError:
+            raise UnknownDispute(f"no dispute with id {dispute_id}") from None
+
+    def _command(
+        self,
+        dispute_id: UUID | str,
+        at: datetime,
+        request_id: str | None,
+        act: Callable[[Dispute, datetime], None],
+        counter: Counter[str] | None = None,
+    ) -> DisputeState:
+        """Load, catch up to ``at``, act, let the policies react, save; retry on conflict."""
+        did = as_dispute_id(dispute_id)
+        for _ in range(self.max_retries):
+            dispute = self._load(did)
+            if request_id and request_id in dispute.state.request_ids:
+                return dispute.state  # the same request again: already applied
+            recorded = self.clock()
+            if dispute.state.updated_at is None or at >= dispute.state.updated_at:
+                self._settle(dispute, at, recorded)  # what fell due before this command
+            act(dispute, recorded)
+            self._settle(dispute, at, recorded)
+            if counter is not None:
+                counter.update(type(e).__name__ for e in dispute.pending_events)
+            try:
+                self.store.save(dispute)
+            except IntegrityError:
+                continue  # a concurrent writer got there first: reload and redo
+            return dispute.state
+        raise ConcurrencyError(
+            f"dispute {did} kept changing under this command; gave up after "
+            f"{self.max_retries} attempts"
+        )
+
+    def _settle(self, dispute: Dispute, now: datetime, recorded: datetime | None = None) -> None:
+        settle(dispute, self.rules, now, recorded or self.clock())
+
+
+def _nothing(dispute: Dispute, recorded: datetime) -> None:
+    """The act of a tick: nothing but what the policies decide."""
+
+
+def _queue_item(row: Any) -> QueueItem:
+    return QueueItem(
+        dispute_id=row.id,
+        unit=row.unit,
+        tier=row.tier,
+        status=row.status,
+        risk=row.risk,
+        category=row.category,
+        source=row.source,
+        parties=row.parties,
+        amount=row.amount,
+        received_at=row.received_at,
+        tier_entered_at=row.tier_entered_at,
+        due_at=row.due_at,
+        notices=tuple(json.loads(row.notices)),
+        department=row.department,
+        elevated=row.elevated,
+        escalations=row.escalations,
+        updated_at=row.updated_at,
+    )

@@ -1,0 +1,1 @@
+"""Rules model and decision functions: pure, no I/O, no clock."""

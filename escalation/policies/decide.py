@@ -1,0 +1,211 @@
+"""The policies: pure functions from (state, rule book, now) to decisions.
+
+No I/O, no clock. ``decide`` returns every decision that is due at ``now``,
+earliest first; the engine applies the first, asks again, and stops when the
+answer is empty, so decisions always see the state the previous ones made.
+Deciding twice on the same state and time gives the same answer.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from escalation.aggregates.state import ESCALATE, DisputeState
+from escalation.policies.decisions import AssessRisk, Decision, Escalate, Notify, Route
+from escalation.policies.rulebook import RuleBook
+
+NOTICE_NAMES = {
+    "reminder": "催办函",
+    "prompt": "提示函",
+    "warning": "预警函",
+    "supervision": "督办函",
+}
+
+# Tie-break for decisions taking effect at the same instant.
+_ORDER = {AssessRisk: 0, Route: 1, Escalate: 2, Notify: 2}
+
+
+def tier_entry(
+    rules: RuleBook, unit: str, at: datetime
+) -> tuple[datetime, tuple[tuple[str, datetime], ...]]:
+    """The time limit and the schedule of a visit to ``unit`` beginning at ``at``.
+
+    Notices fall at their share of the limit; a tier with a tier above it
+    also schedules the stepwise escalation (逐级上报) at the limit.
+    """
+    tier = rules.tier(rules.unit(unit).tier)
+    due = rules.calendar.add(at, tier.handle_within)
+    span = due - at
+    schedule: list[tuple[str, datetime]] = [(s.notice, at + span * s.at) for s in tier.notices]
+    if rules.parent(unit) is not None:
+        schedule.append((ESCALATE, due))
+    schedule.sort(key=lambda item: item[1])  # stable: ladder order on ties, escalation last
+    return due, tuple(schedule)
+
+
+def assess_risk(state: DisputeState, rules: RuleBook) -> tuple[str, str | None, tuple[str, ...]]:
+    """(level, deciding rule id, ids of every rule that matched); first match wins."""
+    facts = state.facts()
+    matched = tuple(r.id for r in rules.risk_rules if r.when.matches(facts))
+    if not matched:
+        return "low", None, ()
+    first = next(r for r in rules.risk_rules if r.id == matched[0])
+    return first.level, first.id, matched
+
+
+def decide(state: DisputeState, rules: RuleBook, now: datetime) -> list[Decision]:
+    if not state.is_open:
+        return []
+    assert state.updated_at is not None
+    decisions: list[Decision] = []
+    decisions += _risk(state, rules)
+    decisions += _routing(state, rules)
+    decisions += _elevation(state, rules)
+    decisions += _failed_mediation(state, rules)
+    decisions += _schedule(state, rules, now)
+    decisions.sort(key=lambda d: (d.at, _ORDER[type(d)]))
+    return decisions
+
+
+def _risk(state: DisputeState, rules: RuleBook) -> list[Decision]:
+    level, rule_id, matched = assess_risk(state, rules)
+    if state.risk == level:
+        return []
+    if rule_id is None:
+        reason = "no risk rule matched: low (蓝)"
+    else:
+        rule = next(r for r in rules.risk_rules if r.id == rule_id)
+        reason = f"rule {rule_id} matched ({rule.when.source}): {level}"
+    assert state.updated_at is not None
+    return [
+        AssessRisk(
+            at=state.updated_at,
+            rule_id=rule_id or "risk/default",
+            reason=reason,
+            level=level,
+            matched=matched,
+        )
+    ]
+
+
+def _routing(state: DisputeState, rules: RuleBook) -> list[Decision]:
+    facts = state.facts()
+    for rule in rules.routing_rules:
+        if rule.when.matches(facts):
+            if state.department == rule.department:
+                return []
+            assert state.updated_at is not None
+            reason = f"rule {rule.id} matched ({rule.when.source}): 分类流转 to {rule.department}"
+            return [
+                Route(
+                    at=state.updated_at, rule_id=rule.id, reason=reason, department=rule.department
+                )
+            ]
+    return []
+
+
+def _elevation(state: DisputeState, rules: RuleBook) -> list[Decision]:
+    """提级管理: the matching rule that lifts the dispute highest (first on ties)."""
+    facts = state.facts()
+    here = rules.tier_index(state.tier)
+    best = None
+    for rule in rules.elevate_rules:
+        target = rules.tier_index(rule.to)
+        higher = best is None or target > rules.tier_index(best.to)
+        if target > here and higher and rule.when.matches(facts):
+            best = rule
+    if best is None:
+        return []
+    assert state.updated_at is not None
+    to_unit = rules.ancestor(state.unit, best.to)
+    due, schedule = tier_entry(rules, to_unit, state.updated_at)
+    reason = (
+        f"rule {best.id} matched ({best.when.source}): 提级管理 from {state.tier} "
+        f"{state.unit} to {best.to} {to_unit}"
+    )
+    return [
+        Escalate(
+            at=state.updated_at,
+            rule_id=best.id,
+            reason=reason,
+            to_unit=to_unit,
+            to_tier=best.to,
+            mode="elevated",
+            due_at=due,
+            schedule=schedule,
+        )
+    ]
+
+
+def _failed_mediation(state: DisputeState, rules: RuleBook) -> list[Decision]:
+    """逐级上报 once mediation has failed the allowed number of times."""
+    limit = rules.tier(state.tier).max_mediation_attempts
+    parent = rules.parent(state.unit)
+    if limit is None or state.attempts < limit or parent is None:
+        return []
+    at = state.last_mediation_at or state.updated_at
+    assert at is not None
+    due, schedule = tier_entry(rules, parent, at)
+    parent_tier = rules.unit(parent).tier
+    reason = (
+        f"mediation failed {state.attempts} times at {state.tier} {state.unit} "
+        f"(limit {limit}): 逐级上报 to {parent_tier} {parent}"
+    )
+    return [
+        Escalate(
+            at=at,
+            rule_id=f"{state.tier}/max_mediation_attempts",
+            reason=reason,
+            to_unit=parent,
+            to_tier=parent_tier,
+            mode="stepwise",
+            due_at=due,
+            schedule=schedule,
+        )
+    ]
+
+
+def _schedule(state: DisputeState, rules: RuleBook, now: datetime) -> list[Decision]:
+    """Time-driven actions of the current visit that have fallen due by ``now``."""
+    assert state.updated_at is not None and state.due_at is not None
+    limit = rules.tier(state.tier).handle_within if state.tier in rules.tiers else None
+    decisions: list[Decision] = []
+    for action, when in state.pending():
+        if when > now:
+            continue
+        at = max(when, state.updated_at)  # an event never predates the one before it
+        if action == ESCALATE:
+            parent = rules.parent(state.unit)
+            if parent is None:
+                continue
+            due, schedule = tier_entry(rules, parent, at)
+            parent_tier = rules.unit(parent).tier
+            reason = (
+                f"time limit at {state.tier} {state.unit} ({limit}) passed at "
+                f"{state.due_at.isoformat()}: 逐级上报 to {parent_tier} {parent}"
+            )
+            decisions.append(
+                Escalate(
+                    at=at,
+                    rule_id=f"{state.tier}/handle_within",
+                    reason=reason,
+                    to_unit=parent,
+                    to_tier=parent_tier,
+                    mode="stepwise",
+                    due_at=due,
+                    schedule=schedule,
+                )
+            )
+        else:
+            assert state.tier_entered_at is not None
+            share = (when - state.tier_entered_at) / (state.due_at - state.tier_entered_at)
+            reason = (
+                f"{share:.0%} of the time limit at {state.tier} {state.unit} ({limit}, due "
+                f"{state.due_at.isoformat()}) used: {action} {NOTICE_NAMES.get(action, '')}"
+            ).rstrip()
+            decisions.append(
+                Notify(
+                    at=at, rule_id=f"{state.tier}/notices/{action}", reason=reason, notice=action
+                )
+            )
+    return decisions

@@ -1,0 +1,38 @@
+"""What policies decide. Plain values; the engine turns each into one event."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Decision:
+    at: datetime  # when it took effect: the fact that caused it, or when it fell due
+    rule_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class AssessRisk(Decision):
+    level: str
+    matched: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Route(Decision):
+    department: str
+
+
+@dataclass(frozen=True)
+class Escalate(Decision):
+    to_unit: str
+    to_tier: str
+    mode: str  # "stepwise" (逐级上报) or "elevated" (提级管理)
+    due_at: datetime
+    schedule: tuple[tuple[str, datetime], ...]
+
+
+@dataclass(frozen=True)
+class Notify(Decision):
+    notice: str

@@ -1,0 +1,64 @@
+"""Applying decisions: ask ``decide``, apply the first as an event, repeat.
+
+Pure like the rest of the core: the caller passes ``now`` and the time the
+events are recorded. Applying one decision at a time lets each later
+decision see the state the earlier ones made (an elevation resets the
+schedule, a risk change can trigger an elevation).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from escalation.aggregates.dispute import Dispute
+from escalation.policies.decide import decide
+from escalation.policies.decisions import AssessRisk, Decision, Escalate, Notify, Route
+from escalation.policies.rulebook import RuleBook
+
+RULES_ACTOR = "rules"
+MAX_DECISIONS = 64  # far above any real chain; a rule book that loops is stopped here
+
+
+def settle(dispute: Dispute, rules: RuleBook, now: datetime, recorded_at: datetime) -> int:
+    """Apply every decision due by ``now``; returns how many were applied."""
+    for applied in range(MAX_DECISIONS):
+        decisions = decide(dispute.state, rules, now)
+        if not decisions:
+            return applied
+        apply_decision(dispute, decisions[0], rules, recorded_at)
+    raise RuntimeError(
+        f"policies kept deciding on dispute {dispute.id}; the rule book loops "
+        f"(last decisions: {decide(dispute.state, rules, now)[:3]})"
+    )
+
+
+def apply_decision(
+    dispute: Dispute, decision: Decision, rules: RuleBook, recorded_at: datetime
+) -> None:
+    common: dict[str, Any] = {
+        "rule_id": decision.rule_id,
+        "rules_version": rules.version,
+        "reason": decision.reason,
+        "actor": RULES_ACTOR,
+        "at": decision.at,
+        "recorded_at": recorded_at,
+    }
+    if isinstance(decision, AssessRisk):
+        dispute.assess_risk(level=decision.level, matched=decision.matched, **common)
+    elif isinstance(decision, Route):
+        dispute.route(department=decision.department, **common)
+    elif isinstance(decision, Escalate):
+        dispute.escalate(
+            to_unit=decision.to_unit,
+            to_tier=decision.to_tier,
+            tiers=rules.tiers,
+            mode=decision.mode,
+            due_at=decision.due_at,
+            schedule=decision.schedule,
+            **common,
+        )
+    elif isinstance(decision, Notify):
+        dispute.supervise(notice=decision.notice, **common)
+    else:  # pragma: no cover - a new Decision type must be wired here
+        raise TypeError(f"unhandled decision {decision!r}")

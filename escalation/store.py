@@ -1,0 +1,45 @@
+"""The event store: an ``eventsourcing`` application on ``eventsourcing-sqlalchemy``."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application
+
+from escalation.errors import StorageError
+
+#: Fixed, so renaming a class never moves the data: the tables are
+#: ``escalation_events`` and ``escalation_tracking``.
+STORE_NAME = "escalation"
+
+
+class DisputeLog(Application[UUID]):
+    name = STORE_NAME
+
+
+def open_store(url: str) -> DisputeLog:
+    """Open (creating tables if needed) the store at a SQLAlchemy URL."""
+    if not isinstance(url, str) or "://" not in url:
+        raise StorageError(
+            f"database URL {url!r} is not a SQLAlchemy URL; use e.g. sqlite:///escalation.db "
+            "or postgresql+psycopg://user:pass@localhost/escalation"
+        )
+    env = {
+        "PERSISTENCE_MODULE": "eventsourcing_sqlalchemy",
+        "SQLALCHEMY_URL": url,
+        "CREATE_TABLE": "y",
+    }
+    try:
+        app = DisputeLog(env=env)
+        app.recorder.max_notification_id()  # touch the database now, not mid-command
+    except Exception as exc:  # the driver's errors differ by backend and cause
+        raise StorageError(f"cannot open the database at {url}: {_cause(exc)}") from exc
+    return app
+
+
+def _cause(exc: BaseException) -> str:
+    inner: Any = exc
+    while inner.__cause__ is not None:
+        inner = inner.__cause__
+    return str(inner).splitlines()[0] if str(inner) else type(inner).__name__

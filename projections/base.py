@@ -1,0 +1,30 @@
+"""What a projection is: tables plus a function of pages of events."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+from sqlalchemy import Table
+from sqlalchemy.orm import Session
+
+from escalation.aggregates.dispute import Dispute
+
+
+class Projection(ABC):
+    """A read model kept from the event log.
+
+    ``apply`` gets the next page of events (in log order) and writes its rows
+    through ``session``; the runner records the position in the same
+    transaction, so a page is applied exactly once or not at all.
+    """
+
+    #: Key of the tracking row (at most 32 characters).
+    name: str
+
+    @property
+    @abstractmethod
+    def tables(self) -> Sequence[Table]: ...
+
+    @abstractmethod
+    def apply(self, session: Session, events: Sequence[Dispute.Event]) -> None: ...
