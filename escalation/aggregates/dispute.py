@@ -18,6 +18,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from escalation.aggregates.chain import GENESIS, digest
 from escalation.aggregates.state import DisputeState
 from escalation.errors import IllegalTransition, InvalidInput, TimeWentBackwards
 
@@ -61,6 +62,7 @@ class Dispute(Aggregate):
 
         actor: str
         recorded_at: datetime
+        prev_hash: str  # digest of the previous event of this dispute (hash chain)
 
         @property
         def occurred_at(self) -> datetime:
@@ -77,6 +79,7 @@ class Dispute(Aggregate):
                 aggregate.state,
                 version=self.originator_version,
                 updated_at=self.timestamp,
+                chain_head=digest(self),
                 **changes,
             )
 
@@ -119,6 +122,7 @@ class Dispute(Aggregate):
                 due_at=self.due_at,
                 schedule=_schedule(self.schedule),
                 updated_at=self.timestamp,
+                chain_head=digest(self),
             )
             self.remember_request(aggregate, self.request_id)
 
@@ -279,6 +283,7 @@ class Dispute(Aggregate):
             timestamp=at,
             actor=actor,
             recorded_at=recorded_at,
+            prev_hash=GENESIS,
             unit=unit,
             tier=tier,
             category=category,
@@ -321,7 +326,8 @@ class Dispute(Aggregate):
     ) -> None:
         self._check(at, what="assess the risk of")
         self.trigger_event(
-            self.RiskAssessed,
+            prev_hash=self.state.chain_head,
+            event_class=self.RiskAssessed,
             timestamp=at,
             actor=actor,
             recorded_at=recorded_at,
@@ -345,7 +351,8 @@ class Dispute(Aggregate):
     ) -> None:
         self._check(at, what="route")
         self.trigger_event(
-            self.Routed,
+            prev_hash=self.state.chain_head,
+            event_class=self.Routed,
             timestamp=at,
             actor=actor,
             recorded_at=recorded_at,
@@ -371,7 +378,8 @@ class Dispute(Aggregate):
             )
         self._check(at, what="mediate")
         self.trigger_event(
-            self.Mediated,
+            prev_hash=self.state.chain_head,
+            event_class=self.Mediated,
             timestamp=at,
             actor=actor,
             recorded_at=recorded_at,
@@ -417,7 +425,8 @@ class Dispute(Aggregate):
                 f"cannot move dispute {s.id} from {s.tier} to {to_tier}: escalation only goes up"
             )
         self.trigger_event(
-            self.Escalated,
+            prev_hash=self.state.chain_head,
+            event_class=self.Escalated,
             timestamp=at,
             actor=actor,
             recorded_at=recorded_at,
@@ -448,7 +457,8 @@ class Dispute(Aggregate):
     ) -> None:
         self._check(at, what="issue a notice on")
         self.trigger_event(
-            self.Supervised,
+            prev_hash=self.state.chain_head,
+            event_class=self.Supervised,
             timestamp=at,
             actor=actor,
             recorded_at=recorded_at,
@@ -477,7 +487,8 @@ class Dispute(Aggregate):
             )
         self._check(at, what="close")
         self.trigger_event(
-            self.Closed,
+            prev_hash=self.state.chain_head,
+            event_class=self.Closed,
             timestamp=at,
             actor=actor,
             recorded_at=recorded_at,
@@ -504,7 +515,8 @@ class Dispute(Aggregate):
         if self.state.is_open:
             raise IllegalTransition(f"dispute {self.state.id} is open; only a closed one reopens")
         self.trigger_event(
-            self.Reopened,
+            prev_hash=self.state.chain_head,
+            event_class=self.Reopened,
             timestamp=at,
             actor=actor,
             recorded_at=recorded_at,

@@ -55,6 +55,7 @@ class DisputeState:
     closed_at: datetime | None = None
     outcome: str | None = None
     updated_at: datetime | None = None  # time of the latest event
+    chain_head: str = ""  # digest of the latest event (see aggregates.chain)
     request_ids: frozenset[str] = field(default_factory=frozenset)
 
     @property
