@@ -460,3 +460,7 @@ def _describe(e: object) -> str:
     if name == "Reopened":
         return f"{get('reason')}"
     return ""
+
+
+# Commands kept in their own modules register themselves on ``app`` when imported.
+from escalation import cli_audit  # noqa: E402,F401

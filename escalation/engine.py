@@ -36,7 +36,8 @@ from escalation.policies.decide import tier_entry
 from escalation.policies.rulebook import NOTICES, RuleBook
 from escalation.policies.settle import settle
 from escalation.store import open_store
-from projections.disputes import DisputesProjection, disputes
+from projections.disputes import disputes
+from projections.registry import all_projections
 from projections.runner import Progress, ProjectionRunner
 
 DEFAULT_URL = "sqlite:///escalation.db"
@@ -102,7 +103,7 @@ class EscalationEngine:
         self.max_retries = max_retries
         self.tick_batch = tick_batch
         self.store = open_store(url)
-        self.projections = ProjectionRunner(self.store, [DisputesProjection()])
+        self.projections = ProjectionRunner(self.store, all_projections())
 
     # ------------------------------------------------------------ lifecycle
 

@@ -1,0 +1,10 @@
+"""Every read model the engine keeps. Add a projection here to have it kept."""
+
+from __future__ import annotations
+
+from projections.base import Projection
+from projections.disputes import DisputesProjection
+
+
+def all_projections() -> list[Projection]:
+    return [DisputesProjection()]
