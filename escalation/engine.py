@@ -32,11 +32,13 @@ from escalation.commands import (
     validated,
 )
 from escalation.errors import ConcurrencyError, IllegalTransition, InvalidInput, UnknownDispute
+from escalation.period import Period
 from escalation.policies.decide import tier_entry
 from escalation.policies.rulebook import NOTICES, RuleBook
 from escalation.policies.settle import settle
 from escalation.store import open_store
-from projections.disputes import disputes
+from projections.disputes import disputes, timeline
+from projections.figures import Figures, compute_figures, open_rows
 from projections.registry import all_projections
 from projections.runner import Progress, ProjectionRunner
 
@@ -367,7 +369,7 @@ class EscalationEngine:
             )
             if after is not None:
                 query = query.where(disputes.c.id > after)
-            with self.store.recorder.datastore.transaction(commit=False) as session:  # type: ignore[attr-defined]
+            with self._read() as session:
                 ids = [row.id for row in session.execute(query)]
             if not ids:
                 break
@@ -420,22 +422,74 @@ class EscalationEngine:
         dispute = cast(Dispute, reduce(lambda agg, e: e.mutate(agg), events, cast(Any, None)))
         return dispute.state
 
-    def queue(self, unit: str | None = None, tier: str | None = None) -> list[QueueItem]:
-        """Open disputes at a unit and/or tier, earliest due first."""
+    def queue(
+        self, unit: str | None = None, tier: str | None = None, *, as_of: datetime | None = None
+    ) -> list[QueueItem]:
+        """Open disputes at a unit and/or tier, earliest due first.
+
+        With ``as_of``, the queue exactly as it stood at that instant.
+        """
         if unit is not None:
             require_known("unit", unit, self.rules.units)
         if tier is not None:
             require_known("tier", tier, self.rules.tiers)
         self.catch_up()
-        query = select(disputes).where(disputes.c.status == "open")
+        with self._read() as session:
+            if as_of is not None:
+                instant = as_utc(aware("as_of", as_of))
+                rows = list(open_rows(session, instant, unit=unit, tier=tier))
+                return [_queue_item(r, r.dispute_id) for r in rows]
+            query = select(disputes).where(disputes.c.status == "open")
+            if unit is not None:
+                query = query.where(disputes.c.unit == unit)
+            if tier is not None:
+                query = query.where(disputes.c.tier == tier)
+            query = query.order_by(disputes.c.due_at, disputes.c.id)
+            return [_queue_item(r, r.id) for r in session.execute(query)]
+
+    def figures(
+        self,
+        period: Period | str,
+        *,
+        as_of: datetime | None = None,
+        unit: str | None = None,
+        tier: str | None = None,
+    ) -> Figures:
+        """The period's figures (local dates), as known at ``as_of`` if given."""
+        if isinstance(period, str):
+            period = Period.parse(period)
         if unit is not None:
-            query = query.where(disputes.c.unit == unit)
+            require_known("unit", unit, self.rules.units)
         if tier is not None:
-            query = query.where(disputes.c.tier == tier)
-        query = query.order_by(disputes.c.due_at, disputes.c.id)
-        with self.store.recorder.datastore.transaction(commit=False) as session:  # type: ignore[attr-defined]
-            rows = list(session.execute(query))
-        return [_queue_item(r) for r in rows]
+            require_known("tier", tier, self.rules.tiers)
+        start, end = period.bounds(self.rules.calendar.timezone)
+        known = as_utc(aware("as_of", as_of)) if as_of is not None else None
+        self.catch_up()
+        with self._read() as session:
+            return compute_figures(
+                session, self.rules.tiers, start, end, as_of=known, unit=unit, tier=tier
+            )
+
+    def timeline(self, dispute_id: UUID | str) -> list[Any]:
+        """The dispute's timeline rows (event, actor, rule, reason, state after), oldest first."""
+        did = as_dispute_id(dispute_id)
+        self.catch_up()
+        with self._read() as session:
+            query = select(timeline).where(timeline.c.dispute_id == did)
+            rows = list(session.execute(query.order_by(timeline.c.version)))
+        if not rows:
+            raise UnknownDispute(f"no dispute with id {did}")
+        return rows
+
+    def rebuild(self, name: str | None = None, progress: Progress | None = None) -> int:
+        """Drop projections (all, or one by name) and replay them from the first event."""
+        chosen = [p for p in self.projections.projections if name in (None, p.name)]
+        if not chosen:
+            known = ", ".join(p.name for p in self.projections.projections)
+            raise InvalidInput(f"unknown projection {name!r}; known projections: {known}")
+        for projection in chosen:
+            self.projections.reset(projection)
+        return self.catch_up(progress)
 
     def catch_up(self, progress: Progress | None = None) -> int:
         """Bring the read models up to the end of the log."""
@@ -453,6 +507,10 @@ class EscalationEngine:
             at=at if at is not None else self.clock(),
             request_id=request_id,
         )
+
+    def _read(self) -> Any:
+        """A read-only session on the store's database."""
+        return self.store.recorder.datastore.transaction(commit=False)  # type: ignore[attr-defined]
 
     def _exists(self, dispute_id: UUID) -> bool:
         return bool(self.store.recorder.select_events(dispute_id, limit=1))
@@ -502,9 +560,9 @@ def _nothing(dispute: Dispute, recorded: datetime) -> None:
     """The act of a tick: nothing but what the policies decide."""
 
 
-def _queue_item(row: Any) -> QueueItem:
+def _queue_item(row: Any, dispute_id: UUID) -> QueueItem:
     return QueueItem(
-        dispute_id=row.id,
+        dispute_id=dispute_id,
         unit=row.unit,
         tier=row.tier,
         status=row.status,

@@ -1,9 +1,16 @@
-"""The current state of every dispute: tier and unit queues, and the due index.
+"""Every dispute now and through time: queues, the due index, the timeline.
 
-Each row is the aggregate's own ``DisputeState`` flattened to columns, and it
-is advanced with the events' own ``apply``: the read model cannot drift from
-what the aggregate would say. ``next_due_at`` (indexed) is when the next
-time-driven action falls due; ``tick`` reads it instead of scanning disputes.
+``escalation_disputes`` holds each dispute's current state: the aggregate's
+own ``DisputeState`` flattened to columns and advanced with the events' own
+``apply``, so the read model cannot drift from what the aggregate would say.
+``next_due_at`` (indexed) is when the next time-driven action falls due;
+``tick`` reads it instead of scanning disputes.
+
+``escalation_timeline`` has one row per event: what happened, who or which
+rule did it and why, and the dispute's state right after it, valid until the
+dispute's next event (``valid_to``). A queue as it stood at any past instant
+is the set of open rows valid at that instant. Both tables are written in
+the same transaction under one tracking position, so they always agree.
 """
 
 from __future__ import annotations
@@ -26,7 +33,10 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    bindparam,
+    insert,
     select,
+    update,
 )
 from sqlalchemy.orm import Session
 
@@ -79,6 +89,75 @@ disputes = Table(
     Index("escalation_disputes_tier_idx", "tier", "status"),
 )
 
+timeline = Table(
+    "escalation_timeline",
+    metadata,
+    Column("dispute_id", Uuid, primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("event", String(32), nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("valid_to", UTCDateTime),  # the next event's occurred_at; NULL for the latest
+    Column("actor", String(200), nullable=False),
+    Column("rule_id", String(200)),
+    Column("rules_version", String(64)),
+    Column("reason", Text),
+    Column("detail", Text, nullable=False),  # the event's own fields, JSON
+    # The dispute's state right after this event.
+    Column("unit", String(64), nullable=False),
+    Column("tier", String(32), nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("risk", String(8)),
+    Column("department", String(64)),
+    Column("category", String(64), nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("parties", Integer, nullable=False),
+    Column("amount", Float, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("received_unit", String(64), nullable=False),
+    Column("tier_entered_at", UTCDateTime),
+    Column("due_at", UTCDateTime),
+    Column("notices", Text, nullable=False),
+    Column("elevated", Boolean, nullable=False),
+    Column("escalations", Integer, nullable=False),
+    Column("updated_at", UTCDateTime),
+    Index("escalation_timeline_occurred_idx", "occurred_at"),
+    Index("escalation_timeline_valid_idx", "valid_to"),
+    Index("escalation_timeline_unit_idx", "unit", "occurred_at"),
+)
+
+# Fields every event has; the rest of an event's fields go to ``detail``.
+_COMMON = {
+    "originator_id",
+    "originator_version",
+    "originator_topic",
+    "timestamp",
+    "actor",
+    "recorded_at",
+    "prev_hash",
+    "rule_id",
+    "rules_version",
+    "reason",
+}
+_TIMELINE_STATE = [
+    "unit",
+    "tier",
+    "status",
+    "risk",
+    "department",
+    "category",
+    "source",
+    "parties",
+    "amount",
+    "received_at",
+    "received_unit",
+    "tier_entered_at",
+    "due_at",
+    "elevated",
+    "escalations",
+    "updated_at",
+]
+
 _STATE_FIELDS = [f.name for f in fields(DisputeState) if f.name != "request_ids"]
 
 
@@ -99,24 +178,72 @@ def state_from_row(row: Any) -> DisputeState:
     return DisputeState(**values)
 
 
+def timeline_row(event: Dispute.Event, state: DisputeState) -> dict[str, Any]:
+    detail = {k: v for k, v in vars(event).items() if k not in _COMMON}
+    row: dict[str, Any] = {name: getattr(state, name) for name in _TIMELINE_STATE}
+    row.update(
+        dispute_id=event.originator_id,
+        version=event.originator_version,
+        event=type(event).__name__,
+        occurred_at=event.occurred_at,
+        recorded_at=event.recorded_at,
+        valid_to=None,
+        actor=event.actor,
+        rule_id=getattr(event, "rule_id", None),
+        rules_version=getattr(event, "rules_version", None),
+        reason=getattr(event, "reason", None),
+        detail=json.dumps(detail, default=_json_default, ensure_ascii=False, sort_keys=True),
+        notices=json.dumps(list(state.notices)),
+    )
+    return row
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
 class DisputesProjection(Projection):
     name = "disputes"
 
     @property
     def tables(self) -> Sequence[Table]:
-        return [disputes]
+        return [disputes, timeline]
 
     def apply(self, session: Session, events: Sequence[Dispute.Event]) -> None:
         ids = {e.originator_id for e in events}
         shells: dict[UUID, Dispute] = {}
-        for row in session.execute(select(disputes).where(disputes.c.id.in_(ids))):
-            shells[row.id] = _shell(state_from_row(row))
+        for current in session.execute(select(disputes).where(disputes.c.id.in_(ids))):
+            shells[current.id] = _shell(state_from_row(current))
+        # The latest timeline row of each dispute already stored gets a valid_to.
+        closing: dict[UUID, dict[str, Any]] = {
+            did: {"d": did, "v": shell.state.version, "t": None} for did, shell in shells.items()
+        }
+        rows: list[dict[str, Any]] = []
+        latest: dict[UUID, dict[str, Any]] = {}
         for event in events:
             shell = shells.get(event.originator_id)
             if shell is None:
                 shell = shells[event.originator_id] = Dispute.__new__(Dispute)
             event.apply(shell)
+            previous = latest.get(event.originator_id) or closing.get(event.originator_id)
+            if previous is not None:
+                previous["valid_to" if "valid_to" in previous else "t"] = event.occurred_at
+            row = timeline_row(event, shell.state)
+            rows.append(row)
+            latest[event.originator_id] = row
         upsert(session, disputes, [row_from_state(s.state) for s in shells.values()], ["id"])
+        session.execute(insert(timeline), rows)
+        updates = [c for c in closing.values() if c["t"] is not None]
+        if updates:
+            stmt = (
+                update(timeline)
+                .where(timeline.c.dispute_id == bindparam("d"))
+                .where(timeline.c.version == bindparam("v"))
+                .values(valid_to=bindparam("t"))
+            )
+            session.execute(stmt, updates)
 
 
 def _shell(state: DisputeState) -> Dispute:

@@ -1,0 +1,73 @@
+"""Reporting periods in local dates: a day, an ISO week, a month, a quarter, a range."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from escalation.errors import InvalidInput
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+
+
+@dataclass(frozen=True)
+class Period:
+    """Local dates ``first`` to ``last``, both included."""
+
+    first: date
+    last: date
+
+    def __post_init__(self) -> None:
+        if self.last < self.first:
+            raise InvalidInput(f"period ends ({self.last}) before it starts ({self.first})")
+
+    @classmethod
+    def parse(cls, text: str) -> Period:
+        """``2026-09-03``, ``2026-W36``, ``2026-09``, ``2026-Q3`` or ``2026-09-01..2026-09-30``."""
+        text = text.strip()
+        try:
+            if ".." in text:
+                a, b = text.split("..", 1)
+                return cls(date.fromisoformat(a), date.fromisoformat(b))
+            if m := _MONTH.match(text):
+                first = date(int(m[1]), int(m[2]), 1)
+                following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+                return cls(first, following - timedelta(days=1))
+            if m := _WEEK.match(text):
+                first = date.fromisocalendar(int(m[1]), int(m[2]), 1)
+                return cls(first, first + timedelta(days=6))
+            if m := _QUARTER.match(text):
+                month = 3 * (int(m[2]) - 1) + 1
+                first = date(int(m[1]), month, 1)
+                end = date(first.year + (month + 2) // 12, (month + 2) % 12 + 1, 1)
+                return cls(first, end - timedelta(days=1))
+            day = date.fromisoformat(text)
+            return cls(day, day)
+        except ValueError as exc:
+            raise InvalidInput(
+                f"period {text!r} not understood ({exc}); use 2026-09-03, 2026-W36, 2026-09, "
+                "2026-Q3 or 2026-09-01..2026-09-30"
+            ) from None
+
+    def bounds(self, timezone: str) -> tuple[datetime, datetime]:
+        """[start, end) in UTC: local midnight of ``first`` to local midnight after ``last``."""
+        zone = ZoneInfo(timezone)
+        start = datetime.combine(self.first, time(0), zone).astimezone(UTC)
+        end = datetime.combine(self.last + timedelta(days=1), time(0), zone).astimezone(UTC)
+        return start, end
+
+    def days(self) -> list[date]:
+        return [self.first + timedelta(days=n) for n in range((self.last - self.first).days + 1)]
+
+    def __str__(self) -> str:
+        return str(self.first) if self.first == self.last else f"{self.first}..{self.last}"
+
+
+def end_of_day(day: date, timezone: str) -> datetime:
+    """The last instant of a local day, in UTC (``--as-of 2026-03-03`` means its close)."""
+    midnight = datetime.combine(day + timedelta(days=1), time(0), ZoneInfo(timezone))
+    return (midnight - timedelta(microseconds=1)).astimezone(UTC)

@@ -1,0 +1,220 @@
+"""The figures centres publish, computed from the timeline projection.
+
+Counts are over events that *occurred* in the period; ``as_of`` restricts
+them to events *recorded* by then (the figures as they were known at that
+time). Definitions, so numbers can be checked by hand:
+
+* received — ``Received`` events (by the receiving unit and tier);
+* resolved at a tier — ``Closed`` with a resolution outcome (resolved,
+  agreement, judicial_confirmation), by the tier that closed it;
+* resolution rate 化解率 — resolved closures / closures that were not
+  ``declined`` (a declined matter was never handled);
+* settled without leaving the community / street — closures at the lowest
+  tier / at the two lowest tiers, as a share of all closures;
+* escalated / elevated — ``Escalated`` events, stepwise / elevated;
+* on-time rate — closures whose dispute never missed a tier's time limit
+  (no deadline escalation) and closed by its current deadline;
+* overdue — disputes open and past their deadline at the end of the period;
+* median time to close — from receipt to close, in days, over closures.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.orm import Session
+
+from projections.disputes import timeline
+
+RESOLUTIONS = frozenset({"resolved", "agreement", "judicial_confirmation"})
+
+
+@dataclass
+class UnitFigures:
+    unit: str
+    tier: str
+    received: int = 0
+    closed: int = 0
+    resolved: int = 0
+    on_time: int = 0
+    escalated_out: int = 0
+    overdue: int = 0
+
+    @property
+    def resolution_rate(self) -> float | None:
+        return self.resolved / self.closed if self.closed else None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self.on_time / self.closed if self.closed else None
+
+
+@dataclass
+class Figures:
+    start: datetime
+    end: datetime
+    as_of: datetime | None
+    tiers: tuple[str, ...]
+    received: int = 0
+    received_by_source: Counter[str] = field(default_factory=Counter)
+    received_by_category: Counter[str] = field(default_factory=Counter)
+    received_at_tier: Counter[str] = field(default_factory=Counter)
+    closed: int = 0
+    closed_by_outcome: Counter[str] = field(default_factory=Counter)
+    closed_at_tier: Counter[str] = field(default_factory=Counter)
+    resolved_at_tier: Counter[str] = field(default_factory=Counter)
+    declined: int = 0
+    escalated: int = 0
+    elevated: int = 0
+    reopened: int = 0
+    notices: Counter[str] = field(default_factory=Counter)
+    on_time: int = 0
+    overdue: int = 0
+    days_to_close: list[float] = field(default_factory=list)
+    units: dict[str, UnitFigures] = field(default_factory=dict)
+
+    @property
+    def resolved(self) -> int:
+        return sum(self.resolved_at_tier.values())
+
+    @property
+    def resolution_rate(self) -> float | None:
+        handled = self.closed - self.declined
+        return self.resolved / handled if handled else None
+
+    def settled_within(self, tier: str) -> float | None:
+        """Share of closures made at ``tier`` or below (小事不出社区、大事不出街道)."""
+        if not self.closed:
+            return None
+        top = self.tiers.index(tier)
+        return sum(self.closed_at_tier[t] for t in self.tiers[: top + 1]) / self.closed
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self.on_time / self.closed if self.closed else None
+
+    @property
+    def median_days_to_close(self) -> float | None:
+        return statistics.median(self.days_to_close) if self.days_to_close else None
+
+    def unit(self, unit: str, tier: str) -> UnitFigures:
+        if unit not in self.units:
+            self.units[unit] = UnitFigures(unit=unit, tier=tier)
+        return self.units[unit]
+
+
+def compute_figures(
+    session: Session,
+    tiers: tuple[str, ...],
+    start: datetime,
+    end: datetime,
+    *,
+    as_of: datetime | None = None,
+    unit: str | None = None,
+    tier: str | None = None,
+) -> Figures:
+    figures = Figures(start=start, end=end, as_of=as_of, tiers=tiers)
+    t = timeline.c
+    query = select(timeline).where(t.occurred_at >= start, t.occurred_at < end)
+    if as_of is not None:
+        query = query.where(t.recorded_at <= as_of)
+    query = query.order_by(t.occurred_at, t.dispute_id, t.version)
+    late = _missed_a_limit(session, end, as_of)
+    for row in session.execute(query.execution_options(yield_per=5000)):
+        where = _where(row)
+        if unit is not None and unit not in (row.unit, where[0]):
+            continue
+        if tier is not None and tier not in (row.tier, where[1]):
+            continue
+        _count(figures, row, where, late)
+    instant = min(end, as_of) if as_of is not None else end
+    for row in open_rows(session, instant, unit=unit, tier=tier):
+        if row.due_at is not None and row.due_at < instant:
+            figures.overdue += 1
+            figures.unit(row.unit, row.tier).overdue += 1
+    return figures
+
+
+def _where(row: Any) -> tuple[str, str]:
+    """The unit and tier an event happened at (before an escalation moved it)."""
+    if row.event == "Escalated":
+        detail = json.loads(row.detail)
+        return detail["from_unit"], detail["from_tier"]
+    return row.unit, row.tier
+
+
+def _count(figures: Figures, row: Any, where: tuple[str, str], late: set[UUID]) -> None:
+    unit = figures.unit(*where)
+    if row.event == "Received":
+        figures.received += 1
+        figures.received_by_source[row.source] += 1
+        figures.received_by_category[row.category] += 1
+        figures.received_at_tier[row.tier] += 1
+        unit.received += 1
+    elif row.event == "Escalated":
+        detail = json.loads(row.detail)
+        if detail["mode"] == "elevated":
+            figures.elevated += 1
+        else:
+            figures.escalated += 1
+        unit.escalated_out += 1
+    elif row.event == "Supervised":
+        figures.notices[json.loads(row.detail)["notice"]] += 1
+    elif row.event == "Reopened":
+        figures.reopened += 1
+    elif row.event == "Closed":
+        outcome = json.loads(row.detail)["outcome"]
+        figures.closed += 1
+        figures.closed_by_outcome[outcome] += 1
+        figures.closed_at_tier[row.tier] += 1
+        unit.closed += 1
+        if outcome == "declined":
+            figures.declined += 1
+        if outcome in RESOLUTIONS:
+            figures.resolved_at_tier[row.tier] += 1
+            unit.resolved += 1
+        on_time = row.dispute_id not in late and (
+            row.due_at is None or row.occurred_at <= row.due_at
+        )
+        if on_time:
+            figures.on_time += 1
+            unit.on_time += 1
+        figures.days_to_close.append((row.occurred_at - row.received_at).total_seconds() / 86400)
+
+
+def _missed_a_limit(session: Session, end: datetime, as_of: datetime | None) -> set[UUID]:
+    """Disputes escalated because a time limit passed (rule ``<tier>/handle_within``)."""
+    t = timeline.c
+    query = select(t.dispute_id).where(
+        t.event == "Escalated", t.rule_id.like("%/handle_within"), t.occurred_at < end
+    )
+    if as_of is not None:
+        query = query.where(t.recorded_at <= as_of)
+    return {row.dispute_id for row in session.execute(query)}
+
+
+def valid_at(instant: datetime) -> ColumnElement[bool]:
+    """Timeline rows describing a dispute's state at ``instant``."""
+    t = timeline.c
+    return and_(t.occurred_at <= instant, or_(t.valid_to.is_(None), t.valid_to > instant))
+
+
+def open_rows(
+    session: Session, instant: datetime, *, unit: str | None = None, tier: str | None = None
+) -> Iterable[Any]:
+    """The open disputes as they stood at ``instant`` (business time)."""
+    t = timeline.c
+    query = select(timeline).where(valid_at(instant), t.status == "open")
+    if unit is not None:
+        query = query.where(t.unit == unit)
+    if tier is not None:
+        query = query.where(t.tier == tier)
+    return session.execute(query.order_by(t.due_at, t.dispute_id))
