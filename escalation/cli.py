@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time as systime
 from collections import Counter
 from datetime import UTC, date, datetime
@@ -17,6 +18,7 @@ from rich.table import Table
 from escalation.demo import DemoResult, run_demo
 from escalation.engine import DEFAULT_URL, EscalationEngine, QueueItem
 from escalation.errors import EscalationError
+from escalation.period import end_of_day
 from escalation.policies.rulebook import RuleBook
 
 app = typer.Typer(
@@ -391,15 +393,25 @@ def queue(
     unit: Annotated[str | None, typer.Argument(help="Unit id (omit for all units).")] = None,
     tier: Annotated[str | None, typer.Option(help="Only this tier.")] = None,
     limit: Annotated[int, typer.Option(min=1)] = 50,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Show the queue as it stood then: a date (its local close) or an ISO time.",
+        ),
+    ] = None,
     db: DbOption = DEFAULT_URL,
     rules: RulesOption = None,
 ) -> None:
     """Show the open disputes of a unit or tier, earliest due first."""
     with _engine(db, rules) as engine:
         zone = ZoneInfo(engine.rules.calendar.timezone)
-        items = engine.queue(unit=unit, tier=tier)
-        now = datetime.now(UTC)
+        instant = _instant(as_of, engine.rules.calendar.timezone) if as_of else None
+        items = engine.queue(unit=unit, tier=tier, as_of=instant)
+        now = instant or datetime.now(UTC)
         title = f"queue {unit or ''} {tier or ''}".strip() + f": {len(items)} open"
+        if instant is not None:
+            title += f" as it stood at {_local(instant, zone)} ({zone.key})"
         table = Table(title=title, title_justify="left")
         for col in (
             "dispute",
@@ -425,6 +437,73 @@ def queue(
                 item.department or "",
             )
         console.print(table)
+
+
+def _instant(text: str, timezone: str) -> datetime:
+    """``2026-03-03`` → the close of that local day; an ISO time must carry an offset."""
+    try:
+        if len(text) == 10:
+            return end_of_day(date.fromisoformat(text), timezone)
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise EscalationError(
+            f"--as-of {text!r}: use a date (2026-03-03) or a time with offset "
+            "(2026-03-03T18:00+08:00)"
+        ) from None
+    if value.tzinfo is None:
+        raise EscalationError(f"--as-of {text!r} has no UTC offset; add one, e.g. +08:00")
+    return value
+
+
+@app.command()
+def rebuild(
+    projection: Annotated[
+        str | None, typer.Option(help="Only this projection (default: all).")
+    ] = None,
+    db: DbOption = DEFAULT_URL,
+    rules: RulesOption = None,
+) -> None:
+    """Drop the read models and replay them from the first event, in pages."""
+    with _engine(db, rules) as engine, _progress() as progress:
+        head = engine.projections.head()
+        task = progress.add_task(f"rebuilding {projection or 'all projections'}", total=head)
+        began = systime.perf_counter()
+        applied = engine.rebuild(
+            projection, progress=lambda done, last: progress.update(task, completed=done)
+        )
+        elapsed = systime.perf_counter() - began
+    rate = applied / elapsed if elapsed > 0 else 0.0
+    console.print(f"rebuilt from {applied:,} events in {elapsed:.1f}s ({rate:,.0f} events/s)")
+
+
+@app.command()
+def project(
+    follow: Annotated[
+        bool, typer.Option("--follow", help="Keep following the log until stopped.")
+    ] = False,
+    interval: Annotated[float, typer.Option(min=0.05, help="Seconds between polls.")] = 1.0,
+    db: DbOption = DEFAULT_URL,
+    rules: RulesOption = None,
+) -> None:
+    """Catch the read models up with the log; with --follow, run as a follower process."""
+    stop = {"now": False}
+
+    def request_stop(signum: int, frame: object) -> None:
+        stop["now"] = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    with _engine(db, rules) as engine:
+        applied = engine.catch_up()
+        console.print(f"caught up: {applied:,} events applied, lag {engine.projections.lag()}")
+        while follow and not stop["now"]:
+            systime.sleep(interval)
+            if stop["now"]:
+                break
+            applied = engine.catch_up()
+            if applied:
+                console.print(f"applied {applied:,} events")
+    console.print("stopped" if follow else "done")
 
 
 def _print_state(engine: EscalationEngine, dispute: str) -> None:

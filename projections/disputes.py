@@ -82,7 +82,6 @@ disputes = Table(
     Column("closed_at", UTCDateTime),
     Column("outcome", String(32)),
     Column("updated_at", UTCDateTime),
-    Column("chain_head", String(64), nullable=False),
     Column("next_due_at", UTCDateTime),
     Index("escalation_disputes_due_idx", "next_due_at"),
     Index("escalation_disputes_unit_idx", "unit", "status"),

@@ -281,4 +281,4 @@ def test_stored_history_forms_an_unbroken_hash_chain(engine: EscalationEngine) -
     for event in engine.history(did):  # read back from SQLite: digests survive the JSON trip
         assert event.prev_hash == prev
         prev = digest(event)
-    assert engine.get(did).chain_head == prev
+    assert engine.store.repository.get(did).chain_head == prev

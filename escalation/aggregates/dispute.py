@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -19,7 +18,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from escalation.aggregates.chain import GENESIS, digest
-from escalation.aggregates.state import DisputeState
+from escalation.aggregates.state import DisputeState, evolve
 from escalation.errors import IllegalTransition, InvalidInput, TimeWentBackwards
 
 MEDIATION_OUTCOMES = ("resolved", "failed", "partial")
@@ -54,8 +53,14 @@ def _schedule(raw: Schedule) -> tuple[tuple[str, datetime], ...]:
 class Dispute(Aggregate):
     """One dispute's life: received at a unit, mediated, escalated, closed."""
 
-    if TYPE_CHECKING:  # assigned by Received.apply; not an __init__ argument
+    if TYPE_CHECKING:  # assigned by the events' apply; not __init__ arguments
         state: DisputeState
+        last_event: Dispute.Event
+
+    @property
+    def chain_head(self) -> str:
+        """Digest of the latest event: what the next event's ``prev_hash`` commits to."""
+        return digest(self.last_event)
 
     class Event(Aggregate.Event):
         """Base of every dispute event: who did it and when it was written."""
@@ -75,17 +80,17 @@ class Dispute(Aggregate):
             return getattr(self, "rule_id", None) is not None
 
         def advance(self, aggregate: Dispute, **changes: Any) -> None:
-            aggregate.state = replace(
+            aggregate.state = evolve(
                 aggregate.state,
                 version=self.originator_version,
                 updated_at=self.timestamp,
-                chain_head=digest(self),
                 **changes,
             )
+            aggregate.last_event = self
 
         def remember_request(self, aggregate: Dispute, request_id: str | None) -> None:
             if request_id:
-                aggregate.state = replace(
+                aggregate.state = evolve(
                     aggregate.state, request_ids=aggregate.state.request_ids | {request_id}
                 )
 
@@ -122,8 +127,8 @@ class Dispute(Aggregate):
                 due_at=self.due_at,
                 schedule=_schedule(self.schedule),
                 updated_at=self.timestamp,
-                chain_head=digest(self),
             )
+            aggregate.last_event = self
             self.remember_request(aggregate, self.request_id)
 
     class RiskAssessed(Event):
@@ -326,7 +331,7 @@ class Dispute(Aggregate):
     ) -> None:
         self._check(at, what="assess the risk of")
         self.trigger_event(
-            prev_hash=self.state.chain_head,
+            prev_hash=self.chain_head,
             event_class=self.RiskAssessed,
             timestamp=at,
             actor=actor,
@@ -351,7 +356,7 @@ class Dispute(Aggregate):
     ) -> None:
         self._check(at, what="route")
         self.trigger_event(
-            prev_hash=self.state.chain_head,
+            prev_hash=self.chain_head,
             event_class=self.Routed,
             timestamp=at,
             actor=actor,
@@ -378,7 +383,7 @@ class Dispute(Aggregate):
             )
         self._check(at, what="mediate")
         self.trigger_event(
-            prev_hash=self.state.chain_head,
+            prev_hash=self.chain_head,
             event_class=self.Mediated,
             timestamp=at,
             actor=actor,
@@ -425,7 +430,7 @@ class Dispute(Aggregate):
                 f"cannot move dispute {s.id} from {s.tier} to {to_tier}: escalation only goes up"
             )
         self.trigger_event(
-            prev_hash=self.state.chain_head,
+            prev_hash=self.chain_head,
             event_class=self.Escalated,
             timestamp=at,
             actor=actor,
@@ -457,7 +462,7 @@ class Dispute(Aggregate):
     ) -> None:
         self._check(at, what="issue a notice on")
         self.trigger_event(
-            prev_hash=self.state.chain_head,
+            prev_hash=self.chain_head,
             event_class=self.Supervised,
             timestamp=at,
             actor=actor,
@@ -487,7 +492,7 @@ class Dispute(Aggregate):
             )
         self._check(at, what="close")
         self.trigger_event(
-            prev_hash=self.state.chain_head,
+            prev_hash=self.chain_head,
             event_class=self.Closed,
             timestamp=at,
             actor=actor,
@@ -515,7 +520,7 @@ class Dispute(Aggregate):
         if self.state.is_open:
             raise IllegalTransition(f"dispute {self.state.id} is open; only a closed one reopens")
         self.trigger_event(
-            prev_hash=self.state.chain_head,
+            prev_hash=self.chain_head,
             event_class=self.Reopened,
             timestamp=at,
             actor=actor,

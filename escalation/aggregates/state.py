@@ -55,7 +55,6 @@ class DisputeState:
     closed_at: datetime | None = None
     outcome: str | None = None
     updated_at: datetime | None = None  # time of the latest event
-    chain_head: str = ""  # digest of the latest event (see aggregates.chain)
     request_ids: frozenset[str] = field(default_factory=frozenset)
 
     @property
@@ -93,3 +92,15 @@ class DisputeState:
             "location": self.location,
             "department": self.department or "",
         }
+
+
+def evolve(state: DisputeState, **changes: object) -> DisputeState:
+    """``dataclasses.replace`` without re-running ``__init__``: a copy with changes.
+
+    Events apply on every replay and rebuild, and ``replace`` was the single
+    largest cost there; the fields are plain values, so a dict copy is safe.
+    """
+    new = object.__new__(DisputeState)
+    new.__dict__.update(state.__dict__)
+    new.__dict__.update(changes)
+    return new
