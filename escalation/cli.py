@@ -18,8 +18,9 @@ from rich.table import Table
 from escalation.demo import DemoResult, run_demo
 from escalation.engine import DEFAULT_URL, EscalationEngine, QueueItem
 from escalation.errors import EscalationError
-from escalation.period import end_of_day
+from escalation.period import Period, end_of_day
 from escalation.policies.rulebook import RuleBook
+from escalation.reporting import figures_table, period_html, units_table
 
 app = typer.Typer(
     help="Tiered dispute escalation: community → street → district (就地化解、逐级上报、提级管理).",
@@ -115,7 +116,7 @@ def demo(
         elapsed = systime.perf_counter() - began
     with EscalationEngine(book, url=db) as engine:
         _show_queues(engine, book, result.end_at or datetime.now(UTC))
-    _show_figures(result, book, elapsed)
+    _show_figures(result, elapsed)
     console.print(f"store: {db}  (try: escalation queue --db {db} --tier district)")
 
 
@@ -164,38 +165,13 @@ def _show_queues(engine: EscalationEngine, book: RuleBook, now: datetime) -> Non
         console.print(table)
 
 
-def _show_figures(result: DemoResult, book: RuleBook, elapsed: float) -> None:
-    table = Table(
-        title=f"figures {result.start} + {result.days} days",
-        title_justify="left",
-        show_header=False,
+def _show_figures(result: DemoResult, elapsed: float) -> None:
+    assert result.figures is not None
+    console.print(figures_table(result.figures, f"figures {result.start} + {result.days} days"))
+    console.print(
+        f"{result.received:,} disputes received, {result.commands:,} commands, "
+        f"{result.events:,} events written in {elapsed:.1f}s ({result.events / elapsed:,.0f}/s)"
     )
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    total_events = sum(result.events.values())
-    table.add_row("received 登记受理", str(result.received))
-    for tier in book.tiers:
-        table.add_row(f"resolved at {tier}", str(result.resolved_at_tier[tier]))
-    table.add_row("closed (all outcomes)", str(result.closed))
-    rate = result.closed / result.received if result.received else 0.0
-    table.add_row("closure rate 化解率 (of received)", f"{rate:.1%}")
-    low = book.tiers[0]
-    if result.closed:
-        table.add_row(
-            f"settled without leaving the {low}",
-            f"{result.closed_at_tier[low] / result.closed:.1%}",
-        )
-    table.add_row("escalated stepwise 逐级上报", str(result.escalated))
-    table.add_row("elevated 提级管理", str(result.elevated))
-    for notice, count in sorted(result.notices.items()):
-        table.add_row(f"notices: {notice}", str(count))
-    on_time = result.closed_on_time / result.closed if result.closed else 0.0
-    table.add_row("on-time rate (closed, no limit missed)", f"{on_time:.1%}")
-    table.add_row(
-        "open at the end / of them overdue", f"{result.open_at_end} / {result.open_overdue}"
-    )
-    table.add_row("events written", f"{total_events} ({total_events / elapsed:,.0f}/s)")
-    console.print(table)
 
 
 # -------------------------------------------------------------------- rules
@@ -504,6 +480,37 @@ def project(
             if applied:
                 console.print(f"applied {applied:,} events")
     console.print("stopped" if follow else "done")
+
+
+@app.command()
+def report(
+    period: Annotated[
+        str, typer.Option(help="2026-09-03, 2026-W36, 2026-09, 2026-Q3 or 2026-09-01..2026-09-30.")
+    ],
+    unit: Annotated[str | None, typer.Option(help="Only this unit.")] = None,
+    tier: Annotated[str | None, typer.Option(help="Only this tier.")] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Figures as known then (a date or an ISO time)."),
+    ] = None,
+    html_out: Annotated[
+        Path | None, typer.Option("--html", help="Also write an HTML report with charts.")
+    ] = None,
+    db: DbOption = DEFAULT_URL,
+    rules: RulesOption = None,
+) -> None:
+    """The figures of a period: intake, funnel, 化解率, on-time rate, notices, per unit."""
+    with _engine(db, rules) as engine:
+        known = _instant(as_of, engine.rules.calendar.timezone) if as_of else None
+        chosen = Period.parse(period)
+        figures = engine.figures(chosen, as_of=known, unit=unit, tier=tier)
+        title = f"figures {chosen}" + (f" {unit}" if unit else "") + (f" {tier}" if tier else "")
+        console.print(figures_table(figures, title))
+        console.print(units_table(figures))
+        if html_out is not None:
+            days, series = engine.backlog(chosen)
+            html_out.write_text(period_html(figures, title, days, series), encoding="utf-8")
+            console.print(f"wrote {html_out}")
 
 
 def _print_state(engine: EscalationEngine, dispute: str) -> None:

@@ -7,14 +7,14 @@ the engine ticks, so notices and escalations fall where the rules put them.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from uuid import UUID
 
 from escalation.engine import EscalationEngine
+from escalation.period import Period
 from escalation.workload import Workload
+from projections.figures import Figures
 
 DayDone = Callable[[date], None]
 
@@ -25,16 +25,8 @@ class DemoResult:
     days: int
     received: int = 0
     commands: int = 0
-    events: Counter[str] = field(default_factory=Counter)
-    closed_at_tier: Counter[str] = field(default_factory=Counter)
-    resolved_at_tier: Counter[str] = field(default_factory=Counter)
-    escalated: int = 0
-    elevated: int = 0
-    notices: Counter[str] = field(default_factory=Counter)
-    closed_on_time: int = 0
-    closed: int = 0
-    open_overdue: int = 0
-    open_at_end: int = 0
+    events: int = 0
+    figures: Figures | None = None
     end_at: datetime | None = None
 
 
@@ -53,7 +45,7 @@ def run_demo(
         if rules.calendar.is_workday(day):
             _mediation_sessions(engine, workload, day, result)
         for item in workload.intake(day):
-            engine.receive(
+            dispute_id = engine.receive(
                 unit=item.unit,
                 category=item.category,
                 source=item.source,
@@ -67,6 +59,15 @@ def run_demo(
             )
             result.received += 1
             result.commands += 1
+            if workload.rng.random() < 0.02:  # 不予受理: outside the centre's remit
+                engine.close(
+                    dispute_id,
+                    outcome="declined",
+                    actor="intake-desk",
+                    note="不予受理告知",
+                    at=item.received_at + timedelta(minutes=30),
+                )
+                result.commands += 1
         engine.tick(workload.local(day, time(20, 0)))
         if on_day is not None:
             on_day(day)
@@ -85,44 +86,32 @@ def _mediation_sessions(
         at = workload.working_time(day)
         if item.updated_at is not None and at < item.updated_at:
             continue  # it already moved later today (e.g. an escalation at the deadline)
-        outcome = workload.mediation_outcome(item.tier, item.risk)
-        engine.mediate(item.dispute_id, outcome=outcome, mediator=f"mediator@{item.unit}", at=at)
         result.commands += 1
+        roll = workload.rng.random()
+        if roll < 0.03:  # the party withdraws (撤回)
+            engine.close(item.dispute_id, outcome="withdrawn", actor=f"clerk@{item.unit}", at=at)
+            continue
+        outcome = workload.mediation_outcome(item.tier, item.risk)
+        if outcome == "resolved" and roll > 0.75:
+            # A signed mediation agreement, sometimes confirmed by a court (司法确认).
+            state = engine.mediate(
+                item.dispute_id, outcome="partial", mediator=f"mediator@{item.unit}", at=at
+            )
+            if state.is_open:
+                close = "judicial_confirmation" if roll > 0.93 else "agreement"
+                engine.close(item.dispute_id, outcome=close, actor=f"mediator@{item.unit}", at=at)
+            continue
+        state = engine.mediate(
+            item.dispute_id, outcome=outcome, mediator=f"mediator@{item.unit}", at=at
+        )
+        top = item.tier == engine.rules.tiers[-1]
+        if top and state.is_open and outcome == "failed" and workload.rng.random() < 0.3:
+            # Mediation exhausted at the district: the parties are guided to court (诉讼).
+            engine.close(item.dispute_id, outcome="litigation", actor="district-centre", at=at)
 
 
 def _tally(engine: EscalationEngine, workload: Workload, end: date, result: DemoResult) -> None:
-    """The month's figures, read back from the event log."""
-    engine.catch_up()
-    late: set[UUID] = set()  # missed a tier's time limit at some point
-    recorder = engine.store.recorder
-    position = 0
-    while True:
-        page = recorder.select_notifications(start=position + 1, limit=5000)
-        if not page:
-            break
-        position = page[-1].id
-        for notification in page:
-            event = engine.store.mapper.to_domain_event(notification)
-            name = type(event).__name__
-            result.events[name] += 1
-            if name == "Escalated":
-                if event.mode == "elevated":  # type: ignore[attr-defined]
-                    result.elevated += 1
-                else:
-                    result.escalated += 1
-                if str(event.rule_id).endswith("/handle_within"):  # type: ignore[attr-defined]
-                    late.add(event.originator_id)
-            elif name == "Supervised":
-                result.notices[event.notice] += 1  # type: ignore[attr-defined]
-            elif name == "Closed":
-                tier = event.tier  # type: ignore[attr-defined]
-                result.closed += 1
-                result.closed_at_tier[tier] += 1
-                if event.outcome == "resolved":  # type: ignore[attr-defined]
-                    result.resolved_at_tier[tier] += 1
-                if event.originator_id not in late:
-                    result.closed_on_time += 1
-    end_at = result.end_at = workload.local(end, time(0, 0))
-    open_items = engine.queue()
-    result.open_at_end = len(open_items)
-    result.open_overdue = sum(1 for i in open_items if i.overdue(end_at))
+    """The month's figures, from the read models like any report."""
+    result.end_at = workload.local(end, time(0, 0))
+    result.events = engine.projections.head()
+    result.figures = engine.figures(Period(result.start, end - timedelta(days=1)))

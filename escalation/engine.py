@@ -11,7 +11,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from functools import reduce
 from typing import Any, cast
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
@@ -32,13 +32,13 @@ from escalation.commands import (
     validated,
 )
 from escalation.errors import ConcurrencyError, IllegalTransition, InvalidInput, UnknownDispute
-from escalation.period import Period
+from escalation.period import Period, end_of_day
 from escalation.policies.decide import tier_entry
 from escalation.policies.rulebook import NOTICES, RuleBook
 from escalation.policies.settle import settle
 from escalation.store import open_store
 from projections.disputes import disputes, timeline
-from projections.figures import Figures, compute_figures, open_rows
+from projections.figures import Figures, backlog, compute_figures, open_rows
 from projections.registry import all_projections
 from projections.runner import Progress, ProjectionRunner
 
@@ -469,6 +469,16 @@ class EscalationEngine:
             return compute_figures(
                 session, self.rules.tiers, start, end, as_of=known, unit=unit, tier=tier
             )
+
+    def backlog(self, period: Period | str) -> tuple[list[date], list[dict[str, int]]]:
+        """Open disputes per tier at the close of each local day of the period."""
+        if isinstance(period, str):
+            period = Period.parse(period)
+        days = period.days()
+        instants = [end_of_day(d, self.rules.calendar.timezone) for d in days]
+        self.catch_up()
+        with self._read() as session:
+            return days, backlog(session, self.rules.tiers, instants)
 
     def timeline(self, dispute_id: UUID | str) -> list[Any]:
         """The dispute's timeline rows (event, actor, rule, reason, state after), oldest first."""

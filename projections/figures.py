@@ -67,6 +67,7 @@ class Figures:
     received_by_source: Counter[str] = field(default_factory=Counter)
     received_by_category: Counter[str] = field(default_factory=Counter)
     received_at_tier: Counter[str] = field(default_factory=Counter)
+    arrived_at_tier: Counter[str] = field(default_factory=Counter)  # by escalation
     closed: int = 0
     closed_by_outcome: Counter[str] = field(default_factory=Counter)
     closed_at_tier: Counter[str] = field(default_factory=Counter)
@@ -104,6 +105,10 @@ class Figures:
     @property
     def median_days_to_close(self) -> float | None:
         return statistics.median(self.days_to_close) if self.days_to_close else None
+
+    def handled_at(self, tier: str) -> int:
+        """Disputes that reached ``tier`` in the period: registered there or escalated to it."""
+        return self.received_at_tier[tier] + self.arrived_at_tier[tier]
 
     def unit(self, unit: str, tier: str) -> UnitFigures:
         if unit not in self.units:
@@ -161,6 +166,7 @@ def _count(figures: Figures, row: Any, where: tuple[str, str], late: set[UUID]) 
         unit.received += 1
     elif row.event == "Escalated":
         detail = json.loads(row.detail)
+        figures.arrived_at_tier[detail["to_tier"]] += 1
         if detail["mode"] == "elevated":
             figures.elevated += 1
         else:
@@ -218,3 +224,16 @@ def open_rows(
     if tier is not None:
         query = query.where(t.tier == tier)
     return session.execute(query.order_by(t.due_at, t.dispute_id))
+
+
+def backlog(
+    session: Session, tiers: tuple[str, ...], instants: list[datetime]
+) -> list[dict[str, int]]:
+    """Open disputes per tier at each instant (one indexed query per instant)."""
+    series = []
+    for instant in instants:
+        counts = dict.fromkeys(tiers, 0)
+        for row in open_rows(session, instant):
+            counts[row.tier] = counts.get(row.tier, 0) + 1
+        series.append(counts)
+    return series

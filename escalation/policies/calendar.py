@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -67,10 +68,7 @@ class WorkCalendar:
             return True
         if d in self.extra_holidays:
             return False
-        try:
-            return bool(chinese_calendar.is_workday(d))
-        except NotImplementedError:  # year outside the library's published schedules
-            return d.weekday() < 5
+        return _cn_workday(d)
 
     def local_date(self, dt: datetime) -> date:
         """The date in the calendar's time zone at the instant ``dt``."""
@@ -103,3 +101,12 @@ def _aware(dt: datetime) -> datetime:
     if dt.tzinfo is None or dt.tzinfo.utcoffset(dt) is None:
         raise ValueError(f"datetime {dt.isoformat()} has no time zone; pass an aware datetime")
     return dt
+
+
+@lru_cache(maxsize=8192)
+def _cn_workday(d: date) -> bool:
+    """chinese-calendar's answer, cached: it validates every call, and deadlines ask often."""
+    try:
+        return bool(chinese_calendar.is_workday(d))
+    except NotImplementedError:  # year outside the library's published schedules
+        return d.weekday() < 5
