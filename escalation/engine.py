@@ -31,7 +31,16 @@ from escalation.commands import (
     require_known,
     validated,
 )
-from escalation.errors import ConcurrencyError, IllegalTransition, InvalidInput, UnknownDispute
+from escalation.errors import ConcurrencyError, InvalidInput, UnknownDispute
+from escalation.facts import (
+    Closure,
+    Fact,
+    ManualEscalation,
+    ManualNotice,
+    Mediation,
+    Reopening,
+    apply_fact,
+)
 from escalation.period import Period, end_of_day
 from escalation.policies.decide import tier_entry
 from escalation.policies.rulebook import NOTICES, RuleBook
@@ -197,23 +206,8 @@ class EscalationEngine:
     ) -> DisputeState:
         """Record a mediation attempt (先行调解); ``resolved`` also closes the dispute."""
         cmd = self._action("mediate", mediator, at, request_id)
-        when = as_utc(cmd.at)
-
-        def act(d: Dispute, recorded: datetime) -> None:
-            d.mediate(
-                outcome=outcome,
-                note=note,
-                actor=cmd.actor,
-                at=when,
-                recorded_at=recorded,
-                request_id=cmd.request_id,
-            )
-            if outcome == "resolved":
-                d.close(
-                    outcome="resolved", note=note, actor=cmd.actor, at=when, recorded_at=recorded
-                )
-
-        return self._command(dispute_id, when, cmd.request_id, act)
+        fact = Mediation(as_utc(cmd.at), cmd.actor, cmd.request_id, outcome=outcome, note=note)
+        return self._command(dispute_id, fact)
 
     def escalate(
         self,
@@ -231,41 +225,10 @@ class EscalationEngine:
             raise InvalidInput("escalate: give a reason; auditors read it")
         if to_tier is not None:
             require_known("tier", to_tier, self.rules.tiers)
-        when = as_utc(cmd.at)
-
-        def act(d: Dispute, recorded: datetime) -> None:
-            s = d.state
-            parent = self.rules.parent(s.unit)
-            if parent is None:
-                raise IllegalTransition(
-                    f"dispute {s.id} is already at the top tier ({s.tier}, unit {s.unit}); "
-                    "there is nothing above to escalate to"
-                )
-            target_tier = to_tier or self.rules.unit(parent).tier
-            if self.rules.tier_index(target_tier) <= self.rules.tier_index(s.tier):
-                raise IllegalTransition(
-                    f"cannot move dispute {s.id} from {s.tier} to {target_tier}: "
-                    "escalation only goes up"
-                )
-            target = self.rules.ancestor(s.unit, target_tier)
-            due, schedule = tier_entry(self.rules, target, when)
-            d.escalate(
-                to_unit=target,
-                to_tier=target_tier,
-                tiers=self.rules.tiers,
-                mode="stepwise" if target == parent else "elevated",
-                reason=reason,
-                due_at=due,
-                schedule=schedule,
-                rule_id=None,
-                rules_version=self.rules.version,
-                actor=cmd.actor,
-                at=when,
-                recorded_at=recorded,
-                request_id=cmd.request_id,
-            )
-
-        return self._command(dispute_id, when, cmd.request_id, act)
+        fact = ManualEscalation(
+            as_utc(cmd.at), cmd.actor, cmd.request_id, reason=reason, to_tier=to_tier
+        )
+        return self._command(dispute_id, fact)
 
     def supervise(
         self,
@@ -280,21 +243,8 @@ class EscalationEngine:
         """Issue a notice by hand (催办/提示/预警/督办)."""
         require_known("notice", notice, NOTICES)
         cmd = self._action("supervise", actor, at, request_id)
-        when = as_utc(cmd.at)
-
-        def act(d: Dispute, recorded: datetime) -> None:
-            d.supervise(
-                notice=notice,
-                reason=reason or f"{notice} issued by {cmd.actor}",
-                rule_id=None,
-                rules_version=self.rules.version,
-                actor=cmd.actor,
-                at=when,
-                recorded_at=recorded,
-                request_id=cmd.request_id,
-            )
-
-        return self._command(dispute_id, when, cmd.request_id, act)
+        fact = ManualNotice(as_utc(cmd.at), cmd.actor, cmd.request_id, notice=notice, reason=reason)
+        return self._command(dispute_id, fact)
 
     def close(
         self,
@@ -308,19 +258,8 @@ class EscalationEngine:
     ) -> DisputeState:
         """Conclude a dispute (案结事了) with one of the close outcomes."""
         cmd = self._action("close", actor, at, request_id)
-        when = as_utc(cmd.at)
-
-        def act(d: Dispute, recorded: datetime) -> None:
-            d.close(
-                outcome=outcome,
-                note=note,
-                actor=cmd.actor,
-                at=when,
-                recorded_at=recorded,
-                request_id=cmd.request_id,
-            )
-
-        return self._command(dispute_id, when, cmd.request_id, act)
+        fact = Closure(as_utc(cmd.at), cmd.actor, cmd.request_id, outcome=outcome, note=note)
+        return self._command(dispute_id, fact)
 
     def reopen(
         self,
@@ -333,22 +272,8 @@ class EscalationEngine:
     ) -> DisputeState:
         """Reopen a closed dispute that follow-up found unsettled; a new visit begins."""
         cmd = self._action("reopen", actor, at, request_id)
-        when = as_utc(cmd.at)
-
-        def act(d: Dispute, recorded: datetime) -> None:
-            due, schedule = tier_entry(self.rules, d.state.unit, when)
-            d.reopen(
-                reason=reason,
-                due_at=due,
-                schedule=schedule,
-                rules_version=self.rules.version,
-                actor=cmd.actor,
-                at=when,
-                recorded_at=recorded,
-                request_id=cmd.request_id,
-            )
-
-        return self._command(dispute_id, when, cmd.request_id, act)
+        fact = Reopening(as_utc(cmd.at), cmd.actor, cmd.request_id, reason=reason)
+        return self._command(dispute_id, fact)
 
     def tick(self, now: datetime | None = None) -> TickReport:
         """Apply every time-driven decision due by ``now`` (notices, deadlines).
@@ -394,7 +319,9 @@ class EscalationEngine:
             # Someone else wrote one of them meanwhile: redo each on its own.
             counts = Counter()
             for d in changed:
-                self._command(d.id, now, None, _nothing, counter=counts)
+                self._retrying(
+                    d.id, lambda dispute, rec: self._settle(dispute, now, rec), None, counts
+                )
         report.disputes += len(changed)
         report.events.update(counts)
 
@@ -531,25 +458,27 @@ class EscalationEngine:
         except AggregateNotFoundError:
             raise UnknownDispute(f"no dispute with id {dispute_id}") from None
 
-    def _command(
+    def _command(self, dispute_id: UUID | str, fact: Fact) -> DisputeState:
+        """Load, apply the fact, save; redone from a fresh load if another writer won."""
+        did = as_dispute_id(dispute_id)
+
+        def act(dispute: Dispute, recorded: datetime) -> None:
+            apply_fact(dispute, fact, self.rules, recorded)
+
+        return self._retrying(did, act, fact.request_id)
+
+    def _retrying(
         self,
-        dispute_id: UUID | str,
-        at: datetime,
-        request_id: str | None,
+        did: UUID,
         act: Callable[[Dispute, datetime], None],
+        request_id: str | None = None,
         counter: Counter[str] | None = None,
     ) -> DisputeState:
-        """Load, catch up to ``at``, act, let the policies react, save; retry on conflict."""
-        did = as_dispute_id(dispute_id)
         for _ in range(self.max_retries):
             dispute = self._load(did)
-            if request_id and request_id in dispute.state.request_ids:
+            if request_id is not None and request_id in dispute.state.request_ids:
                 return dispute.state  # the same request again: already applied
-            recorded = self.clock()
-            if dispute.state.updated_at is None or at >= dispute.state.updated_at:
-                self._settle(dispute, at, recorded)  # what fell due before this command
-            act(dispute, recorded)
-            self._settle(dispute, at, recorded)
+            act(dispute, self.clock())
             if counter is not None:
                 counter.update(type(e).__name__ for e in dispute.pending_events)
             try:
@@ -564,10 +493,6 @@ class EscalationEngine:
 
     def _settle(self, dispute: Dispute, now: datetime, recorded: datetime | None = None) -> None:
         settle(dispute, self.rules, now, recorded or self.clock())
-
-
-def _nothing(dispute: Dispute, recorded: datetime) -> None:
-    """The act of a tick: nothing but what the policies decide."""
 
 
 def _queue_item(row: Any, dispute_id: UUID) -> QueueItem:

@@ -1,0 +1,133 @@
+"""Facts from outside and how they are applied: the one place that says so.
+
+A fact is something people did (a mediation, a hand-made escalation, a
+notice, a close, a reopening). ``apply_fact`` does what the engine does with
+each: apply what fell due before it, record it, let the policies react. The
+engine's commands, the bulk importer and replays all go through here, so a
+history imported or replayed is decided exactly as it would have been live.
+Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from escalation.aggregates.dispute import Dispute
+from escalation.errors import IllegalTransition
+from escalation.policies.decide import tier_entry
+from escalation.policies.rulebook import RuleBook
+from escalation.policies.settle import settle
+
+
+@dataclass(frozen=True)
+class Fact:
+    at: datetime  # aware UTC
+    actor: str
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Mediation(Fact):
+    outcome: str = "failed"
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ManualEscalation(Fact):
+    reason: str = ""
+    to_tier: str | None = None  # None: the parent unit (逐级); a higher tier: 提级
+
+
+@dataclass(frozen=True)
+class ManualNotice(Fact):
+    notice: str = "reminder"
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Closure(Fact):
+    outcome: str = "resolved"
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Reopening(Fact):
+    reason: str = ""
+
+
+def apply_fact(dispute: Dispute, fact: Fact, rules: RuleBook, recorded_at: datetime) -> None:
+    """Catch up to ``fact.at``, record the fact, then let the policies react."""
+    state = dispute.state
+    if state.updated_at is None or fact.at >= state.updated_at:
+        settle(dispute, rules, fact.at, recorded_at)  # what fell due before this fact
+    _record(dispute, fact, rules, recorded_at)
+    settle(dispute, rules, fact.at, recorded_at)
+
+
+def _record(dispute: Dispute, fact: Fact, rules: RuleBook, recorded_at: datetime) -> None:
+    common: dict[str, Any] = {"actor": fact.actor, "at": fact.at, "recorded_at": recorded_at}
+    if isinstance(fact, Mediation):
+        dispute.mediate(outcome=fact.outcome, note=fact.note, request_id=fact.request_id, **common)
+        if fact.outcome == "resolved":  # a resolved mediation concludes the case
+            dispute.close(outcome="resolved", note=fact.note, **common)
+    elif isinstance(fact, ManualEscalation):
+        _escalate(dispute, fact, rules, recorded_at)
+    elif isinstance(fact, ManualNotice):
+        dispute.supervise(
+            notice=fact.notice,
+            reason=fact.reason or f"{fact.notice} issued by {fact.actor}",
+            rule_id=None,
+            rules_version=rules.version,
+            request_id=fact.request_id,
+            **common,
+        )
+    elif isinstance(fact, Closure):
+        dispute.close(outcome=fact.outcome, note=fact.note, request_id=fact.request_id, **common)
+    elif isinstance(fact, Reopening):
+        due, schedule = tier_entry(rules, dispute.state.unit, fact.at)
+        dispute.reopen(
+            reason=fact.reason,
+            due_at=due,
+            schedule=schedule,
+            rules_version=rules.version,
+            request_id=fact.request_id,
+            **common,
+        )
+    else:  # pragma: no cover - a new Fact type must be wired here
+        raise TypeError(f"unhandled fact {fact!r}")
+
+
+def _escalate(
+    dispute: Dispute, fact: ManualEscalation, rules: RuleBook, recorded_at: datetime
+) -> None:
+    s = dispute.state
+    parent = rules.parent(s.unit)
+    if parent is None:
+        raise IllegalTransition(
+            f"dispute {s.id} is already at the top tier ({s.tier}, unit {s.unit}); "
+            "there is nothing above to escalate to"
+        )
+    target_tier = fact.to_tier or rules.unit(parent).tier
+    if rules.tier_index(target_tier) <= rules.tier_index(s.tier):
+        raise IllegalTransition(
+            f"cannot move dispute {s.id} from {s.tier} to {target_tier}: escalation only goes up"
+        )
+    target = rules.ancestor(s.unit, target_tier)
+    due, schedule = tier_entry(rules, target, fact.at)
+    dispute.escalate(
+        to_unit=target,
+        to_tier=target_tier,
+        tiers=rules.tiers,
+        mode="stepwise" if target == parent else "elevated",
+        reason=fact.reason,
+        due_at=due,
+        schedule=schedule,
+        rule_id=None,
+        rules_version=rules.version,
+        actor=fact.actor,
+        at=fact.at,
+        recorded_at=recorded_at,
+        request_id=fact.request_id,
+    )
