@@ -41,10 +41,12 @@ from escalation.facts import (
     Reopening,
     apply_fact,
 )
+from escalation.logging import log_events, to_log, to_log_batch
 from escalation.period import Period, end_of_day
 from escalation.policies.decide import tier_entry
 from escalation.policies.rulebook import NOTICES, RuleBook
 from escalation.policies.settle import settle
+from escalation.rulebooks import InFlight, RuleBookRegistry, in_flight_mode
 from escalation.store import open_store
 from projections.disputes import disputes, timeline
 from projections.figures import Figures, backlog, compute_figures, open_rows
@@ -107,13 +109,23 @@ class EscalationEngine:
         clock: Clock = system_clock,
         max_retries: int = 8,
         tick_batch: int = 200,
+        in_flight: InFlight = "keep",
     ) -> None:
-        self.rules = rules if rules is not None else RuleBook.default()
         self.url = url
         self.clock = clock
         self.max_retries = max_retries
         self.tick_batch = tick_batch
+        # ``in_flight``: what open disputes do when this engine applies a newly
+        # activated rule book (keep | adopt). The rule book is the store's
+        # active one (rules=None) or must be it; see escalation.rulebooks.
+        self.in_flight: InFlight = in_flight_mode(in_flight)
         self.store = open_store(url)
+        self.rulebooks = RuleBookRegistry(self.store)
+        try:
+            self.rules = self.rulebooks.attach(rules, at=self.clock(), recorded_at=self.clock())
+        except Exception:
+            self.store.close()
+            raise
         self.projections = ProjectionRunner(self.store, all_projections())
 
     # ------------------------------------------------------------ lifecycle
@@ -145,9 +157,7 @@ class EscalationEngine:
         actor: str = "intake",
     ) -> UUID:
         """Register a dispute at a unit (登记受理); returns its id."""
-        cmd = validated(
-            ReceiveInput,
-            "receive",
+        dispute = self.new_dispute(
             unit=unit,
             category=category,
             source=source,
@@ -159,12 +169,55 @@ class EscalationEngine:
             request_id=request_id,
             actor=actor,
         )
+        dispute_id = dispute.id
+        logged = to_log(dispute)
+        try:
+            self.store.save(dispute)
+        except IntegrityError:
+            # The id is derived from the request id: the same request was
+            # already registered (by an earlier call or a concurrent one).
+            if request_id and self._exists(dispute_id):
+                return dispute_id
+            raise
+        log_events(logged)
+        return dispute_id
+
+    def new_dispute(
+        self,
+        *,
+        unit: str,
+        category: str,
+        source: str,
+        summary: str,
+        parties: int,
+        amount: float,
+        location: str,
+        received_at: datetime,
+        request_id: str | None,
+        actor: str,
+    ) -> Dispute:
+        """A validated, registered dispute with the policies applied at receipt; not saved."""
+        cmd = validated(
+            ReceiveInput,
+            "receive",
+            unit=unit,
+            category=category,
+            source=source,
+            summary=summary,
+            parties=parties,
+            amount=amount,
+            location=location,
+            received_at=received_at,
+            request_id=request_id,
+            actor=actor,
+        )
         require_known("unit", cmd.unit, self.rules.units)
         require_known("category", cmd.category, self.rules.categories)
         require_known("source", cmd.source, self.rules.sources)
         dispute_id = uuid5(_REQUEST_NAMESPACE, cmd.request_id) if cmd.request_id else uuid4()
         at = as_utc(cmd.received_at)
         due, schedule = tier_entry(self.rules, cmd.unit, at)
+        recorded = self.clock()
         dispute = Dispute.receive(
             id=dispute_id,
             unit=cmd.unit,
@@ -177,22 +230,14 @@ class EscalationEngine:
             location=cmd.location,
             at=at,
             actor=cmd.actor,
-            recorded_at=self.clock(),
+            recorded_at=recorded,
             due_at=due,
             schedule=schedule,
             rules_version=self.rules.version,
             request_id=cmd.request_id,
         )
-        self._settle(dispute, at)
-        try:
-            self.store.save(dispute)
-        except IntegrityError:
-            # The id is derived from the request id: the same request was
-            # already registered (by an earlier call or a concurrent one).
-            if cmd.request_id and self._exists(dispute_id):
-                return dispute_id
-            raise
-        return dispute_id
+        self._settle(dispute, at, recorded)
+        return dispute
 
     def mediate(
         self,
@@ -313,6 +358,7 @@ class EscalationEngine:
         if not changed:
             return
         counts = Counter(type(e).__name__ for d in changed for e in d.pending_events)
+        logged = to_log_batch(changed)
         try:
             self.store.save(*changed)  # one transaction for the batch
         except IntegrityError:
@@ -322,6 +368,9 @@ class EscalationEngine:
                 self._retrying(
                     d.id, lambda dispute, rec: self._settle(dispute, now, rec), None, counts
                 )
+        else:
+            for events, state in logged:
+                log_events(events, state)
         report.disputes += len(changed)
         report.events.update(counts)
 
@@ -481,10 +530,12 @@ class EscalationEngine:
             act(dispute, self.clock())
             if counter is not None:
                 counter.update(type(e).__name__ for e in dispute.pending_events)
+            logged = to_log(dispute)
             try:
                 self.store.save(dispute)
             except IntegrityError:
                 continue  # a concurrent writer got there first: reload and redo
+            log_events(logged, dispute.state)
             return dispute.state
         raise ConcurrencyError(
             f"dispute {did} kept changing under this command; gave up after "

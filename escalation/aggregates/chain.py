@@ -17,22 +17,22 @@ from uuid import UUID
 GENESIS = "0" * 64
 
 
-def _canonical(value: Any) -> Any:
+def _default(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
     if isinstance(value, UUID):
         return str(value)
-    if isinstance(value, (list, tuple)):
-        return [_canonical(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _canonical(v) for k, v in value.items()}
-    if isinstance(value, float):
-        return repr(value)
-    return value
+    raise TypeError(f"cannot hash a {type(value).__name__} in an event")
 
 
 def digest(event: Any) -> str:
-    """sha256 over the event's name and fields (``prev_hash`` included)."""
-    body = {"event": type(event).__name__, **_canonical(dict(vars(event)))}
-    text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    """sha256 over the event's name and fields (``prev_hash`` included).
+
+    JSON with sorted keys: tuples and lists both become arrays and floats keep
+    their repr, so the text is the same before and after the store's JSON trip.
+    """
+    body = {"event": type(event).__name__, **vars(event)}
+    text = json.dumps(
+        body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_default
+    )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

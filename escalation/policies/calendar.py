@@ -87,7 +87,12 @@ class WorkCalendar:
             return (start + timedelta(hours=d.amount)).astimezone(UTC)
         if d.unit == "days":
             return (start + timedelta(days=d.amount)).astimezone(UTC)
-        day, left = self.local_date(start), d.amount
+        return self._workdays_after(self.local_date(start), d.amount)
+
+    @lru_cache(maxsize=4096)  # noqa: B019 - calendars live as long as their rule book
+    def _workdays_after(self, first: date, count: int) -> datetime:
+        """End of the ``count``-th working day after local date ``first`` (a pure lookup)."""
+        day, left = first, count
         while left:
             day += timedelta(days=1)
             if self.is_workday(day):

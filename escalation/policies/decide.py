@@ -8,11 +8,12 @@ Deciding twice on the same state and time gives the same answer.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from escalation.aggregates.state import ESCALATE, DisputeState
 from escalation.policies.decisions import AssessRisk, Decision, Escalate, Notify, Route
-from escalation.policies.rulebook import RuleBook
+from escalation.policies.rulebook import ElevateRule, RoutingRule, RuleBook
 
 NOTICE_NAMES = {
     "reminder": "催办函",
@@ -43,32 +44,73 @@ def tier_entry(
     return due, tuple(schedule)
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """What the fact-driven rules say about a set of facts."""
+
+    risk: tuple[str, str | None, tuple[str, ...]]  # level, deciding rule id, all matched ids
+    route: RoutingRule | None  # first matching routing rule
+    elevate: ElevateRule | None  # matching elevation rule lifting highest above the tier
+
+
+# Settling a dispute asks ``decide`` again after every decision while the facts
+# rarely change: remembering the verdict per (rule book, facts) saves most CEL
+# evaluations. It is a memo of a pure function, bounded, safe to drop anytime.
+_VERDICTS: dict[tuple[object, ...], Verdict] = {}
+_VERDICTS_MAX = 50_000
+
+
+def verdict(state: DisputeState, rules: RuleBook) -> Verdict:
+    facts = state.facts()
+    key = (rules.version, *facts.values())
+    found = _VERDICTS.get(key)
+    if found is None:
+        if len(_VERDICTS) >= _VERDICTS_MAX:
+            _VERDICTS.clear()
+        found = _VERDICTS[key] = _evaluate(facts, state.tier, rules)
+    return found
+
+
+def _evaluate(facts: dict[str, object], tier: str, rules: RuleBook) -> Verdict:
+    matched = tuple(r.id for r in rules.risk_rules if r.when.matches(facts))
+    if matched:
+        first = next(r for r in rules.risk_rules if r.id == matched[0])
+        risk: tuple[str, str | None, tuple[str, ...]] = (first.level, first.id, matched)
+    else:
+        risk = ("low", None, ())
+    route = next((r for r in rules.routing_rules if r.when.matches(facts)), None)
+    here = rules.tier_index(tier)
+    best = None
+    for rule in rules.elevate_rules:
+        target = rules.tier_index(rule.to)
+        higher = best is None or target > rules.tier_index(best.to)
+        if target > here and higher and rule.when.matches(facts):
+            best = rule
+    return Verdict(risk=risk, route=route, elevate=best)
+
+
 def assess_risk(state: DisputeState, rules: RuleBook) -> tuple[str, str | None, tuple[str, ...]]:
     """(level, deciding rule id, ids of every rule that matched); first match wins."""
-    facts = state.facts()
-    matched = tuple(r.id for r in rules.risk_rules if r.when.matches(facts))
-    if not matched:
-        return "low", None, ()
-    first = next(r for r in rules.risk_rules if r.id == matched[0])
-    return first.level, first.id, matched
+    return verdict(state, rules).risk
 
 
 def decide(state: DisputeState, rules: RuleBook, now: datetime) -> list[Decision]:
     if not state.is_open:
         return []
     assert state.updated_at is not None
+    found = verdict(state, rules)
     decisions: list[Decision] = []
-    decisions += _risk(state, rules)
-    decisions += _routing(state, rules)
-    decisions += _elevation(state, rules)
+    decisions += _risk(state, rules, found)
+    decisions += _routing(state, found)
+    decisions += _elevation(state, rules, found)
     decisions += _failed_mediation(state, rules)
     decisions += _schedule(state, rules, now)
     decisions.sort(key=lambda d: (d.at, _ORDER[type(d)]))
     return decisions
 
 
-def _risk(state: DisputeState, rules: RuleBook) -> list[Decision]:
-    level, rule_id, matched = assess_risk(state, rules)
+def _risk(state: DisputeState, rules: RuleBook, found: Verdict) -> list[Decision]:
+    level, rule_id, matched = found.risk
     if state.risk == level:
         return []
     if rule_id is None:
@@ -88,32 +130,18 @@ def _risk(state: DisputeState, rules: RuleBook) -> list[Decision]:
     ]
 
 
-def _routing(state: DisputeState, rules: RuleBook) -> list[Decision]:
-    facts = state.facts()
-    for rule in rules.routing_rules:
-        if rule.when.matches(facts):
-            if state.department == rule.department:
-                return []
-            assert state.updated_at is not None
-            reason = f"rule {rule.id} matched ({rule.when.source}): 分类流转 to {rule.department}"
-            return [
-                Route(
-                    at=state.updated_at, rule_id=rule.id, reason=reason, department=rule.department
-                )
-            ]
-    return []
+def _routing(state: DisputeState, found: Verdict) -> list[Decision]:
+    rule = found.route
+    if rule is None or state.department == rule.department:
+        return []
+    assert state.updated_at is not None
+    reason = f"rule {rule.id} matched ({rule.when.source}): 分类流转 to {rule.department}"
+    return [Route(at=state.updated_at, rule_id=rule.id, reason=reason, department=rule.department)]
 
 
-def _elevation(state: DisputeState, rules: RuleBook) -> list[Decision]:
+def _elevation(state: DisputeState, rules: RuleBook, found: Verdict) -> list[Decision]:
     """提级管理: the matching rule that lifts the dispute highest (first on ties)."""
-    facts = state.facts()
-    here = rules.tier_index(state.tier)
-    best = None
-    for rule in rules.elevate_rules:
-        target = rules.tier_index(rule.to)
-        higher = best is None or target > rules.tier_index(best.to)
-        if target > here and higher and rule.when.matches(facts):
-            best = rule
+    best = found.elevate
     if best is None:
         return []
     assert state.updated_at is not None

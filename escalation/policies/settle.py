@@ -22,11 +22,21 @@ MAX_DECISIONS = 64  # far above any real chain; a rule book that loops is stoppe
 
 def settle(dispute: Dispute, rules: RuleBook, now: datetime, recorded_at: datetime) -> int:
     """Apply every decision due by ``now``; returns how many were applied."""
-    for applied in range(MAX_DECISIONS):
+    applied = 0
+    while applied < MAX_DECISIONS:
         decisions = decide(dispute.state, rules, now)
         if not decisions:
             return applied
         apply_decision(dispute, decisions[0], rules, recorded_at)
+        applied += 1
+        # A notice changes neither the facts nor the schedule, so the notices
+        # queued behind it in time order stand as decided: apply them without
+        # asking again (catching up after downtime issues several in a row).
+        for decision in decisions[1:]:
+            if not isinstance(decisions[0], Notify) or not isinstance(decision, Notify):
+                break
+            apply_decision(dispute, decision, rules, recorded_at)
+            applied += 1
     raise RuntimeError(
         f"policies kept deciding on dispute {dispute.id}; the rule book loops "
         f"(last decisions: {decide(dispute.state, rules, now)[:3]})"
