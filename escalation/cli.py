@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from escalation.audit.report import dispute_report
 from escalation.demo import DemoResult, run_demo
 from escalation.engine import DEFAULT_URL, EscalationEngine, QueueItem
 from escalation.errors import EscalationError
@@ -59,7 +60,7 @@ def _rules(path: Path | None) -> RuleBook:
 
 
 def _engine(db: str, rules: Path | None) -> EscalationEngine:
-    return EscalationEngine(_rules(rules), url=db)
+    return EscalationEngine(RuleBook.load(rules) if rules else None, url=db)  # None: the active one
 
 
 def _local(value: datetime | None, zone: ZoneInfo) -> str:
@@ -485,8 +486,12 @@ def project(
 @app.command()
 def report(
     period: Annotated[
-        str, typer.Option(help="2026-09-03, 2026-W36, 2026-09, 2026-Q3 or 2026-09-01..2026-09-30.")
-    ],
+        str | None,
+        typer.Option(help="2026-09-03, 2026-W36, 2026-09, 2026-Q3 or 2026-09-01..2026-09-30."),
+    ] = None,
+    dispute: Annotated[
+        str | None, typer.Option(help="One dispute's audit report instead (needs --html).")
+    ] = None,
     unit: Annotated[str | None, typer.Option(help="Only this unit.")] = None,
     tier: Annotated[str | None, typer.Option(help="Only this tier.")] = None,
     as_of: Annotated[
@@ -499,7 +504,18 @@ def report(
     db: DbOption = DEFAULT_URL,
     rules: RulesOption = None,
 ) -> None:
-    """The figures of a period: intake, funnel, 化解率, on-time rate, notices, per unit."""
+    """The figures of a period (intake, funnel, 化解率, on-time rate, notices, per unit),
+    or with --dispute one dispute's audit report."""
+    if (period is None) == (dispute is None):
+        raise EscalationError("report: give either --period or --dispute")
+    if dispute is not None:
+        if html_out is None:
+            raise EscalationError("report --dispute writes HTML: add --html FILE")
+        with _engine(db, rules) as engine:
+            html_out.write_text(dispute_report(engine, dispute), encoding="utf-8")
+        console.print(f"wrote {html_out}")
+        return
+    assert period is not None
     with _engine(db, rules) as engine:
         known = _instant(as_of, engine.rules.calendar.timezone) if as_of else None
         chosen = Period.parse(period)
@@ -549,4 +565,4 @@ def _describe(e: object) -> str:
 
 
 # Commands kept in their own modules register themselves on ``app`` when imported.
-from escalation import cli_audit  # noqa: E402,F401
+from escalation import cli_audit, cli_rules, cli_service  # noqa: E402, F401

@@ -2,4 +2,213 @@
 
 from __future__ import annotations
 
-from escalation.cli import app  # noqa: F401
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, TextIO
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from escalation.audit.export import export as export_records
+from escalation.audit.findings import VerifyReport
+from escalation.audit.report import dispute_report
+from escalation.audit.timeline import timeline
+from escalation.audit.verify import verify as verify_log
+from escalation.audit.verify import verify_dispute
+from escalation.cli import (
+    DbOption,
+    RulesOption,
+    _engine,
+    _local,
+    app,
+    console,
+    errors,
+)
+from escalation.commands import require_known
+from escalation.engine import DEFAULT_URL
+from escalation.errors import EscalationError
+
+KIND_STYLE = {"digest": "magenta", "undecodable": "bold red", "unexpected": "yellow"}
+
+
+@app.command()
+def verify(
+    expect: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="POSITION:DIGEST noted from an earlier verify; the log must still give it."
+        ),
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="Findings to list.")] = 50,
+    db: DbOption = DEFAULT_URL,
+    rules: RulesOption = None,
+) -> None:
+    """Re-read the whole log and prove it unaltered; exit 1 on any finding."""
+    anchors = [_anchor(text) for text in expect or []]
+    with _engine(db, rules) as engine, _progress() as progress:
+        task = progress.add_task("verifying", total=engine.projections.head() or None)
+        report = verify_log(
+            engine,
+            progress=lambda at, last: progress.update(task, completed=at, total=last),
+            expect=anchors,
+        )
+    _print_report(report, limit)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _anchor(text: str) -> tuple[int, str]:
+    position, _, digest = text.partition(":")
+    if not position.strip().isdigit() or len(digest.strip()) != 64:
+        raise EscalationError(
+            f"--expect {text!r}: give POSITION:DIGEST as printed by verify (64 hex digits)"
+        )
+    return int(position), digest.strip()
+
+
+def _print_report(report: VerifyReport, limit: int, out: Console = console) -> None:
+    summary = Table(title="verify", title_justify="left", show_header=False)
+    summary.add_column("what")
+    summary.add_column("value", justify="right")
+    summary.add_row("events read", f"{report.events:,}")
+    summary.add_row("disputes", f"{report.disputes:,}")
+    summary.add_row("checkpoints compared", f"{report.checkpoints:,}")
+    summary.add_row("checkpointed up to position", f"{report.covered_to:,}")
+    summary.add_row("after it (hash chains only)", f"{report.uncovered:,}")
+    for kind, count in sorted(report.kinds().items()):
+        summary.add_row(f"[red]{kind}[/red]", str(count))
+    if report.expected:
+        summary.add_row("expected digests compared", str(report.expected))
+    out.print(summary)
+    if report.log_digest:
+        out.print(
+            f"log digest: {report.log_position}:{report.log_digest}\n"
+            "  note it outside the database; later, `escalation verify --expect "
+            f"{report.log_position}:<digest>` proves those rows unchanged"
+        )
+    if report.ok:
+        out.print("[green]ok[/green]: every hash chain, head and checkpoint matches")
+        return
+    out.print(f"[red]{len(report.findings) + report.dropped} findings[/red], in log order:")
+    for f in report.findings[:limit]:
+        # One line to find it, one to read it: narrow terminals fold tables badly.
+        where = [f"dispute {f.dispute_id}"] if f.dispute_id else []
+        where += [f"version {f.version}"] if f.version is not None else []
+        where += [f"position {f.position}"] if f.position is not None else []
+        where += [f"positions {f.span[0] + 1}..{f.span[1]}"] if f.span else []
+        style = KIND_STYLE.get(f.kind, "red")
+        out.print(f"[{style}]{f.kind:<11}[/] {'  '.join(where)}", highlight=False)
+        out.print(f"            {f.detail}", highlight=False)
+    hidden = len(report.findings) - limit + report.dropped
+    if hidden > 0:
+        out.print(f"… and {hidden} more")
+
+
+@app.command()
+def audit(
+    dispute: Annotated[str, typer.Argument(help="The dispute id.")],
+    html_out: Annotated[
+        Path | None, typer.Option("--html", help="Also write the HTML audit report here.")
+    ] = None,
+    db: DbOption = DEFAULT_URL,
+    rules: RulesOption = None,
+) -> None:
+    """A dispute's full timeline: who, where, which rule and why; and its hash chain."""
+    with _engine(db, rules) as engine:
+        zone = ZoneInfo(engine.rules.calendar.timezone)
+        entries = timeline(engine, dispute)
+        chain = verify_dispute(engine, dispute)
+        table = Table(
+            title=f"audit of {dispute} (times in {zone})", title_justify="left", show_lines=True
+        )
+        for col in ("#", "pos", "occurred", "event", "actor", "where", "what", "rule / why"):
+            table.add_column(col, overflow="fold")
+        for e in entries:
+            why = e.reason or ""
+            if e.rule_id:
+                why = f"[cyan]{e.rule_id}[/cyan] @ {e.rules_version}\n{why}"
+            table.add_row(
+                str(e.version),
+                str(e.position),
+                _local(e.occurred_at, zone),
+                f"[bold]{e.event}[/bold]" + (" (rule)" if e.by_rule else ""),
+                e.actor,
+                f"{e.tier}\n{e.unit}",
+                e.what,
+                why,
+            )
+        console.print(table)
+        if html_out is not None:
+            html_out.write_text(dispute_report(engine, dispute), encoding="utf-8")
+            console.print(f"wrote {html_out}")
+    if chain.ok:
+        console.print(
+            f"[green]chain verified[/green]: {chain.events} events linked by their hashes"
+            + (
+                ", the last matches the recorded head"
+                if chain.covered_to and not chain.uncovered
+                else ""
+            )
+        )
+        return
+    console.print("[red]chain does NOT verify[/red]:")
+    for finding in chain.findings:
+        console.print(f"  {finding}")
+    raise typer.Exit(1)
+
+
+@app.command("export")
+def export_(
+    format: Annotated[str, typer.Option("--format", help="jsonl or csv.")] = "jsonl",
+    what: Annotated[str, typer.Option(help="events (the log), queue, or timeline.")] = "events",
+    dispute: Annotated[str | None, typer.Option(help="One dispute (timeline).")] = None,
+    unit: Annotated[str | None, typer.Option(help="Only this unit.")] = None,
+    tier: Annotated[str | None, typer.Option(help="Only this tier.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="File (default: stdout).")] = None,
+    db: DbOption = DEFAULT_URL,
+    rules: RulesOption = None,
+) -> None:
+    """Export events, a queue or a dispute's timeline as JSON lines or CSV."""
+    with _engine(db, rules) as engine:
+        if unit is not None:
+            require_known("unit", unit, engine.rules.units)
+        if tier is not None:
+            require_known("tier", tier, engine.rules.tiers)
+        # The bar goes to stderr: stdout may be the export itself.
+        with _target(out) as target, _progress(errors) as progress:
+            task = progress.add_task(f"exporting {what}", total=None)
+            count = export_records(
+                engine,
+                target,
+                format=format,  # type: ignore[arg-type]  # checked by export
+                what=what,  # type: ignore[arg-type]
+                dispute=dispute,
+                unit=unit,
+                tier=tier,
+                progress=lambda at, last: progress.update(task, completed=at, total=last),
+            )
+    errors.print(f"exported {count:,} records ({what})" + (f" to {out}" if out else ""))
+
+
+def _progress(on: Console = console) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=on,
+    )
+
+
+@contextmanager
+def _target(out: Path | None) -> Iterator[TextIO]:
+    if out is None:
+        yield sys.stdout
+        return
+    with out.open("w", encoding="utf-8", newline="") as f:
+        yield f

@@ -8,6 +8,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 
 from escalation.errors import StorageError
+from projections.ddl import create_serialised
 
 #: Fixed, so renaming a class never moves the data: the tables are
 #: ``escalation_events`` and ``escalation_tracking``.
@@ -16,6 +17,13 @@ STORE_NAME = "escalation"
 
 class DisputeLog(Application[UUID]):
     name = STORE_NAME
+
+    def close(self) -> None:
+        """Close the application and the SQLAlchemy engine's pooled connections."""
+        super().close()
+        engine = getattr(getattr(self.recorder, "datastore", None), "engine", None)
+        if engine is not None:
+            engine.dispose()
 
 
 def open_store(url: str) -> DisputeLog:
@@ -31,7 +39,8 @@ def open_store(url: str) -> DisputeLog:
         "CREATE_TABLE": "y",
     }
     try:
-        app = DisputeLog(env=env)
+        # Several processes may start at once on an empty database.
+        app = create_serialised(url, lambda: DisputeLog(env=env))
         app.recorder.max_notification_id()  # touch the database now, not mid-command
     except Exception as exc:  # the driver's errors differ by backend and cause
         raise StorageError(f"cannot open the database at {url}: {_cause(exc)}") from exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
+from eventsourcing.persistence import Notification
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
@@ -28,3 +29,16 @@ class Projection(ABC):
 
     @abstractmethod
     def apply(self, session: Session, events: Sequence[Dispute.Event]) -> None: ...
+
+    def apply_page(
+        self,
+        session: Session,
+        notifications: Sequence[Notification],
+        events: Sequence[Dispute.Event],
+    ) -> None:
+        """``apply`` with the stored rows behind ``events`` (one each, same order).
+
+        For projections that need positions or the raw stored bytes (the audit
+        digest); the others keep implementing ``apply`` only.
+        """
+        self.apply(session, events)

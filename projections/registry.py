@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from projections.audit import AuditProjection
 from projections.base import Projection
 from projections.disputes import DisputesProjection
 
 
 def all_projections() -> list[Projection]:
-    return [DisputesProjection()]
+    return [DisputesProjection(), AuditProjection()]

@@ -13,13 +13,19 @@ from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Tracking
-from sqlalchemy import delete
+from eventsourcing.persistence import IntegrityError, Tracking
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.orm import Session
 
 from escalation.aggregates.dispute import Dispute
+from escalation.logging import get_logger
 from projections.base import Projection
+from projections.ddl import create_serialised
 
 Progress = Callable[[int, int], None]  # (position reached, last position)
+#: Times one catch-up may lose the race to insert a first tracking row.
+MAX_LOST_RACES = 8
+log = get_logger("projections.runner")
 
 
 class ProjectionRunner:
@@ -31,10 +37,15 @@ class ProjectionRunner:
         self.page_size = page_size
         self.recorder: Any = cast(Any, app.recorder)  # the eventsourcing-sqlalchemy recorder
         self.datastore: Any = self.recorder.datastore
-        self.tracking: Any = app.factory.tracking_recorder()
+        self.retries = 0  # pages tried again after losing a race to another process
+        self.tracking: Any = create_serialised(self.datastore.engine, self._create_tables)
+
+    def _create_tables(self) -> Any:
+        tracking = self.app.factory.tracking_recorder()
         for projection in self.projections:
             for table in projection.tables:
                 table.create(self.datastore.engine, checkfirst=True)
+        return tracking
 
     def key(self, projection: Projection) -> str:
         return f"{self.app.name}.{projection.name}"[:32]
@@ -50,40 +61,85 @@ class ProjectionRunner:
         return max((head - self.position(p) for p in self.projections), default=0)
 
     def catch_up(self, progress: Progress | None = None) -> int:
-        """Apply every new event to every projection; returns events applied."""
+        """Apply every new event to every projection; returns events applied.
+
+        Safe with several processes catching up at once: each page's
+        transaction first locks the projections' tracking rows (PostgreSQL:
+        ``SELECT ... FOR UPDATE``; SQLite: its database write lock) and reads
+        the positions again under the lock, so a page is never applied twice.
+        """
         positions = {p.name: self.position(p) for p in self.projections}
         start = min(positions.values(), default=0)
         head = self.head()
-        applied = 0
+        applied = lost = 0
         while start < head:
             page = self.recorder.select_notifications(start=start + 1, limit=self.page_size)
             if not page:
                 break
             events = [cast(Dispute.Event, self.app.mapper.to_domain_event(n)) for n in page]
             last = page[-1].id
-            with self.datastore.transaction(commit=True) as session:
-                for projection in self.projections:
-                    seen = positions[projection.name]
-                    fresh = [e for n, e in zip(page, events, strict=True) if n.id > seen]
-                    if not fresh:
+            try:
+                with self.datastore.transaction(commit=True) as session:
+                    # Another process may have applied (part of) this page since
+                    # the positions were read: lock and read them again.
+                    positions = self._lock_positions(session)
+                    low = min(positions.values(), default=0)
+                    if low < start:  # a projection was reset meanwhile: page from there
+                        start = low
                         continue
-                    # Raises IntegrityError if another process got there first.
-                    self.tracking._insert_tracking(session, Tracking(self.key(projection), last))
-                    projection.apply(session, fresh)
-                    positions[projection.name] = last
-            applied += len(page)
-            start = last
+                    for projection in self.projections:
+                        seen = positions[projection.name]
+                        fresh = [e for n, e in zip(page, events, strict=True) if n.id > seen]
+                        if not fresh:
+                            continue
+                        self.tracking._insert_tracking(
+                            session, Tracking(self.key(projection), last)
+                        )
+                        session.flush()  # a concurrent first insert fails here, before any rows
+                        projection.apply_page(session, page[len(page) - len(fresh) :], fresh)
+            except IntegrityError:
+                # Two processes inserted a projection's first tracking row at once.
+                self.retries += 1
+                lost += 1
+                log.debug("projection.race_lost", position=start, attempt=lost)
+                if lost > MAX_LOST_RACES:
+                    raise
+                continue  # this page again; the positions are re-read under the lock
+            applied += sum(1 for n in page if n.id > low)
+            log.debug("projection.page", first=page[0].id, last=last, head=head, events=len(page))
+            start = max(last, low)
             if progress is not None:
                 progress(last, head)
         return applied
 
+    def _lock_positions(self, session: Session) -> dict[str, int]:
+        """Every projection's position, read after locking its tracking row."""
+        table = self.tracking.tracking_table
+        names = {self.key(p): p.name for p in self.projections}
+        mine = table.c.application_name.in_(list(names))
+        query = select(table.c.application_name, table.c.notification_id).where(mine)
+        if session.get_bind().dialect.name == "sqlite":
+            # No row locks: a write, even of no rows, takes the database write lock.
+            session.execute(
+                update(table).where(mine).values(notification_id=table.c.notification_id)
+            )
+        else:
+            query = query.order_by(table.c.application_name).with_for_update()
+        found = {names[name]: int(position or 0) for name, position in session.execute(query)}
+        return {p.name: found.get(p.name, 0) for p in self.projections}
+
     def reset(self, projection: Projection) -> None:
         """Empty a projection and forget its position, ready to rebuild."""
         with self.datastore.transaction(commit=True) as session:
+            tracking = self.tracking.tracking_table
+            bind = session.get_bind()
+            if bind.dialect.name == "postgresql":
+                # Wait for pages in flight and keep new ones out until this commits.
+                name = bind.dialect.identifier_preparer.format_table(tracking)
+                session.execute(text(f"LOCK TABLE {name} IN EXCLUSIVE MODE"))
+            session.execute(
+                delete(tracking).where(tracking.c.application_name == self.key(projection))
+            )
             for table in projection.tables:
                 session.execute(delete(table))
-            session.execute(
-                delete(self.tracking.tracking_table).where(
-                    self.tracking.tracking_table.c.application_name == self.key(projection)
-                )
-            )
+        log.info("projection.reset", projection=projection.name)

@@ -7,25 +7,33 @@ from typing import Any
 
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes on every backend.
 
-    SQLite has no time zones: values are stored as naive UTC, so string order
-    is time order and comparisons in indexes stay correct.
+    PostgreSQL stores ``timestamp with time zone`` (an instant; what psql shows
+    follows the session's ``TimeZone``, the value does not). SQLite has no time
+    zones: values are stored as naive UTC, so string order is time order and
+    comparisons in indexes stay correct. Either way Python gets aware UTC back.
     """
 
     impl = DateTime
     cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(DateTime(timezone=True))
+        return dialect.type_descriptor(DateTime())
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r} given to a UTC column")
-        return value.astimezone(UTC).replace(tzinfo=None)
+        value = value.astimezone(UTC)
+        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:

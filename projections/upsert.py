@@ -9,12 +9,25 @@ from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+_DIALECTS: dict[str, Any] = {"postgresql": postgresql, "sqlite": sqlite}
+
 
 def upsert(session: Session, table: Table, rows: Sequence[dict[str, Any]], key: list[str]) -> None:
+    """``INSERT ... ON CONFLICT (key) DO UPDATE`` every other column.
+
+    Rows are written in key order, so two transactions upserting overlapping
+    rows on PostgreSQL lock them in the same order and cannot deadlock.
+    """
     if not rows:
         return
     dialect = session.get_bind().dialect.name
-    module: Any = postgresql if dialect == "postgresql" else sqlite
+    module = _DIALECTS.get(dialect)
+    if module is None:
+        raise NotImplementedError(
+            f"upsert into {table.name}: the {dialect} dialect is not supported; "
+            "use SQLite or PostgreSQL"
+        )
     stmt = module.insert(table)
     updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in key}
-    session.execute(stmt.on_conflict_do_update(index_elements=key, set_=updates), list(rows))
+    ordered = sorted(rows, key=lambda row: tuple(row[k] for k in key))
+    session.execute(stmt.on_conflict_do_update(index_elements=key, set_=updates), ordered)

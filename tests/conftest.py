@@ -1,14 +1,32 @@
-"""Shared fixtures: rule books, times, and engines on real SQLite files."""
+"""Shared fixtures: rule books, times, and engines on real databases.
+
+Every test that takes ``db_url`` (or ``engine``, or ``new_db_url``) runs twice:
+on a SQLite file and on a PostgreSQL database of its own (a throwaway cluster
+started for the session, or the server ``ESCALATION_TEST_POSTGRES_URL`` names;
+see ``tests/postgres_server.py``). ``ESCALATION_TEST_DATABASES=sqlite`` runs the
+SQLite half only; without it, missing PostgreSQL binaries are an error.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from escalation import EscalationEngine, RuleBook
+from tests.postgres_server import (
+    DATABASES_VARIABLE,
+    PostgresUnavailable,
+    Server,
+    start_server,
+    wanted_databases,
+)
+
+DATABASES = wanted_databases()
 
 # A small organisation with a calendar-days calendar, so expected deadlines
 # can be worked out by hand: limits 2 / 4 / 8 days.
@@ -72,9 +90,61 @@ def default_rules() -> RuleBook:
     return RuleBook.default()
 
 
+def pytest_report_header() -> list[str]:
+    return [
+        f"databases: {', '.join(DATABASES)} (choose with {DATABASES_VARIABLE}=sqlite,postgresql)"
+    ]
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Server]:
+    """The PostgreSQL server of this session, stopped (if we started it) at the end."""
+    try:
+        server = start_server()
+    except PostgresUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=DATABASES)
+def database(request: pytest.FixtureRequest) -> str:
+    """The backend this test runs on: ``sqlite`` or ``postgresql``."""
+    return str(request.param)
+
+
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'escalation.db'}"
+def new_db_url(
+    database: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[[], str]]:
+    """Make as many fresh, empty databases as the test needs, on its backend."""
+    server: Server | None = None
+    if database == "postgresql":
+        server = request.getfixturevalue("postgres_server")
+    made: list[str] = []
+
+    def make() -> str:
+        if server is None:
+            name = "escalation.db" if not made else f"escalation-{len(made)}.db"
+            url = f"sqlite:///{tmp_path / name}"
+        else:
+            url = server.create_database()
+        made.append(url)
+        return url
+
+    yield make
+    if server is not None:
+        for url in made:
+            with contextlib.suppress(psycopg.Error):
+                server.drop_database(url)
+
+
+@pytest.fixture
+def db_url(new_db_url: Callable[[], str]) -> str:
+    """A fresh, empty database: a SQLite file, or a PostgreSQL database of its own."""
+    return new_db_url()
 
 
 @pytest.fixture

@@ -113,7 +113,8 @@ def test_reimport_skips_what_is_there(small_rules: RuleBook, db_url: str) -> Non
         again = import_disputes(e, records(), batch=10)
         assert first.disputes == 3
         assert (again.disputes, again.skipped) == (2, 3)
-        assert e.projections.head() == first.events + again.events
+        stored = e.store.recorder.select_notifications(start=1, limit=10_000)
+        assert len(stored) == first.events + again.events  # ids may have gaps: count rows
 
 
 def test_a_bad_record_is_named(small_rules: RuleBook, db_url: str) -> None:

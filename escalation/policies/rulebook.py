@@ -16,7 +16,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
 from types import MappingProxyType
@@ -91,6 +91,15 @@ class RoutingRule:
     id: str
     when: Condition
     department: str
+
+
+@dataclass(frozen=True)
+class WeakSignals:
+    """弱信号 thresholds: ``min_cluster`` similar disputes within ``window``, grouped ``by``."""
+
+    window: timedelta
+    min_cluster: int
+    by: tuple[str, ...]  # "unit" and/or "location"
 
 
 # --- the file's schema -------------------------------------------------------
@@ -202,6 +211,46 @@ class RoutingModel(_RuleModel):
     department: Word
 
 
+def _window(value: object) -> Duration:
+    duration = _duration(value)
+    if duration.unit == "workdays":
+        raise ValueError(
+            f"cannot use {value!r} as a window; write it in days or hours (clusters are "
+            "counted in calendar time)"
+        )
+    return duration
+
+
+def _cluster_size(value: int) -> int:
+    if value < 2:
+        raise ValueError(f"a cluster needs at least 2 disputes, got {value}")
+    return value
+
+
+def _groupings(value: tuple[str, ...]) -> tuple[str, ...]:
+    if not value:
+        raise ValueError("list at least one of unit, location")
+    if len(set(value)) != len(value):
+        raise ValueError(f"{list(value)} lists a grouping twice")
+    return value
+
+
+class WeakSignalsModel(_Model):
+    """弱信号: clusters of similar disputes the reviews flag for 类案治理 (reviews only)."""
+
+    window: Annotated[
+        Duration,
+        PlainValidator(_window),
+        PlainSerializer(str, return_type=str),
+        WithJsonSchema({"type": "string", "examples": ["7 days", "72 hours"]}),
+    ] = Duration(7, "days")
+    min_cluster: Annotated[StrictInt, AfterValidator(_cluster_size)] = 3
+    by: Annotated[tuple[Literal["unit", "location"], ...], AfterValidator(_groupings)] = (
+        "unit",
+        "location",
+    )
+
+
 class RuleBookModel(_Model):
     version: Annotated[StrictInt, AfterValidator(_version)]
     calendar: Literal["cn-workdays", "calendar-days"] = "cn-workdays"
@@ -215,6 +264,7 @@ class RuleBookModel(_Model):
     risk: tuple[RiskModel, ...] = ()
     elevate: tuple[ElevateModel, ...] = ()
     routing: tuple[RoutingModel, ...] = ()
+    weak_signals: WeakSignalsModel = WeakSignalsModel()
 
 
 # Which model describes the mapping at a path (list indices dropped): used to
@@ -227,6 +277,7 @@ _MODELS: dict[tuple[str, ...], type[BaseModel]] = {
     ("risk",): RiskModel,
     ("elevate",): ElevateModel,
     ("routing",): RoutingModel,
+    ("weak_signals",): WeakSignalsModel,
 }
 _RULE_SECTIONS = ("risk", "elevate", "routing")
 # A rule may not read what it decides: it would flip-flop on every decision.
@@ -311,15 +362,32 @@ class RuleBook:
         self.unit(unit_id)
         return self._children.get(unit_id, ())
 
+    @property
+    def weak_signals(self) -> WeakSignals:
+        """The reviews' weak-signal thresholds (the defaults when the file has none)."""
+        model = self._model.weak_signals
+        hours = model.window.amount * (24 if model.window.unit == "days" else 1)
+        return WeakSignals(timedelta(hours=hours), model.min_cluster, tuple(model.by))
+
     def to_dict(self) -> dict[str, Any]:
         """The validated rule book as plain data (durations and dates as text)."""
-        return self._model.model_dump(mode="json")
+        return _plain(self._model)
 
     def __repr__(self) -> str:
         return (
             f"RuleBook(source={self.source!r}, version={self.version!r}, "
             f"tiers={self.tiers!r}, units={len(self.units)})"
         )
+
+
+def _plain(model: RuleBookModel) -> dict[str, Any]:
+    """The model as plain data, as hashed for the version.
+
+    ``weak_signals`` only shapes the reviews: it is left out unless the file
+    sets it, so rule books written before the section existed keep their version.
+    """
+    unset = None if "weak_signals" in model.model_fields_set else {"weak_signals"}
+    return model.model_dump(mode="json", exclude=unset)
 
 
 @functools.cache
@@ -714,7 +782,10 @@ class _Loader:
             if unit.parent is not None:
                 children.setdefault(unit.parent, []).append(unit.id)
         canonical = json.dumps(
-            model.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+            _plain(model),
+            sort_keys=True,
+            ensure_ascii=False,
+            separators=(",", ":"),
         )
 
         def rules(section: str, make: Callable[[Any, Condition], Any]) -> tuple[Any, ...]:

@@ -1,0 +1,77 @@
+"""``RulesApplied``: a rule book change reached an open dispute.
+
+When a rule book is activated, each open dispute it changes gets one
+``RulesApplied`` (a decision: it carries ``rule_id`` and the new
+``rules_version``). It sets the current visit's deadline and notice schedule
+(unchanged when in-flight disputes keep theirs, recomputed when they adopt
+the new limits) and dates the dispute at the activation, so the decisions
+the new rules take next are dated then, not at some earlier event.
+
+It lives outside ``dispute.py`` because it is an addition to the event
+catalogue made by the rule-book work; the aggregate applies it like any of
+its own events (projections and the hash chain need nothing new).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from escalation.aggregates.dispute import Dispute, require_aware
+from escalation.errors import IllegalTransition, InvalidInput, TimeWentBackwards
+
+IN_FLIGHT_MODES = ("keep", "adopt")
+RULE_ID = "rules/activated"
+
+
+class RulesApplied(Dispute.Event):
+    in_flight: str  # keep | adopt
+    due_at: datetime
+    schedule: list[tuple[str, datetime]]
+    rule_id: str
+    rules_version: str
+    reason: str
+
+    def apply(self, aggregate: Dispute) -> None:
+        # JSON gives lists back for tuples: normalise, as the aggregate does.
+        schedule = tuple((str(a), t) for a, t in self.schedule)
+        self.advance(aggregate, due_at=self.due_at, schedule=schedule)
+
+
+def apply_rules(
+    dispute: Dispute,
+    *,
+    in_flight: str,
+    due_at: datetime,
+    schedule: Sequence[tuple[str, datetime]],
+    rules_version: str,
+    reason: str,
+    actor: str,
+    at: datetime,
+    recorded_at: datetime,
+) -> None:
+    """Record ``RulesApplied`` on an open dispute; refuses like the aggregate's commands."""
+    require_aware("at", at)
+    s = dispute.state
+    if in_flight not in IN_FLIGHT_MODES:
+        raise InvalidInput(f"unknown in-flight mode {in_flight!r}; use keep or adopt")
+    if not s.is_open:
+        raise IllegalTransition(f"dispute {s.id} is closed; a rule change does not reach it")
+    if s.updated_at is not None and at < s.updated_at:
+        raise TimeWentBackwards(
+            f"cannot apply rules to dispute {s.id} at {at.isoformat()}: its last event is at "
+            f"{s.updated_at.isoformat()}"
+        )
+    dispute.trigger_event(
+        prev_hash=dispute.chain_head,
+        event_class=RulesApplied,
+        timestamp=at,
+        actor=actor,
+        recorded_at=recorded_at,
+        in_flight=in_flight,
+        due_at=due_at,
+        schedule=list(schedule),
+        rule_id=RULE_ID,
+        rules_version=rules_version,
+        reason=reason,
+    )

@@ -1,0 +1,321 @@
+"""Rule-book commands: activate, diff, history, show; and ``simulate`` (what-if).
+
+Registered on the main app when ``escalation.cli`` imports this module.
+``simulate`` and the read-only ``rules`` commands open the store read-only:
+they never write to the live database.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Annotated, cast
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from escalation.activation import activate
+from escalation.aggregates.dispute import Dispute
+from escalation.cli import AtOption, DbOption, app, console, rules_app
+from escalation.commands import as_dispute_id
+from escalation.engine import DEFAULT_URL
+from escalation.errors import InvalidInput, UnknownDispute
+from escalation.policies.rulebook import RuleBook
+from escalation.rulebooks import RuleBookRegistry
+from escalation.store import DisputeLog
+from escalation.whatif.compare import timeline
+from escalation.whatif.fast import fast
+from escalation.whatif.opennow import forecast
+from escalation.whatif.outcome import differences, summarise
+from escalation.whatif.replay import facts_of, replay
+from escalation.whatif.report_html import html_report
+from escalation.whatif.report_text import (
+    print_forecast,
+    print_rule_diff,
+    print_simulation,
+    print_timelines,
+)
+from escalation.whatif.rulediff import diff_rules
+from escalation.whatif.simulate import simulate, window
+from escalation.whatif.stream import LogReader, open_log
+
+_VERSION = re.compile(r"^[0-9a-f]{16}$")
+InFlightOption = Annotated[
+    str,
+    typer.Option(
+        "--in-flight",
+        help="Open disputes keep their deadlines (keep) or take the new limits (adopt).",
+    ),
+]
+
+
+@contextmanager
+def _reading(db: str) -> Iterator[DisputeLog]:
+    store = open_log(db)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+# -------------------------------------------------------------------- rules
+
+
+@rules_app.command("activate")
+def rules_activate(
+    file: Annotated[Path, typer.Argument(help="The rule book to put in force.")],
+    by: Annotated[str, typer.Option("--by", help="Who activates it (recorded).")],
+    note: Annotated[str, typer.Option(help="Why (recorded).")] = "",
+    in_flight: InFlightOption = "keep",
+    at: AtOption = None,
+    db: DbOption = DEFAULT_URL,
+) -> None:
+    """Record FILE as the active rule book for new decisions, and apply it to open disputes."""
+    book = RuleBook.load(file)
+    report = activate(db, book, by=by, at=at, in_flight=in_flight, note=note)
+    if not report.recorded:
+        console.print(f"{book.version} ({file}) was already the active rule book")
+    else:
+        was = f" (was {report.previous})" if report.previous else ""
+        console.print(f"[green]active[/green]: {book.version} from {file}{was}, by {by}")
+    events = ", ".join(f"{n} {k}" for k, n in sorted(report.events.items())) or "no events"
+    console.print(
+        f"open disputes: {report.open}; changed by the new rules: {report.changed} "
+        f"(in-flight: {report.in_flight}; {events}); old rules caught up first: "
+        f"{report.caught_up} events"
+    )
+    console.print("engines already running keep their rule book until restarted")
+
+
+@rules_app.command("diff")
+def rules_diff(
+    a: Annotated[str, typer.Argument(help="A rules file, or a stored version (16 hex).")],
+    b: Annotated[str, typer.Argument(help="A rules file, or a stored version (16 hex).")],
+    db: DbOption = DEFAULT_URL,
+) -> None:
+    """Show what changes from rule book A to B, in rule terms."""
+    old, new = _book(a, db), _book(b, db)
+    print_rule_diff(console, diff_rules(old, new), f"{a} ({old.version})", f"{b} ({new.version})")
+
+
+@rules_app.command("history")
+def rules_history(db: DbOption = DEFAULT_URL) -> None:
+    """List the rule books this store has run with, and when each was activated."""
+    with _reading(db) as store:
+        log = RuleBookRegistry(store).log()
+    if log is None:
+        console.print("no rule book recorded in this store yet")
+        return
+    zone = ZoneInfo("UTC")
+    table = Table(title="rule books", title_justify="left")
+    for col in ("version", "source", "stored", "activations"):
+        table.add_column(col, overflow="fold")
+    for version, book in log.books.items():
+        acts = [a for a in log.activations if a.version == version]
+        active = log.active is not None and log.active.version == version
+        table.add_row(
+            f"{version}{' (active)' if active else ''}",
+            book.source,
+            f"{book.stored_at.astimezone(zone):%Y-%m-%d %H:%M}Z by {book.stored_by}",
+            "\n".join(
+                f"{a.at.astimezone(zone):%Y-%m-%d %H:%M}Z by {a.by} ({a.in_flight})"
+                + (f": {a.note}" if a.note else "")
+                for a in acts
+            ),
+        )
+    console.print(table)
+
+
+@rules_app.command("show")
+def rules_show(
+    version: Annotated[str, typer.Argument(help="A stored version (see rules history).")],
+    db: DbOption = DEFAULT_URL,
+) -> None:
+    """Print the exact text of a stored rule book (the rules behind a rules_version)."""
+    with _reading(db) as store:
+        stored = RuleBookRegistry(store).stored(version)
+    typer.echo(stored.text, nl=False)
+
+
+def _book(ref: str, db: str) -> RuleBook:
+    if Path(ref).is_file():
+        return RuleBook.load(ref)
+    if _VERSION.match(ref):
+        with _reading(db) as store:
+            return RuleBookRegistry(store).book(ref)
+    raise InvalidInput(f"{ref!r} is neither a rules file nor a stored version (16 hex digits)")
+
+
+# ----------------------------------------------------------------- simulate
+
+
+@app.command("simulate")
+def simulate_command(
+    rules: Annotated[Path, typer.Option("--rules", help="The candidate rule book.")],
+    db: DbOption = DEFAULT_URL,
+    from_: Annotated[
+        str | None,
+        typer.Option("--from", help="Only disputes received from this day (YYYY-MM-DD)."),
+    ] = None,
+    to: Annotated[
+        str | None,
+        typer.Option(help="Only disputes received up to this day, which is also the horizon."),
+    ] = None,
+    html: Annotated[Path | None, typer.Option(help="Also write an HTML report here.")] = None,
+    limit: Annotated[int, typer.Option(min=0, help="Changed disputes shown.")] = 20,
+    dispute: Annotated[
+        str | None, typer.Option(help="Show one dispute's two timelines side by side.")
+    ] = None,
+    open_now: Annotated[
+        bool, typer.Option("--open-now", help="What the candidate would do to open disputes now.")
+    ] = False,
+    at: AtOption = None,
+    days: Annotated[int, typer.Option(min=1, help="--open-now: how far ahead to look.")] = 30,
+    in_flight: InFlightOption = "keep",
+    current: Annotated[
+        Path | None, typer.Option(help="--open-now: the rules in force (default: the active ones).")
+    ] = None,
+) -> None:
+    """Replay the recorded facts under a candidate rule book; compare with what happened.
+
+    The live database is opened read-only: nothing is written.
+    """
+    candidate = RuleBook.load(rules)
+    zone = ZoneInfo(candidate.calendar.timezone)
+    start = _day(from_, "--from", zone)
+    end = _day(to, "--to", zone, end_of_day=True)
+    with _reading(db) as store:
+        if dispute is not None:
+            _one(store, candidate, dispute, start, end, zone)
+        elif open_now:
+            _open_now(store, candidate, current, at, days, in_flight, limit)
+        else:
+            _simulate(store, candidate, start, end, limit, html)
+
+
+def _simulate(
+    store: DisputeLog,
+    candidate: RuleBook,
+    start: datetime | None,
+    end: datetime | None,
+    limit: int,
+    html: Path | None,
+) -> None:
+    with _progress() as bar:
+        task = bar.add_task("replaying disputes", total=None)
+        run = simulate(
+            store,
+            candidate,
+            start=start,
+            end=end,
+            keep=max(limit, 200),
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    print_simulation(console, run, limit=limit, tiers=candidate.tiers)
+    if html is not None:
+        html.write_text(html_report(run, candidate.tiers), encoding="utf-8")
+        console.print(f"wrote {html}")
+
+
+def _one(
+    store: DisputeLog,
+    candidate: RuleBook,
+    ref: str,
+    start: datetime | None,
+    end: datetime | None,
+    zone: ZoneInfo,
+) -> None:
+    did: UUID = as_dispute_id(ref)
+    reader = LogReader(store)
+    horizon = window(reader, reader.head(), start, end).horizon
+    recorded = cast(list[Dispute.Event], list(store.events.get(did)))
+    events = [e for e in recorded if e.occurred_at <= horizon]
+    if not events:
+        raise UnknownDispute(f"no dispute with id {did} (by {horizon.isoformat()})")
+    replayed = replay(facts_of(events), fast(candidate), horizon)
+    print_timelines(console, str(did), timeline(events), timeline(replayed.events), zone)
+    if not replayed.events:
+        console.print("skipped under the candidate: " + "; ".join(n.detail for n in replayed.notes))
+        return
+    rows = differences(summarise(events, horizon), summarise(replayed.events, horizon))
+    for what, a, b in rows:
+        console.print(f"{what}: {a} → {b}")
+    for note in replayed.notes:
+        console.print(f"{note.event} at {note.at:%Y-%m-%d %H:%M}Z {note.kind}: {note.detail}")
+    if not rows:
+        console.print("[green]no differences[/] for this dispute")
+
+
+def _open_now(
+    store: DisputeLog,
+    candidate: RuleBook,
+    current: Path | None,
+    at: datetime | None,
+    days: int,
+    in_flight: str,
+    limit: int,
+) -> None:
+    now_rules = _in_force(store, current)
+    reader = LogReader(store)
+    last = reader.last_event_time(reader.head())
+    now = at.astimezone(UTC) if at is not None else datetime.now(UTC)
+    if last is not None and now < last:
+        console.print(
+            f"the log runs to {last.isoformat()}, after {now.isoformat()}: using it as now"
+        )
+        now = last
+    with _progress() as bar:
+        task = bar.add_task("reading open disputes", total=None)
+        result = forecast(
+            store,
+            now_rules,
+            candidate,
+            now=now,
+            until=now + timedelta(days=days),
+            in_flight=in_flight,
+            keep=max(limit, 200),
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    print_forecast(console, result, limit=limit)
+
+
+def _in_force(store: DisputeLog, current: Path | None) -> RuleBook:
+    if current is not None:
+        return RuleBook.load(current)
+    active = RuleBookRegistry(store).active()
+    if active is not None:
+        return RuleBookRegistry(store).book(active.version)
+    console.print("no active rule book recorded: taking the packaged default as the current rules")
+    return RuleBook.default()
+
+
+def _day(
+    text: str | None, option: str, zone: ZoneInfo, *, end_of_day: bool = False
+) -> datetime | None:
+    """A local day as an instant: its start, or (``end_of_day``) the start of the next."""
+    if text is None:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"{option} {text!r} is not a date; write it like 2026-09-30") from None
+    if end_of_day:
+        day += timedelta(days=1)
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)

@@ -1,0 +1,200 @@
+"""What changed between two rule books, in rule terms (pure).
+
+Not a text diff: comments, layout and key order do not matter; a tier's time
+limit, a notice moved on the ladder, a unit moved to another parent, a rule
+whose condition changed or that moved in a first-match list do.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from escalation.policies.rulebook import RuleBook
+
+
+@dataclass(frozen=True)
+class RuleChange:
+    section: str  # calendar, categories, sources, tiers, units, risk, elevate, routing
+    key: str  # what in the section: a tier name, a unit id, a rule id...
+    kind: str  # added | removed | changed | moved
+    before: str
+    after: str
+
+    def __str__(self) -> str:
+        if self.kind == "added":
+            return f"{self.section} {self.key}: added ({self.after})"
+        if self.kind == "removed":
+            return f"{self.section} {self.key}: removed (was {self.before})"
+        return f"{self.section} {self.key}: {self.before} → {self.after}"
+
+
+def diff_rules(a: RuleBook, b: RuleBook) -> list[RuleChange]:
+    """Every difference that changes what the rules do, section by section."""
+    old, new = a.to_dict(), b.to_dict()
+    out: list[RuleChange] = []
+    for key in ("calendar", "timezone"):
+        if old[key] != new[key]:
+            out.append(RuleChange("calendar", key, "changed", str(old[key]), str(new[key])))
+    for key in ("holidays", "workdays", "categories", "sources"):
+        section = "calendar" if key in ("holidays", "workdays") else key
+        out += _members(section, key, old[key], new[key])
+    out += _tiers(old["tiers"], new["tiers"])
+    out += _units(old["units"], new["units"])
+    out += _rules("risk", old["risk"], new["risk"], ("when", "level"), ordered=True)
+    out += _rules("elevate", old["elevate"], new["elevate"], ("when", "to"), ordered=False)
+    out += _rules("routing", old["routing"], new["routing"], ("when", "department"), ordered=True)
+    return out
+
+
+def _members(section: str, key: str, old: Sequence[Any], new: Sequence[Any]) -> list[RuleChange]:
+    gone = [RuleChange(section, str(v), "removed", key, "") for v in old if v not in new]
+    came = [RuleChange(section, str(v), "added", "", key) for v in new if v not in old]
+    return gone + came
+
+
+def _tiers(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[RuleChange]:
+    out: list[RuleChange] = []
+    before, after = [t["name"] for t in old], [t["name"] for t in new]
+    out += _members("tiers", "tiers", before, after)
+    common = [n for n in before if n in after]
+    if common != [n for n in after if n in before]:
+        out.append(RuleChange("tiers", "order", "moved", " → ".join(before), " → ".join(after)))
+    olds, news = {t["name"]: t for t in old}, {t["name"]: t for t in new}
+    for name in common:
+        o, n = olds[name], news[name]
+        for key, show in (("handle_within", str), ("max_mediation_attempts", _attempts)):
+            if o.get(key) != n.get(key):
+                out.append(
+                    RuleChange(
+                        "tiers", f"{name}.{key}", "changed", show(o.get(key)), show(n.get(key))
+                    )
+                )
+        out += _ladder(name, o.get("notices", []), n.get("notices", []))
+    return out
+
+
+def _attempts(value: Any) -> str:
+    return "unlimited" if value is None else str(value)
+
+
+def _ladder(tier: str, old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[RuleChange]:
+    olds = {s["notice"]: float(s["at"]) for s in old}
+    news = {s["notice"]: float(s["at"]) for s in new}
+    key = f"{tier}.notices"
+    out = [
+        RuleChange("tiers", f"{key}.{n}", "removed", _pct(at), "")
+        for n, at in olds.items()
+        if n not in news
+    ]
+    out += [
+        RuleChange("tiers", f"{key}.{n}", "added", "", f"at {_pct(at)}")
+        for n, at in news.items()
+        if n not in olds
+    ]
+    out += [
+        RuleChange("tiers", f"{key}.{n}", "moved", f"at {_pct(olds[n])}", f"at {_pct(at)}")
+        for n, at in news.items()
+        if n in olds and olds[n] != at
+    ]
+    return out
+
+
+def _pct(share: float) -> str:
+    return f"{share * 100:g}%"
+
+
+def _units(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[RuleChange]:
+    olds, news = {u["id"]: u for u in old}, {u["id"]: u for u in new}
+    out: list[RuleChange] = []
+    for uid, u in olds.items():
+        if uid not in news:
+            out.append(RuleChange("units", uid, "removed", _unit(u), ""))
+    for uid, u in news.items():
+        if uid not in olds:
+            out.append(RuleChange("units", uid, "added", "", _unit(u)))
+            continue
+        o = olds[uid]
+        if (o["tier"], o.get("parent")) != (u["tier"], u.get("parent")):
+            out.append(RuleChange("units", uid, "moved", _place(o), _place(u)))
+        if o["name"] != u["name"]:
+            out.append(RuleChange("units", f"{uid}.name", "changed", o["name"], u["name"]))
+    return out
+
+
+def _unit(u: dict[str, Any]) -> str:
+    return f"{u['name']}, {_place(u)}"
+
+
+def _place(u: dict[str, Any]) -> str:
+    return f"{u['tier']}" + (f" under {u['parent']}" if u.get("parent") else "")
+
+
+def _rules(
+    section: str,
+    old: list[dict[str, Any]],
+    new: list[dict[str, Any]],
+    fields: tuple[str, ...],
+    *,
+    ordered: bool,
+) -> list[RuleChange]:
+    """Rules matched by id; in first-match sections their order matters too."""
+    olds, news = {r["id"]: r for r in old}, {r["id"]: r for r in new}
+
+    def show(rule: dict[str, Any]) -> str:
+        return ", ".join(f"{f}: {rule[f]}" for f in fields)
+
+    out = [RuleChange(section, i, "removed", show(r), "") for i, r in olds.items() if i not in news]
+    for rid, r in news.items():
+        if rid not in olds:
+            out.append(RuleChange(section, rid, "added", "", show(r)))
+            continue
+        for f in fields:
+            before, after = olds[rid][f], r[f]
+            same = _cel(before) == _cel(after) if f == "when" else before == after
+            if not same:
+                out.append(RuleChange(section, f"{rid}.{f}", "changed", str(before), str(after)))
+    if ordered:
+        was = [i for i in olds if i in news]
+        now = [i for i in news if i in olds]
+        stayed = _lcs(was, now)
+        for rid in now:
+            if rid not in stayed:
+                where = f"position {was.index(rid) + 1}", f"position {now.index(rid) + 1}"
+                out.append(RuleChange(section, rid, "moved", *where))
+    return out
+
+
+def _lcs(a: list[str], b: list[str]) -> set[str]:
+    """The longest run of ids in the same relative order: the rules that did not move."""
+    best = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i in range(len(a) - 1, -1, -1):
+        for j in range(len(b) - 1, -1, -1):
+            best[i][j] = (
+                best[i + 1][j + 1] + 1 if a[i] == b[j] else max(best[i + 1][j], best[i][j + 1])
+            )
+    kept: set[str] = set()
+    i = j = 0
+    while i < len(a) and j < len(b):
+        if a[i] == b[j]:
+            kept.add(a[i])
+            i, j = i + 1, j + 1
+        elif best[i + 1][j] > best[i][j + 1]:  # on ties, the rule that rose has moved
+            i += 1
+        else:
+            j += 1
+    return kept
+
+
+_STRING = re.compile(r"""("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')""")
+_AROUND = re.compile(r"\s*([()\[\],!<>=&|+\-*/%?:])\s*")
+
+
+def _cel(condition: str) -> str:
+    """A condition with insignificant whitespace removed (string literals untouched)."""
+    parts = _STRING.split(condition)
+    for i in range(0, len(parts), 2):  # even parts are outside string literals
+        parts[i] = _AROUND.sub(r"\1", " ".join(parts[i].split()))
+    return "".join(parts).strip()

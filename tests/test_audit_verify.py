@@ -1,0 +1,284 @@
+"""Tamper evidence: edit stored rows directly in the SQLite file; ``verify`` must say where."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from escalation import EscalationEngine, RuleBook
+from escalation.audit import VerifyReport, verify, verify_dispute
+from projections.audit import AuditProjection
+from projections.disputes import DisputesProjection
+from projections.runner import ProjectionRunner
+from tests.conftest import T0, hours
+
+
+@dataclass
+class Log:
+    """A small log of four disputes with every kind of event, on a SQLite file."""
+
+    engine: EscalationEngine
+    path: Path
+    ids: dict[str, UUID]
+
+    def versions(self, name: str) -> int:
+        return len(self.engine.history(self.ids[name]))
+
+    def sql(self, statement: str, *args: Any) -> list[Any]:
+        with sqlite3.connect(self.path) as db:
+            rows = db.execute(statement, args).fetchall()
+        db.close()
+        return rows
+
+    def position(self, name: str, version: int) -> int:
+        rows = self.sql(
+            "SELECT id FROM escalation_events WHERE originator_id = ? AND originator_version = ?",
+            self.ids[name].bytes,
+            version,
+        )
+        return int(rows[0][0])
+
+    def edit(self, name: str, version: int, change: Callable[[dict[str, Any]], None]) -> None:
+        """Decode a stored row's JSON state, change it, write it back."""
+        key = (self.ids[name].bytes, version)
+        where = "WHERE originator_id = ? AND originator_version = ?"
+        (raw,) = self.sql(f"SELECT state FROM escalation_events {where}", *key)[0]
+        state = json.loads(raw)
+        change(state)
+        self.sql(
+            f"UPDATE escalation_events SET state = ? {where}", json.dumps(state).encode(), *key
+        )
+
+    def set_state(self, name: str, version: int, raw: bytes) -> None:
+        self.sql(
+            "UPDATE escalation_events SET state = ? "
+            "WHERE originator_id = ? AND originator_version = ?",
+            raw,
+            self.ids[name].bytes,
+            version,
+        )
+
+    def delete(self, name: str, version: int) -> None:
+        self.sql(
+            "DELETE FROM escalation_events WHERE originator_id = ? AND originator_version = ?",
+            self.ids[name].bytes,
+            version,
+        )
+
+    def swap(self, name: str, a: int, b: int) -> None:
+        """Exchange two events' versions (through a free value: the pair is unique)."""
+        did = self.ids[name].bytes
+        for old, new in ((a, -1), (b, a), (-1, b)):
+            self.sql(
+                "UPDATE escalation_events SET originator_version = ? "
+                "WHERE originator_id = ? AND originator_version = ?",
+                new,
+                did,
+                old,
+            )
+
+
+def build_log(engine: EscalationEngine) -> dict[str, UUID]:
+    """Four disputes: stepwise escalation, reopen, elevation, and deadline notices."""
+    ids: dict[str, UUID] = {}
+    ids["stepwise"] = engine.receive(
+        unit="c11",
+        category="neighbour",
+        source="walk_in",
+        summary="漏水",
+        parties=2,
+        received_at=T0,
+    )
+    engine.mediate(ids["stepwise"], outcome="failed", mediator="m1", at=T0 + hours(1))
+    engine.mediate(ids["stepwise"], outcome="failed", mediator="m1", at=T0 + hours(2))
+    engine.supervise(ids["stepwise"], notice="warning", actor="lead", at=T0 + hours(3))
+    engine.close(ids["stepwise"], outcome="agreement", actor="s1-desk", at=T0 + hours(5))
+    ids["reopened"] = engine.receive(
+        unit="c12", category="debt", source="hotline_12345", summary="欠款", received_at=T0
+    )
+    engine.mediate(ids["reopened"], outcome="partial", mediator="m2", at=T0 + hours(2))
+    engine.close(ids["reopened"], outcome="agreement", actor="c12-desk", at=T0 + hours(4))
+    engine.reopen(ids["reopened"], reason="not paid", actor="follow-up", at=T0 + hours(30))
+    engine.close(ids["reopened"], outcome="litigation", actor="c12-desk", at=T0 + hours(40))
+    ids["elevated"] = engine.receive(
+        unit="c21",
+        category="wage_arrears",
+        source="grid_patrol",
+        summary="工地欠薪",
+        parties=40,
+        amount=800_000,
+        received_at=T0 + hours(1),
+    )
+    ids["deadline"] = engine.receive(
+        unit="c21", category="family", source="walk_in", summary="家事", received_at=T0 + hours(2)
+    )
+    engine.tick(T0 + timedelta(days=3))  # reminder, warning, deadline escalation at c21
+    engine.catch_up()
+    return ids
+
+
+@pytest.fixture
+def log(small_rules: RuleBook, tmp_path: Path) -> Iterator[Log]:
+    path = tmp_path / "audit.db"
+    with EscalationEngine(small_rules, url=f"sqlite:///{path}", clock=lambda: T0) as engine:
+        yield Log(engine, path, build_log(engine))
+
+
+def chain_findings(report: VerifyReport) -> set[tuple[str, UUID | None, int | None]]:
+    return {(f.kind, f.dispute_id, f.version) for f in report.findings if f.kind != "digest"}
+
+
+def digest_spans(report: VerifyReport) -> list[tuple[int, int]]:
+    return [f.span for f in report.findings if f.kind == "digest" and f.span is not None]
+
+
+def test_a_clean_log_verifies_clean(log: Log) -> None:
+    reached: list[tuple[int, int]] = []
+    report = verify(log.engine, progress=lambda at, last: reached.append((at, last)))
+    total = sum(log.versions(n) for n in log.ids)
+    assert report.ok, [str(f) for f in report.findings]
+    assert (report.events, report.disputes, report.uncovered) == (total, 4, 0)
+    assert report.checkpoints >= 1 and report.covered_to == total
+    assert reached[-1] == (total, total)
+    assert all(verify_dispute(log.engine, d).ok for d in log.ids.values())
+
+
+def test_a_changed_field_in_the_middle_of_a_chain_is_named(log: Log) -> None:
+    def add_note(state: dict[str, Any]) -> None:
+        state["note"] = "settled in full"  # it said nothing
+
+    log.edit("stepwise", 4, add_note)  # the first Mediated event
+    report = verify(log.engine)
+    assert chain_findings(report) == {("altered", log.ids["stepwise"], 4)}
+    position = log.position("stepwise", 4)
+    assert digest_spans(report) == [(0, report.covered_to)]
+    assert next(f for f in report.findings if f.kind == "altered").position == position
+    assert not verify_dispute(log.engine, log.ids["stepwise"]).ok
+    assert verify_dispute(log.engine, log.ids["reopened"]).ok
+
+
+def test_a_changed_last_event_is_caught_by_the_recorded_head(log: Log) -> None:
+    last = log.versions("reopened")
+
+    def outcome(state: dict[str, Any]) -> None:
+        state["outcome"] = "withdrawn"
+
+    log.edit("reopened", last, outcome)
+    report = verify(log.engine)
+    assert chain_findings(report) == {("altered", log.ids["reopened"], last)}
+    assert len(digest_spans(report)) == 1
+
+
+def test_a_deleted_event_in_the_middle_is_named(log: Log) -> None:
+    log.delete("stepwise", 5)
+    report = verify(log.engine)
+    assert chain_findings(report) == {("deleted", log.ids["stepwise"], 5)}
+    (finding,) = [f for f in report.findings if f.kind == "deleted"]
+    assert "version 5 missing before version 6" in finding.detail
+    (span,) = [f for f in report.findings if f.kind == "digest"]
+    assert f"{report.events} rows there now, {report.events + 1} when checkpointed" in span.detail
+
+
+def test_a_deleted_last_event_is_named_from_the_head(log: Log) -> None:
+    last = log.versions("deadline")
+    log.delete("deadline", last)
+    report = verify(log.engine)
+    assert chain_findings(report) == {("deleted", log.ids["deadline"], last)}
+
+
+def test_a_dispute_deleted_entirely_is_named(log: Log) -> None:
+    log.sql("DELETE FROM escalation_events WHERE originator_id = ?", log.ids["elevated"].bytes)
+    report = verify(log.engine)
+    assert chain_findings(report) == {("deleted", log.ids["elevated"], 1)}
+    assert report.disputes == 3
+
+
+def test_swapped_versions_are_reported_as_reordered(log: Log) -> None:
+    log.swap("stepwise", 4, 5)
+    report = verify(log.engine)
+    found = chain_findings(report)
+    assert ("reordered", log.ids["stepwise"], 4) in found
+    assert {d for _, d, _ in found} == {log.ids["stepwise"]}
+    (reordered,) = [f for f in report.findings if f.kind == "reordered"]
+    assert reordered.position == log.position("stepwise", 4)  # where version 4 now is
+    assert f"stored after version 5 (position {log.position('stepwise', 5)})" in reordered.detail
+
+
+def test_corrupt_bytes_are_reported_as_undecodable(log: Log) -> None:
+    log.set_state("elevated", 2, b"\x00\xff not json")
+    report = verify(log.engine)
+    assert chain_findings(report) == {("undecodable", log.ids["elevated"], 2)}
+    assert len(digest_spans(report)) == 1
+
+
+def test_a_change_invisible_to_the_chains_is_caught_by_the_running_digest(log: Log) -> None:
+    # Same JSON, different bytes: decodes to the very same event and digest.
+    where = "WHERE originator_id = ? AND originator_version = ?"
+    key = (log.ids["reopened"].bytes, 2)
+    (raw,) = log.sql(f"SELECT state FROM escalation_events {where}", *key)[0]
+    log.set_state("reopened", 2, b" " + raw)
+    report = verify(log.engine)
+    assert chain_findings(report) == set()
+    assert digest_spans(report) == [(0, report.covered_to)]
+    assert not report.ok
+
+
+def test_the_digest_finding_names_the_first_span_that_diverges(
+    small_rules: RuleBook, tmp_path: Path
+) -> None:
+    path = tmp_path / "spans.db"
+    with EscalationEngine(small_rules, url=f"sqlite:///{path}", clock=lambda: T0) as engine:
+        # Checkpoints every 5 rows instead of every 1000, to see spans in a small log.
+        engine.projections = ProjectionRunner(
+            engine.store, [DisputesProjection(), AuditProjection(every=5)], page_size=7
+        )
+        log = Log(engine, path, build_log(engine))
+        total = sum(log.versions(n) for n in log.ids)
+        assert verify(engine).checkpoints == total // 5 + (1 if total % 5 else 0)
+        target = log.position("reopened", 3)
+        log.edit("reopened", 3, lambda s: s.update(actor="someone else"))
+        report = verify(engine)
+        start = (target - 1) // 5 * 5
+        assert digest_spans(report) == [(start, start + 5)]
+        assert start < target <= start + 5
+
+
+def test_rows_after_the_last_checkpoint_are_counted_and_chain_checked(log: Log) -> None:
+    did = log.ids["deadline"]
+    log.engine.supervise(did, notice="prompt", actor="lead", at=T0 + timedelta(days=3))
+    log.engine.supervise(did, notice="supervision", actor="lead", at=T0 + timedelta(days=3))
+    last = log.versions("deadline")
+    log.edit("deadline", last - 1, lambda s: s.update(notice="reminder"))
+    report = verify(log.engine)
+    assert report.uncovered == 2
+    assert chain_findings(report) == {("altered", did, last - 1)}
+    assert digest_spans(report) == []  # the checkpointed part is intact
+
+
+def test_an_edited_prev_hash_breaks_both_links_and_names_its_own_event(log: Log) -> None:
+    log.edit("stepwise", 4, lambda s: s.update(prev_hash="ab" * 32))
+    report = verify(log.engine)
+    did = log.ids["stepwise"]
+    assert chain_findings(report) == {("altered", did, 3), ("altered", did, 4)}
+    (own,) = [f for f in report.findings if f.version == 4]
+    assert "its own prev_hash is the likely edit" in own.detail
+
+
+def test_an_event_given_another_type_is_caught(log: Log) -> None:
+    # A Mediated event relabelled as Closed (same fields) still decodes, as a lie.
+    log.sql(
+        "UPDATE escalation_events SET topic = ? WHERE originator_id = ? AND originator_version = ?",
+        "escalation.aggregates.dispute:Dispute.Closed",
+        log.ids["stepwise"].bytes,
+        5,
+    )
+    report = verify(log.engine)
+    assert ("altered", log.ids["stepwise"], 5) in chain_findings(report)
