@@ -110,6 +110,10 @@ def test_commands_queue_history_and_reports(tmp_path: Path, rules_file: Path) ->
     report = run("report", "--period", "2026-03", "--html", str(html), *common)
     assert re.search(r"escalated stepwise 逐级上报\s*│\s*1\b", report)
     assert "<svg" in html.read_text(encoding="utf-8")
+    one = tmp_path / "one.html"
+    run("report", "--dispute", dispute, "--html", str(one), *common)
+    page = one.read_text(encoding="utf-8")
+    assert "<svg" in page and "Escalated" in page
 
 
 def test_errors_are_one_line_and_exit_2(tmp_path: Path, rules_file: Path) -> None:

@@ -15,6 +15,10 @@ from typing import Any
 from uuid import UUID
 
 GENESIS = "0" * 64
+#: The digest below is part of what is stored (every ``prev_hash``): changing it
+#: would make every existing log read as tampered. A new scheme needs a new
+#: version number carried by the events and both schemes kept for verifying.
+DIGEST_VERSION = 1
 
 
 def _default(value: Any) -> Any:
