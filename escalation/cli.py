@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
+import structlog
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -19,6 +20,7 @@ from escalation.audit.report import dispute_report
 from escalation.demo import DemoResult, run_demo
 from escalation.engine import DEFAULT_URL, EscalationEngine, QueueItem
 from escalation.errors import EscalationError
+from escalation.logging import configure_logging
 from escalation.period import Period, end_of_day
 from escalation.policies.rulebook import RuleBook
 from escalation.reporting import figures_table, period_html, units_table
@@ -78,6 +80,9 @@ def main() -> None:
 @app.callback()
 def _root() -> None:
     """Every command takes --db URL (env ESCALATION_DB) and --rules FILE (env ESCALATION_RULES)."""
+    # Warnings only for one-shot commands; `serve` raises the level itself.
+    structlog.contextvars.clear_contextvars()
+    configure_logging(default_level="warning")
 
 
 # --------------------------------------------------------------------- demo

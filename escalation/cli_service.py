@@ -7,7 +7,6 @@ Also sets up the CLI's logs: every command configures structlog on entry
 
 from __future__ import annotations
 
-import functools
 import json
 import signal
 import threading
@@ -17,7 +16,6 @@ from types import FrameType
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-import structlog
 import typer
 from rich.table import Table
 
@@ -40,36 +38,6 @@ from escalation.service import (
 
 log = get_logger("escalation.cli")
 
-
-def _configure_cli_logging() -> None:
-    """Wrap the app's root callback so that every command configures logging first.
-
-    The wrapper keeps the callback's signature (``functools.wraps``), so
-    whatever options the root callback declares keep working.
-    """
-    info = app.registered_callback
-    if info is None or info.callback is None:  # pragma: no cover - cli.py declares one
-        app.callback()(_logging_only)
-        return
-    original = info.callback
-    if getattr(original, "_configures_logging", False):
-        return
-
-    @functools.wraps(original)
-    def root(*args: Any, **kwargs: Any) -> Any:
-        _logging_only()
-        return original(*args, **kwargs)
-
-    root._configures_logging = True  # type: ignore[attr-defined]
-    info.callback = root
-
-
-def _logging_only() -> None:
-    structlog.contextvars.clear_contextvars()
-    configure_logging(default_level="warning")
-
-
-_configure_cli_logging()
 
 OutOption = Annotated[
     Path, typer.Option("--out", help="Directory the review files (Markdown + HTML) go to.")

@@ -40,10 +40,14 @@ def open_store(url: str) -> DisputeLog:
     }
     try:
         # Several processes may start at once on an empty database.
-        app = create_serialised(url, lambda: DisputeLog(env=env))
-        app.recorder.max_notification_id()  # touch the database now, not mid-command
+        app = create_serialised(url, lambda: _touched(DisputeLog(env=env)))
     except Exception as exc:  # the driver's errors differ by backend and cause
         raise StorageError(f"cannot open the database at {url}: {_cause(exc)}") from exc
+    return app
+
+
+def _touched(app: DisputeLog) -> DisputeLog:
+    app.recorder.max_notification_id()  # touch the database now, not mid-command
     return app
 
 

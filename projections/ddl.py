@@ -5,11 +5,14 @@ and ``eventsourcing-sqlalchemy``'s table creation) races between processes
 starting together: both see no table, both create it, one fails. On
 PostgreSQL a session advisory lock serialises the check-and-create across
 processes; on SQLite, where one file has few writers, a creation that lost
-the race is simply tried again (the retry's check then sees the table).
+the race is simply tried again (the retry's check then sees the table), and
+so is one that found the file locked (switching a new file to WAL mode
+needs it to itself for a moment).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -20,7 +23,8 @@ T = TypeVar("T")
 
 #: Key of the PostgreSQL advisory lock held while creating tables ("escl").
 SCHEMA_LOCK_KEY = 0x6573636C
-_SQLITE_ATTEMPTS = 5
+_SQLITE_ATTEMPTS = 10
+_SQLITE_RACES = ("already exists", "database is locked")
 
 
 def create_serialised(bind: Engine | str, create: Callable[[], T]) -> T:
@@ -36,8 +40,10 @@ def create_serialised(bind: Engine | str, create: Callable[[], T]) -> T:
         try:
             return create()
         except Exception as exc:  # the driver's error type differs by path
-            if "already exists" not in str(exc) or attempt == _SQLITE_ATTEMPTS - 1:
+            lost = any(race in str(exc) for race in _SQLITE_RACES)
+            if not lost or attempt == _SQLITE_ATTEMPTS - 1:
                 raise
+            time.sleep(0.05 * (attempt + 1))
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -7,7 +7,10 @@ first one; ``test_multiprocess.py`` lets real processes race.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -131,3 +134,44 @@ def test_an_unreachable_server_is_a_clear_error(small_rules: RuleBook) -> None:
     url = "postgresql+psycopg://nobody:secret@127.0.0.1:1/escalation"
     with pytest.raises(StorageError, match="cannot open the database"):
         EscalationEngine(small_rules, url=url)
+
+
+FOLLOWER = """
+import sys, threading, signal
+from escalation import EscalationEngine
+from projections.follower import follow
+stop = threading.Event()
+signal.signal(signal.SIGTERM, lambda *_: stop.set())
+with EscalationEngine(url=sys.argv[1]) as engine:
+    print("following", flush=True)
+    follow(engine.projections, interval=0.2, stop=stop)
+"""
+
+
+def test_followers_in_processes_of_their_own_keep_the_read_models_current(
+    small_rules: RuleBook, db_url: str
+) -> None:
+    with EscalationEngine(small_rules, url=db_url, clock=lambda: T0) as engine:
+        followers = [
+            subprocess.Popen(
+                [sys.executable, "-c", FOLLOWER, db_url], stdout=subprocess.PIPE, text=True
+            )
+            for _ in range(2)
+        ]
+        try:
+            for follower in followers:
+                assert follower.stdout is not None
+                assert follower.stdout.readline().strip() == "following"
+            runner = engine.projections
+            for round_ in range(3):
+                _some_history(engine, n=2)  # commands only: this engine does not catch up
+                deadline = time.monotonic() + 30
+                while runner.lag() and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                assert runner.lag() == 0, f"round {round_}: the followers did not catch up"
+        finally:
+            for follower in followers:
+                follower.terminate()
+            for follower in followers:
+                assert follower.wait(timeout=30) == 0
+        assert _rows(engine) == _rebuilt(small_rules, db_url)

@@ -241,7 +241,11 @@ def dump(engine: EscalationEngine) -> dict[str, list[tuple[Any, ...]]]:
     return out
 
 
-def test_many_workers_one_database(small_rules: RuleBook, db_url: str) -> None:
+def test_many_workers_one_database(small_rules: RuleBook, db_url: str, database: str) -> None:
+    if database == "sqlite":
+        # Several processes on one SQLite file take turns writing; under load a
+        # turn can take longer than the driver's default 5 s wait.
+        db_url += "?timeout=60"
     results = run_workers(db_url)
     summary = {
         "succeeded": sum(len(r["ok"]) for r in results),

@@ -124,6 +124,37 @@ def test_a_manual_escalation_still_needed_goes_to_the_tier_it_reached() -> None:
     assert out.notes == []
 
 
+def test_a_resolved_mediation_closes_the_case_wherever_the_candidate_holds_it() -> None:
+    d = received()
+    apply_fact(d, Mediation(T0 + hours(30), "m", outcome="resolved"), RULES, T0)
+    horizon = T0 + hours(40)
+    events = history(d, horizon)
+    assert summarise(events, horizon).closed_tier == "community"
+
+    out = replay(facts_of(events), SHORTER, horizon)
+
+    cand = summarise(out.events, horizon)
+    assert (cand.status, cand.closed_tier) == ("closed", "street")
+    # One command (mediate, resolved) recorded both events: one note.
+    assert [(n.event, n.kind) for n in out.notes] == [("Mediated", "moved")]
+    assert [e.unit for e in out.events if isinstance(e, Dispute.Closed)] == ["s1"]
+
+
+def test_a_fact_the_candidate_state_refuses_is_dropped_and_reported() -> None:
+    d = received()
+    apply_fact(d, Closure(T0 + hours(5), "a", outcome="withdrawn"), RULES, T0)
+    events = history(d, T0 + hours(6))
+    closed = events[-1]
+    assert isinstance(closed, Dispute.Closed)
+    facts = [*facts_of(events), closed]  # the same close twice: the second finds it closed
+
+    out = replay(facts, RULES, T0 + hours(6))
+
+    assert [(n.event, n.kind) for n in out.notes] == [("Closed", "dropped")]
+    assert "closed" in out.notes[0].detail
+    assert sum(isinstance(e, Dispute.Closed) for e in out.events) == 1
+
+
 def test_a_dispute_received_at_a_unit_the_candidate_lacks_is_skipped() -> None:
     d = received(unit="c21")
     horizon = T0 + hours(1)
