@@ -7,7 +7,8 @@
 Measured in one run, on SQLite files in a temporary folder:
 
 * single-command latency (p50/p99) and throughput of ``engine.receive`` against
-  plain ``eventsourcing`` saving one bare aggregate per call on the same setup;
+  plain ``eventsourcing`` saving one bare aggregate per call on the same setup
+  (interleaved call for call), and the demo's month against the same baseline;
 * bulk import (``escalation.importer``) against raw ``sqlite3.executemany`` of
   the same stored rows into an equivalent table;
 * tick cost with D disputes falling due among N open, for each N;
@@ -23,7 +24,6 @@ import argparse
 import json
 import resource
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,6 +36,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 
 from escalation import EscalationEngine, RuleBook
+from escalation.demo import run_demo
 from escalation.importer import DisputeRecord, Receipt, import_disputes
 from escalation.workload import Workload
 
@@ -98,15 +99,15 @@ def receipts(rules: RuleBook, count: int, start: date, seed: int = 11) -> list[R
 
 
 def commands(folder: Path, rules: RuleBook, n: int) -> list[Row]:
+    """Receives and bare saves interleaved one for one, so a noisy machine slows both alike."""
     app = bare_app(folder / "bare.db")
+    engine = EscalationEngine(rules, url=f"sqlite:///{folder / 'latency.db'}")
     base: list[float] = []
-    for _ in range(n):
+    ours: list[float] = []
+    for r in receipts(rules, n, date(2026, 3, 2)):
         began = time.perf_counter()
         app.save(Bare())
         base.append(time.perf_counter() - began)
-    engine = EscalationEngine(rules, url=f"sqlite:///{folder / 'latency.db'}")
-    ours: list[float] = []
-    for r in receipts(rules, n, date(2026, 3, 2)):
         began = time.perf_counter()
         engine.receive(
             unit=r.unit,
@@ -118,14 +119,56 @@ def commands(folder: Path, rules: RuleBook, n: int) -> list[Row]:
             received_at=r.received_at,
         )
         ours.append(time.perf_counter() - began)
+    events = engine.projections.head()
     engine.shutdown()
     ms = 1000.0
     return [
-        Row("receive latency p50", percentile(ours, 0.5) * ms, "ms", "bare save p50",
-            percentile(base, 0.5) * ms, higher_is_better=False),
-        Row("receive latency p99", percentile(ours, 0.99) * ms, "ms", "bare save p99",
-            percentile(base, 0.99) * ms, higher_is_better=False),
+        Row(
+            "receive latency p50",
+            percentile(ours, 0.5) * ms,
+            "ms",
+            "bare save p50",
+            percentile(base, 0.5) * ms,
+            higher_is_better=False,
+        ),
+        Row(
+            "receive latency p99",
+            percentile(ours, 0.99) * ms,
+            "ms",
+            "bare save p99",
+            percentile(base, 0.99) * ms,
+            higher_is_better=False,
+        ),
         Row("receive throughput", n / sum(ours), "calls/s", "bare saves", n / sum(base)),
+        Row("receive, events written", events / sum(ours), "events/s", "bare saves", n / sum(base)),
+    ]
+
+
+def demo(folder: Path, rules: RuleBook, days: int) -> list[Row]:
+    """The demo's month; bare saves measured just before and after, averaged."""
+    app = bare_app(folder / "bare-demo.db")
+
+    def bare_rate(count: int = 300) -> float:
+        began = time.perf_counter()
+        for _ in range(count):
+            app.save(Bare())
+        return count / (time.perf_counter() - began)
+
+    before = bare_rate()
+    with EscalationEngine(rules, url=f"sqlite:///{folder / 'demo.db'}") as engine:
+        began = time.perf_counter()
+        run_demo(engine, date(2026, 9, 1), days=days)
+        elapsed = time.perf_counter() - began
+        events = engine.projections.head()
+    base = (before + bare_rate()) / 2
+    return [
+        Row(
+            f"demo, {days} days ({events:,} events)",
+            events / elapsed,
+            "events/s",
+            "bare saves",
+            base,
+        )
     ]
 
 
@@ -180,10 +223,38 @@ def tick_cost(folder: Path, rules: RuleBook, sizes: list[int], due: int) -> list
         engine.shutdown()
     smallest = min(sizes)
     return [
-        Row(f"tick, {due} due among {size:,} open", costs[size] * 1000, "ms",
-            f"same at {smallest:,} open", costs[smallest] * 1000, higher_is_better=False)
+        Row(
+            f"tick, {due} due among {size:,} open",
+            costs[size] * 1000,
+            "ms",
+            f"same at {smallest:,} open",
+            costs[smallest] * 1000,
+            higher_is_better=False,
+        )
         for size in sizes
     ]
+
+
+def history_store(path: Path, rules: RuleBook, events: int) -> Path:
+    """A store of at least ``events`` events: the workload's histories, bulk imported."""
+    engine = EscalationEngine(rules, url=f"sqlite:///{path}")
+    workload = Workload(rules, seed=2025, per_day=400)
+    day = date(2025, 1, 1)
+    began = time.perf_counter()
+    while engine.projections.head() < events:
+        batch = list(workload.records(day, 7))
+        import_disputes(
+            engine,
+            batch,
+            until=datetime.combine(day + timedelta(days=60), datetime.min.time(), UTC),
+            batch=2000,
+        )
+        day += timedelta(days=7)
+        done = engine.projections.head()
+        rate = done / (time.perf_counter() - began)
+        print(f"  history: {done:,} events ({rate:,.0f}/s)", file=sys.stderr)
+    engine.shutdown()
+    return path
 
 
 CHILD = """
@@ -215,7 +286,9 @@ print(json.dumps({"events": n, "seconds": elapsed, "peak_kib": peak}))
 def child(url: str, mode: str, limit: int) -> dict[str, float]:
     out = subprocess.run(
         [sys.executable, "-c", CHILD, url, mode, str(limit)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
@@ -229,10 +302,21 @@ def rebuild(path: Path) -> list[Row]:
     half = child(url, "rebuild", total // 2)
     child(url, "rebuild", total)  # leave it whole
     return [
-        Row(f"rebuild ({total:,} events)", full["events"] / full["seconds"], "events/s",
-            "read + decode the log", read["events"] / read["seconds"]),
-        Row("rebuild peak memory, full log", full["peak_kib"] / 1024, "MiB",
-            "same, half the log", half["peak_kib"] / 1024, higher_is_better=False),
+        Row(
+            f"rebuild ({total:,} events)",
+            full["events"] / full["seconds"],
+            "events/s",
+            "read + decode the log",
+            read["events"] / read["seconds"],
+        ),
+        Row(
+            "rebuild peak memory, full log",
+            full["peak_kib"] / 1024,
+            "MiB",
+            "same, half the log",
+            half["peak_kib"] / 1024,
+            higher_is_better=False,
+        ),
     ]
 
 
@@ -240,21 +324,25 @@ def svg(rows: list[Row]) -> str:
     width, bar_h = 760, 22
     height = len(rows) * (bar_h + 8) + 40
     peak = max([r.ratio for r in rows] + [1.0])
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">',
-             '<text x="0" y="14" font-size="13">ratio to baseline (1 = as good as baseline)'
-             "</text>"]
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">',
+        '<text x="0" y="14" font-size="13">ratio to baseline (1 = as good as baseline)</text>',
+    ]
     x0, y = 300, 28
     scale = (width - x0 - 60) / peak
     for r in rows:
         colour = "#2f855a" if r.ratio >= 0.5 else "#c53030"
         parts.append(
             f'<text x="0" y="{y + 15}" font-size="12">{r.name}</text>'
-            f'<rect x="{x0}" y="{y}" width="{r.ratio * scale:.1f}" height="{bar_h}" fill="{colour}"/>'
-            f'<text x="{x0 + r.ratio * scale + 5:.1f}" y="{y + 15}" font-size="12">{r.ratio:.2f}</text>'
+            f'<rect x="{x0}" y="{y}" width="{r.ratio * scale:.1f}" height="{bar_h}" '
+            f'fill="{colour}"/><text x="{x0 + r.ratio * scale + 5:.1f}" y="{y + 15}" '
+            f'font-size="12">{r.ratio:.2f}</text>'
         )
         y += bar_h + 8
-    parts.append(f'<line x1="{x0 + scale}" y1="24" x2="{x0 + scale}" y2="{y}" stroke="#555" '
-                 'stroke-dasharray="4"/></svg>')
+    parts.append(
+        f'<line x1="{x0 + scale}" y1="24" x2="{x0 + scale}" y2="{y}" stroke="#555" '
+        'stroke-dasharray="4"/></svg>'
+    )
     return "".join(parts)
 
 
@@ -274,7 +362,20 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", help="open disputes for the tick cost")
     parser.add_argument("--import-disputes", type=int, help="disputes in the bulk import")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument(
+        "--rebuild-log",
+        type=int,
+        metavar="EVENTS",
+        help="only measure rebuild, on a workload history of at least EVENTS events",
+    )
+    parser.add_argument("--store", type=Path, help="with --rebuild-log: keep/reuse the store here")
     args = parser.parse_args()
+    if args.rebuild_log:
+        store = args.store or Path(tempfile.mkdtemp()) / "history.db"
+        if not store.exists():
+            history_store(store, RuleBook.default(), args.rebuild_log)
+        print(table(rebuild(store)))
+        return
     sizes = args.sizes or ([2_000, 20_000] if args.quick else [10_000, 100_000, 1_000_000])
     imports = args.import_disputes or (5_000 if args.quick else 50_000)
     rules = RuleBook.default()
@@ -282,6 +383,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         rows = commands(folder, rules, 300 if args.quick else 2000)
+        rows += demo(folder, rules, 5 if args.quick else 30)
         imported, store = bulk_import(folder, rules, imports)
         rows += imported
         rows += tick_cost(folder, rules, sizes, due=100)
@@ -292,7 +394,8 @@ def main() -> None:
     (args.out / "latest.md").write_text(text, encoding="utf-8")
     (args.out / "benchmarks.svg").write_text(svg(rows), encoding="utf-8")
     print(text)
-    print(f"peak memory of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory of this process: {peak:.0f} MiB")
 
 
 if __name__ == "__main__":

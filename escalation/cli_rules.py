@@ -17,6 +17,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -27,7 +28,7 @@ from escalation.commands import as_dispute_id
 from escalation.engine import DEFAULT_URL
 from escalation.errors import InvalidInput, UnknownDispute
 from escalation.policies.rulebook import RuleBook
-from escalation.rulebooks import RuleBookRegistry
+from escalation.rulebooks import RuleBookRegistry, in_flight_mode
 from escalation.store import DisputeLog
 from escalation.whatif.compare import timeline
 from escalation.whatif.fast import fast
@@ -40,6 +41,7 @@ from escalation.whatif.report_text import (
     print_rule_diff,
     print_simulation,
     print_timelines,
+    texts,
 )
 from escalation.whatif.rulediff import diff_rules
 from escalation.whatif.simulate import simulate, window
@@ -91,10 +93,12 @@ def rules_activate(
     book = RuleBook.load(file)
     report = activate(db, book, by=by, at=at, in_flight=in_flight, note=note)
     if not report.recorded:
-        console.print(f"{book.version} ({file}) was already the active rule book")
+        console.print(f"{book.version} ({file}) was already the active rule book", markup=False)
     else:
         was = f" (was {report.previous})" if report.previous else ""
-        console.print(f"[green]active[/green]: {book.version} from {file}{was}, by {by}")
+        console.print(
+            f"[green]active[/green]: {escape(f'{book.version} from {file}{was}, by {by}')}"
+        )
     events = ", ".join(f"{n} {k}" for k, n in sorted(report.events.items())) or "no events"
     console.print(
         f"open disputes: {report.open}; changed by the new rules: {report.changed} "
@@ -131,14 +135,16 @@ def rules_history(db: DbOption = DEFAULT_URL) -> None:
         acts = [a for a in log.activations if a.version == version]
         active = log.active is not None and log.active.version == version
         table.add_row(
-            f"{version}{' (active)' if active else ''}",
-            book.source,
-            f"{book.stored_at.astimezone(zone):%Y-%m-%d %H:%M}Z by {book.stored_by}",
-            "\n".join(
-                f"{a.at.astimezone(zone):%Y-%m-%d %H:%M}Z by {a.by} ({a.in_flight})"
-                + (f": {a.note}" if a.note else "")
-                for a in acts
-            ),
+            *texts(
+                f"{version}{' (active)' if active else ''}",
+                book.source,
+                f"{book.stored_at.astimezone(zone):%Y-%m-%d %H:%M}Z by {book.stored_by}",
+                "\n".join(
+                    f"{a.at.astimezone(zone):%Y-%m-%d %H:%M}Z by {a.by} ({a.in_flight})"
+                    + (f": {a.note}" if a.note else "")
+                    for a in acts
+                ),
+            )
         )
     console.print(table)
 
@@ -231,7 +237,7 @@ def _simulate(
     print_simulation(console, run, limit=limit, tiers=candidate.tiers)
     if html is not None:
         html.write_text(html_report(run, candidate.tiers), encoding="utf-8")
-        console.print(f"wrote {html}")
+        console.print(f"wrote {html}", markup=False)
 
 
 def _one(
@@ -252,13 +258,16 @@ def _one(
     replayed = replay(facts_of(events), fast(candidate), horizon)
     print_timelines(console, str(did), timeline(events), timeline(replayed.events), zone)
     if not replayed.events:
-        console.print("skipped under the candidate: " + "; ".join(n.detail for n in replayed.notes))
+        details = "; ".join(n.detail for n in replayed.notes)
+        console.print(f"skipped under the candidate: {details}", markup=False)
         return
     rows = differences(summarise(events, horizon), summarise(replayed.events, horizon))
     for what, a, b in rows:
-        console.print(f"{what}: {a} → {b}")
+        console.print(f"{what}: {a} → {b}", markup=False)
     for note in replayed.notes:
-        console.print(f"{note.event} at {note.at:%Y-%m-%d %H:%M}Z {note.kind}: {note.detail}")
+        console.print(
+            f"{note.event} at {note.at:%Y-%m-%d %H:%M}Z {note.kind}: {note.detail}", markup=False
+        )
     if not rows:
         console.print("[green]no differences[/] for this dispute")
 
@@ -272,6 +281,7 @@ def _open_now(
     in_flight: str,
     limit: int,
 ) -> None:
+    in_flight = in_flight_mode(in_flight)
     now_rules = _in_force(store, current)
     reader = LogReader(store)
     last = reader.last_event_time(reader.head())

@@ -4,7 +4,7 @@ Each record is a receipt plus the facts that followed it. The importer runs
 them through the same pure core as live commands (``new_dispute``,
 ``apply_fact``, ``settle``), so an imported history carries exactly the
 decisions the engine would have taken live, then writes many disputes per
-transaction: commit cost, not computation, dominates single commands.
+transaction: commit cost dominates single commands.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from eventsourcing.persistence import IntegrityError
-from sqlalchemy import insert, text
 
 from escalation.aggregates.dispute import Dispute
 from escalation.clock import as_utc
@@ -143,30 +142,6 @@ def _write(engine: EscalationEngine, disputes: list[Dispute], report: ImportRepo
 
 
 def _insert(engine: EscalationEngine, events: list[Any]) -> None:
-    """One transaction of rows in the event store's own table, encoded by its mapper.
-
-    The recorder adds rows one ORM object at a time; for a bulk load a Core
-    ``executemany`` of the same rows is several times faster. On PostgreSQL
-    the table is locked like the recorder does, so notification ids are
-    committed in order and followers never skip one.
-    """
-    recorder: Any = engine.store.recorder
-    table = recorder.events_record_cls.__table__
+    """One transaction for many disputes' events, through the store's own recorder."""
     mapper = engine.store.mapper
-    rows = []
-    for event in events:
-        stored = mapper.to_stored_event(event)
-        rows.append(
-            {
-                "originator_id": stored.originator_id,
-                "originator_version": stored.originator_version,
-                "topic": stored.topic,
-                "state": stored.state,
-            }
-        )
-    with recorder.transaction(commit=True) as session:
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(text(f"LOCK TABLE {table.name} IN EXCLUSIVE MODE"))
-        session.execute(insert(table), rows)
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(text(f"NOTIFY {recorder.channel_name}"))
+    engine.store.recorder.insert_events([mapper.to_stored_event(e) for e in events])

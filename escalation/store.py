@@ -34,7 +34,7 @@ def open_store(url: str) -> DisputeLog:
             "or postgresql+psycopg://user:pass@localhost/escalation"
         )
     env = {
-        "PERSISTENCE_MODULE": "eventsourcing_sqlalchemy",
+        "PERSISTENCE_MODULE": "escalation.persistence:Factory",
         "SQLALCHEMY_URL": url,
         "CREATE_TABLE": "y",
     }

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from escalation.facts import Closure, Fact, Mediation
+from escalation.importer import DisputeRecord, Receipt
 from escalation.policies.rulebook import RuleBook
 
 SOURCES = {
@@ -93,6 +95,49 @@ class Workload:
     def days(self, start: date, count: int) -> Iterator[date]:
         for n in range(count):
             yield start + timedelta(days=n)
+
+    def records(self, start: date, days: int, prefix: str = "hist") -> Iterator[DisputeRecord]:
+        """Histories for bulk import: each receipt with the mediations and closes after it.
+
+        Drawn blind (without the engine's decisions): up to four mediation
+        sessions on later working days, the last one resolving or not, and a
+        few withdrawals. The importer's policies then decide notices and
+        escalations exactly as live.
+        """
+        for day in self.days(start, days):
+            for item in self.intake(day):
+                facts: list[Fact] = []
+                at = item.received_at
+                for _ in range(self.rng.randint(0, 4)):
+                    at = self.working_time(self._next_workday(at, self.rng.randint(1, 6)))
+                    roll = self.rng.random()
+                    if roll < 0.03:
+                        facts.append(Closure(at, "clerk", outcome="withdrawn"))
+                        break
+                    outcome = "resolved" if roll < 0.45 else "failed" if roll < 0.85 else "partial"
+                    facts.append(Mediation(at, "mediator", outcome=outcome))
+                    if outcome == "resolved":
+                        break
+                receipt = Receipt(
+                    unit=item.unit,
+                    category=item.category,
+                    source=item.source,
+                    summary=item.summary,
+                    received_at=item.received_at,
+                    parties=item.parties,
+                    amount=item.amount,
+                    location=item.location,
+                    request_id=f"{prefix}-{item.request_id}",
+                )
+                yield DisputeRecord(receipt, facts)
+
+    def _next_workday(self, after: datetime, count: int) -> date:
+        day = after.astimezone(self.zone).date()
+        while count:
+            day += timedelta(days=1)
+            if self.rules.calendar.is_workday(day):
+                count -= 1
+        return day
 
     def mediation_today(self, tier: str) -> bool:
         return self.rng.random() < MEDIATION_RATE.get(tier, 0.25)

@@ -60,8 +60,10 @@ class ProjectionRunner:
         head = self.head()
         return max((head - self.position(p) for p in self.projections), default=0)
 
-    def catch_up(self, progress: Progress | None = None) -> int:
-        """Apply every new event to every projection; returns events applied.
+    def catch_up(self, progress: Progress | None = None, stop: int | None = None) -> int:
+        """Apply every new event (up to position ``stop``) to every projection.
+
+        Returns how many events were applied.
 
         Safe with several processes catching up at once: each page's
         transaction first locks the projections' tracking rows (PostgreSQL:
@@ -70,10 +72,12 @@ class ProjectionRunner:
         """
         positions = {p.name: self.position(p) for p in self.projections}
         start = min(positions.values(), default=0)
-        head = self.head()
+        head = self.head() if stop is None else min(stop, self.head())
         applied = lost = 0
         while start < head:
-            page = self.recorder.select_notifications(start=start + 1, limit=self.page_size)
+            page = self.recorder.select_notifications(
+                start=start + 1, limit=self.page_size, stop=head
+            )
             if not page:
                 break
             events = [cast(Dispute.Event, self.app.mapper.to_domain_event(n)) for n in page]

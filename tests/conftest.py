@@ -102,24 +102,31 @@ def postgres_server() -> Iterator[Server]:
     try:
         server = start_server()
     except PostgresUnavailable as exc:
-        pytest.fail(str(exc), pytrace=False)
+        problem = str(exc)
+    else:
+        problem = ""
+    if problem:
+        pytest.fail(problem, pytrace=False)  # not a skip: the suite runs on both
     try:
         yield server
     finally:
         server.stop()
 
 
-@pytest.fixture(params=DATABASES)
+@pytest.fixture(scope="module", params=DATABASES)
 def database(request: pytest.FixtureRequest) -> str:
-    """The backend this test runs on: ``sqlite`` or ``postgresql``."""
+    """The backend this test runs on: ``sqlite`` or ``postgresql``.
+
+    Module-scoped, so a module's shared fixtures (``module_new_db_url``) and its
+    tests' own databases are on the same backend in each run of the module.
+    """
     return str(request.param)
 
 
-@pytest.fixture
-def new_db_url(
-    database: str, request: pytest.FixtureRequest, tmp_path: Path
+@contextlib.contextmanager
+def _databases(
+    database: str, request: pytest.FixtureRequest, directory: Path
 ) -> Iterator[Callable[[], str]]:
-    """Make as many fresh, empty databases as the test needs, on its backend."""
     server: Server | None = None
     if database == "postgresql":
         server = request.getfixturevalue("postgres_server")
@@ -128,7 +135,7 @@ def new_db_url(
     def make() -> str:
         if server is None:
             name = "escalation.db" if not made else f"escalation-{len(made)}.db"
-            url = f"sqlite:///{tmp_path / name}"
+            url = f"sqlite:///{directory / name}"
         else:
             url = server.create_database()
         made.append(url)
@@ -139,6 +146,24 @@ def new_db_url(
         for url in made:
             with contextlib.suppress(psycopg.Error):
                 server.drop_database(url)
+
+
+@pytest.fixture
+def new_db_url(
+    database: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[[], str]]:
+    """Make as many fresh, empty databases as the test needs, on its backend."""
+    with _databases(database, request, tmp_path) as make:
+        yield make
+
+
+@pytest.fixture(scope="module")
+def module_new_db_url(
+    database: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[], str]]:
+    """``new_db_url`` for module-scoped fixtures (a demo store shared by a module's tests)."""
+    with _databases(database, request, tmp_path_factory.mktemp("db")) as make:
+        yield make
 
 
 @pytest.fixture

@@ -59,8 +59,8 @@ def test_rules_check_reports_line_and_key(tmp_path: Path, rules_file: Path) -> N
     assert "tiers[1].handle_within" in str(result.exception) + result.output
 
 
-def test_commands_queue_history_and_reports(tmp_path: Path, rules_file: Path) -> None:
-    common = ["--db", f"sqlite:///{tmp_path / 'x.db'}", "--rules", str(rules_file)]
+def test_commands_queue_history_and_reports(tmp_path: Path, rules_file: Path, db_url: str) -> None:
+    common = ["--db", db_url, "--rules", str(rules_file)]
     out = run(
         "receive",
         "--unit",
@@ -116,8 +116,8 @@ def test_commands_queue_history_and_reports(tmp_path: Path, rules_file: Path) ->
     assert "<svg" in page and "Escalated" in page
 
 
-def test_errors_are_one_line_and_exit_2(tmp_path: Path, rules_file: Path) -> None:
-    common = ["--db", f"sqlite:///{tmp_path / 'x.db'}", "--rules", str(rules_file)]
+def test_errors_are_one_line_and_exit_2(rules_file: Path, db_url: str) -> None:
+    common = ["--db", db_url, "--rules", str(rules_file)]
     import sys
 
     from escalation.cli import main

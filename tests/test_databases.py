@@ -175,3 +175,18 @@ def test_followers_in_processes_of_their_own_keep_the_read_models_current(
             for follower in followers:
                 assert follower.wait(timeout=30) == 0
         assert _rows(engine) == _rebuilt(small_rules, db_url)
+
+
+def test_missing_postgresql_binaries_say_how_to_install_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests import postgres_server
+
+    monkeypatch.delenv(postgres_server.URL_VARIABLE, raising=False)
+    monkeypatch.setattr(postgres_server, "find_bindir", lambda: None)
+    with pytest.raises(postgres_server.PostgresUnavailable) as failure:
+        postgres_server.start_server()
+    message = str(failure.value)
+    assert "apt-get install -y postgresql" in message
+    assert "ESCALATION_TEST_DATABASES=sqlite" in message
+    assert "ESCALATION_TEST_POSTGRES_URL" in message

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -29,9 +29,9 @@ from tests.test_audit_verify import Log, build_log
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EscalationEngine]:
+def demo(module_new_db_url: Callable[[], str]) -> Iterator[EscalationEngine]:
     """A few seeded days of the demo on the default rule book: every kind of event."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
+    url = module_new_db_url()
     with EscalationEngine(RuleBook.default(), url=url) as engine:
         run_demo(engine, date(2026, 9, 1), days=6, per_day=12, seed=11)
         yield engine
@@ -97,9 +97,9 @@ def test_csv_has_a_stable_column_set_and_one_row_per_event(demo: EscalationEngin
 
 
 def test_timeline_export_is_one_dispute_with_where_it_stood(
-    small_rules: RuleBook, tmp_path: Path
+    small_rules: RuleBook, db_url: str
 ) -> None:
-    with EscalationEngine(small_rules, url=f"sqlite:///{tmp_path / 't.db'}") as engine:
+    with EscalationEngine(small_rules, url=db_url) as engine:
         ids = build_log(engine)
         text = exported(engine, what="timeline", dispute=ids["stepwise"])
         rows = [json.loads(line) for line in text.splitlines()]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -88,20 +88,21 @@ def _all_events(engine: EscalationEngine) -> list[object]:
 
 
 def test_import_gives_the_same_history_as_live_commands(
-    small_rules: RuleBook, tmp_path: Path
+    small_rules: RuleBook, new_db_url: Callable[[], str]
 ) -> None:
     until = T0 + timedelta(days=20)
     fixed = lambda: T0  # noqa: E731 - recorded_at is part of each event: keep it equal
-    with EscalationEngine(small_rules, url=f"sqlite:///{tmp_path / 'live.db'}", clock=fixed) as a:
+    live_url, import_url = new_db_url(), new_db_url()
+    with EscalationEngine(small_rules, url=live_url, clock=fixed) as a:
         live(a, records(), until)
         expected = comparable(a)
-    with EscalationEngine(small_rules, url=f"sqlite:///{tmp_path / 'import.db'}", clock=fixed) as b:
+    with EscalationEngine(small_rules, url=import_url, clock=fixed) as b:
         report = import_disputes(b, records(), until=until, batch=2)
         assert (report.disputes, report.skipped, report.errors) == (5, 0, [])
         assert comparable(b) == expected
         assert report.events == sum(len(v) for v in expected.values())
         imported_queue = [(i.dispute_id, i.unit, i.due_at) for i in b.queue()]
-    with EscalationEngine(small_rules, url=f"sqlite:///{tmp_path / 'live.db'}", clock=fixed) as a:
+    with EscalationEngine(small_rules, url=live_url, clock=fixed) as a:
         # The read models see imported disputes exactly like live ones.
         assert imported_queue == [(i.dispute_id, i.unit, i.due_at) for i in a.queue()]
         assert imported_queue  # something is still open to compare

@@ -215,7 +215,7 @@ def test_mode_and_level_from_the_environment(monkeypatch: pytest.MonkeyPatch) ->
         resolve_level()
 
 
-def test_cli_commands_log_json_lines_to_stderr_only_when_asked(tmp_path: Any) -> None:
+def test_cli_commands_log_json_lines_to_stderr_only_when_asked(tmp_path: Any, db_url: str) -> None:
     from typer.testing import CliRunner
 
     from escalation.cli import app
@@ -225,7 +225,7 @@ def test_cli_commands_log_json_lines_to_stderr_only_when_asked(tmp_path: Any) ->
     rules.write_text(SMALL_RULES, encoding="utf-8")
     base = ["receive", "--unit", "c11", "--category", "family", "--source", "walk_in"]
     base += ["--summary", SECRET_SUMMARY, "--location", SECRET_LOCATION]
-    base += ["--db", f"sqlite:///{tmp_path / 'cli.db'}", "--rules", str(rules)]
+    base += ["--db", db_url, "--rules", str(rules)]
 
     quiet = CliRunner(env={"ESCALATION_LOG": "json", "ESCALATION_LOG_LEVEL": None})
     result = quiet.invoke(app, base, catch_exceptions=False)

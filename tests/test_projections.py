@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -132,9 +133,9 @@ command = st.tuples(
 )
 @given(st.lists(command, min_size=1, max_size=30))
 def test_rebuild_equals_incremental(
-    small_rules: RuleBook, tmp_path: Path, plan: list[tuple[str, int, float]]
+    small_rules: RuleBook, new_db_url: Callable[[], str], plan: list[tuple[str, int, float]]
 ) -> None:
-    url = f"sqlite:///{tmp_path / f'r{abs(hash(tuple(plan)))}.db'}"
+    url = new_db_url()  # a fresh database for each example
     units = sorted(u for u, x in small_rules.units.items() if x.tier == "community")
     with EscalationEngine(small_rules, url=url, clock=lambda: T0) as e:
         made: list[UUID] = []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -52,10 +52,9 @@ def demo_rules() -> RuleBook:
 
 @pytest.fixture(scope="module")
 def demo(
-    tmp_path_factory: pytest.TempPathFactory,
+    module_new_db_url: Callable[[], str],
 ) -> Iterator[tuple[EscalationEngine, dict[str, list[UUID]]]]:
-    path = tmp_path_factory.mktemp("review") / "demo.db"
-    engine = EscalationEngine(demo_rules(), url=f"sqlite:///{path}")
+    engine = EscalationEngine(demo_rules(), url=module_new_db_url())
     run_demo(engine, date(2026, 9, 1), days=8, per_day=12, seed=11)
     planted: dict[str, list[UUID]] = {"location": [], "unit": [], "below": [], "high": []}
 
@@ -323,12 +322,14 @@ def test_previous_periods_and_labels() -> None:
 # ------------------------------------------------------------------------ CLI
 
 
-def test_review_command_writes_both_files(small_rules: RuleBook, tmp_path: Path) -> None:
+def test_review_command_writes_both_files(
+    small_rules: RuleBook, tmp_path: Path, db_url: str
+) -> None:
     from escalation.cli import app
 
     rules_file = tmp_path / "rules.yaml"
     rules_file.write_text(SMALL_RULES, encoding="utf-8")
-    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    db = db_url
     with EscalationEngine(small_rules, url=db) as engine:
         for n in range(3):
             engine.receive(

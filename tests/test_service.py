@@ -325,10 +325,10 @@ def test_status_command_reports_tick_lag_due_and_counts(
 # ------------------------------------------------------------------ SIGTERM
 
 
-def test_serve_stops_cleanly_on_sigterm_between_ticks(tmp_path: Path) -> None:
+def test_serve_stops_cleanly_on_sigterm_between_ticks(tmp_path: Path, db_url: str) -> None:
     rules_file = tmp_path / "rules.yaml"
     rules_file.write_text(SMALL_RULES, encoding="utf-8")
-    db = f"sqlite:///{tmp_path / 'serve.db'}"
+    db = db_url
     with EscalationEngine(RuleBook.load(rules_file), url=db) as engine:
         engine.receive(
             unit="c11",

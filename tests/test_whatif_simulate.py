@@ -185,6 +185,7 @@ def test_one_dispute_side_by_side(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "tier reached: community → street" in result.output
+    assert "[community/handle_within]" in result.output  # data is printed as text, not markup
     assert "Mediated" in result.output and "moved" in result.output
 
 

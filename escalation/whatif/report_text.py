@@ -7,7 +7,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from escalation.whatif.compare import TimelineRow
 from escalation.whatif.figures import totals_rows, weekly_rows
@@ -18,14 +20,19 @@ from escalation.whatif.simulate import Simulation
 WEEKS_SHOWN = 20
 
 
+def texts(*cells: str) -> list[Text]:
+    """Table cells as plain text: data (CEL lists, rule ids in brackets) is not markup."""
+    return [Text(c) for c in cells]
+
+
 def print_simulation(
     console: Console, sim: Simulation, *, limit: int, tiers: Sequence[str]
 ) -> None:
     c, zone = sim.comparison, ZoneInfo(sim.candidate.calendar.timezone)
     versions = ", ".join(f"{v} ({n:,} decisions)" for v, n in c.versions.most_common(4))
     console.print(
-        f"candidate [bold]{sim.candidate.source}[/] (version {sim.candidate.version}) against "
-        f"the recorded log (rules {versions or 'none recorded'})"
+        f"candidate [bold]{escape(sim.candidate.source)}[/] (version {sim.candidate.version}) "
+        f"against the recorded log (rules {versions or 'none recorded'})"
     )
     w = sim.window
     chosen = f"received {_day(w.start, zone)} … {_day(w.end, zone)}; " if w.start or w.end else ""
@@ -38,7 +45,7 @@ def print_simulation(
     for col in ("figure", "current", "candidate", "change"):
         table.add_column(col, justify="left" if col == "figure" else "right")
     for row in totals_rows(c.current, c.candidate, tiers):
-        table.add_row(*row, style="bold" if row[3] else None)
+        table.add_row(*texts(*row), style="bold" if row[3] else None)
     console.print(table)
     _weekly(console, sim, tiers)
     _changes(console, sim, limit, zone)
@@ -84,12 +91,14 @@ def _changes(console: Console, sim: Simulation, limit: int, zone: ZoneInfo) -> N
         for i, (what, a, b) in enumerate(change.rows):
             first = i == 0
             table.add_row(
-                str(change.dispute_id) if first else "",
-                f"{change.received_at.astimezone(zone):%Y-%m-%d}" if first else "",
-                change.received_unit if first else "",
-                what,
-                a,
-                b,
+                *texts(
+                    str(change.dispute_id) if first else "",
+                    f"{change.received_at.astimezone(zone):%Y-%m-%d}" if first else "",
+                    change.received_unit if first else "",
+                    what,
+                    a,
+                    b,
+                )
             )
     console.print(table)
     console.print("see one side by side: escalation simulate --rules FILE --dispute ID")
@@ -107,7 +116,7 @@ def _notes(console: Console, sim: Simulation) -> None:
     if c.skipped_count:
         console.print(f"{c.skipped_count:,} disputes skipped (not replayable under the candidate):")
     for did, note in c.skipped[:5]:
-        console.print(f"  skipped {did}: {note.detail}")
+        console.print(f"  skipped {did}: {note.detail}", markup=False)
 
 
 def print_timelines(
@@ -123,7 +132,12 @@ def print_timelines(
             table.add_column(col, overflow="fold")
         for at, name, what, by_rule in rows:
             table.add_row(
-                f"{at.astimezone(zone):%Y-%m-%d %H:%M}", name, what, "rule" if by_rule else "fact"
+                *texts(
+                    f"{at.astimezone(zone):%Y-%m-%d %H:%M}",
+                    name,
+                    what,
+                    "rule" if by_rule else "fact",
+                )
             )
         console.print(table)
 
@@ -131,7 +145,8 @@ def print_timelines(
 def print_forecast(console: Console, result: OpenNow, *, limit: int) -> None:
     zone = ZoneInfo(result.candidate_rules.calendar.timezone)
     console.print(
-        f"if [bold]{result.candidate_rules.source}[/] ({result.candidate_rules.version}) went "
+        f"if [bold]{escape(result.candidate_rules.source)}[/] "
+        f"({result.candidate_rules.version}) went "
         f"live at {result.now.astimezone(zone):%Y-%m-%d %H:%M} instead of "
         f"{result.current_rules.version} (in-flight disputes {result.in_flight} their "
         f"deadlines), over the {result.open:,} open disputes until "
@@ -158,10 +173,12 @@ def print_forecast(console: Console, result: OpenNow, *, limit: int) -> None:
         table.add_column(col, overflow="fold")
     for f in result.forecasts[:limit]:
         table.add_row(
-            str(f.dispute_id),
-            f"{f.tier} {f.unit}",
-            _next(f.current, zone),
-            _next(f.candidate, zone),
+            *texts(
+                str(f.dispute_id),
+                f"{f.tier} {f.unit}",
+                _next(f.current, zone),
+                _next(f.candidate, zone),
+            )
         )
     console.print(table)
 
@@ -173,13 +190,13 @@ def _next(items: Sequence[Upcoming], zone: ZoneInfo) -> str:
 
 def print_rule_diff(console: Console, changes: Sequence[RuleChange], a: str, b: str) -> None:
     if not changes:
-        console.print(f"[green]no differences[/] in rule terms between {a} and {b}")
+        console.print(f"[green]no differences[/] in rule terms between {escape(a)} and {escape(b)}")
         return
-    table = Table(title=f"{a} → {b}: {len(changes)} changes", title_justify="left")
+    table = Table(title=Text(f"{a} → {b}: {len(changes)} changes"), title_justify="left")
     for col in ("section", "what", "change", "before", "after"):
         table.add_column(col, overflow="fold")
     for ch in changes:
-        table.add_row(ch.section, ch.key, ch.kind, ch.before, ch.after)
+        table.add_row(*texts(ch.section, ch.key, ch.kind, ch.before, ch.after))
     console.print(table)
 
 

@@ -5,7 +5,8 @@ horizon); the *candidate* side is its facts replayed under the candidate rule
 book (``replay``) to the same horizon. Nothing is written anywhere: the
 replay lives in memory, one dispute at a time.
 
-The horizon is the time of the last event in the log, or ``end`` if earlier.
+The horizon is the latest event time near the end of the log, or ``end`` if
+earlier.
 ``start``/``end`` select disputes by when they were received.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -52,7 +53,6 @@ class Simulation:
     seconds: float = 0.0
     reread: int = 0
     head: int = 0
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:

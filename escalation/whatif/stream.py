@@ -9,6 +9,11 @@ if that grows past ``max_buffered`` events (disputes that stay open for
 months), the oldest are dropped from memory and read again at the end, one
 index-backed query each.
 
+Pages are read with a Core ``select`` on the recorder's own events table
+and decoded by the store's mapper (``to_domain_event``): the same rows
+``recorder.select_notifications`` returns, without building an ORM object
+per row, which made it a third of the run.
+
 ``open_log`` opens a store so that nothing can be written: SQLite files are
 opened read-only, no table is ever created.
 """
