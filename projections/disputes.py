@@ -34,7 +34,6 @@ from sqlalchemy import (
     Text,
     Uuid,
     bindparam,
-    insert,
     select,
     update,
 )
@@ -43,6 +42,7 @@ from sqlalchemy.orm import Session
 from escalation.aggregates.dispute import Dispute
 from escalation.aggregates.state import DisputeState
 from projections.base import Projection
+from projections.bulk import insert_rows
 from projections.types import UTCDateTime
 from projections.upsert import upsert
 
@@ -233,7 +233,7 @@ class DisputesProjection(Projection):
             rows.append(row)
             latest[event.originator_id] = row
         upsert(session, disputes, [row_from_state(s.state) for s in shells.values()], ["id"])
-        session.execute(insert(timeline), rows)
+        insert_rows(session, timeline, rows)
         updates = [c for c in closing.values() if c["t"] is not None]
         if updates:
             stmt = (
