@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import threading
 import time as systime
 from collections import Counter
 from datetime import UTC, date, datetime
@@ -24,6 +25,7 @@ from escalation.logging import configure_logging
 from escalation.period import Period, end_of_day
 from escalation.policies.rulebook import RuleBook
 from escalation.reporting import figures_table, period_html, units_table
+from projections.follower import follow
 
 app = typer.Typer(
     help="Tiered dispute escalation: community → street → district (就地化解、逐级上报、提级管理).",
@@ -113,6 +115,11 @@ def demo(
     first = start.date()
     began = systime.perf_counter()
     with EscalationEngine(book, url=db) as engine, _progress() as progress:
+        if engine.projections.head():
+            raise EscalationError(
+                f"the store at {db} already holds events; the demo needs a fresh one "
+                "(SQLite files are replaced, other databases are never emptied by the demo)"
+            )
         task = progress.add_task("simulating", total=days)
 
         def day_done(day: date) -> None:
@@ -460,32 +467,29 @@ def rebuild(
 
 @app.command()
 def project(
-    follow: Annotated[
+    follow_log: Annotated[
         bool, typer.Option("--follow", help="Keep following the log until stopped.")
     ] = False,
-    interval: Annotated[float, typer.Option(min=0.05, help="Seconds between polls.")] = 1.0,
+    interval: Annotated[
+        float, typer.Option(min=0.05, help="Seconds between polls (SQLite; PostgreSQL is woken).")
+    ] = 1.0,
     db: DbOption = DEFAULT_URL,
     rules: RulesOption = None,
 ) -> None:
     """Catch the read models up with the log; with --follow, run as a follower process."""
-    stop = {"now": False}
+    stop = threading.Event()
 
     def request_stop(signum: int, frame: object) -> None:
-        stop["now"] = True
+        stop.set()
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     with _engine(db, rules) as engine:
         applied = engine.catch_up()
         console.print(f"caught up: {applied:,} events applied, lag {engine.projections.lag()}")
-        while follow and not stop["now"]:
-            systime.sleep(interval)
-            if stop["now"]:
-                break
-            applied = engine.catch_up()
-            if applied:
-                console.print(f"applied {applied:,} events")
-    console.print("stopped" if follow else "done")
+        if follow_log:
+            follow(engine.projections, interval=interval, stop=stop)
+    console.print("stopped" if follow_log else "done")
 
 
 @app.command()
