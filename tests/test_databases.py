@@ -80,10 +80,10 @@ def test_a_page_another_process_applied_meanwhile_is_skipped(
 
 
 def test_two_first_tracking_inserts_race_and_the_loser_retries(
-    small_rules: RuleBook, db_url: str, database: str
+    small_rules: RuleBook, postgres_server: Any
 ) -> None:
-    if database == "sqlite":
-        pytest.skip("SQLite has one writer at a time: a second first insert cannot race")
+    # PostgreSQL only: SQLite has one writer at a time, so two first inserts cannot race.
+    db_url = postgres_server.create_database()
     with (
         EscalationEngine(small_rules, url=db_url, clock=lambda: T0) as engine,
         EscalationEngine(small_rules, url=db_url, clock=lambda: T0) as other,
@@ -110,6 +110,7 @@ def test_two_first_tracking_inserts_race_and_the_loser_retries(
         assert runner.retries == 1  # lost the race once, then found the page applied
         assert applied == 0
         assert _rows(engine) == _rebuilt(small_rules, db_url)
+    postgres_server.drop_database(db_url)
 
 
 def test_read_model_times_are_instants(small_rules: RuleBook, db_url: str, database: str) -> None:
