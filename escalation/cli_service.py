@@ -21,6 +21,7 @@ from rich.table import Table
 
 from escalation.cli import DbOption, RulesOption, _engine, app, console
 from escalation.engine import DEFAULT_URL
+from escalation.errors import EscalationError
 from escalation.logging import configure_logging, get_logger
 from escalation.period import Period
 from escalation.reporting import pct
@@ -94,6 +95,8 @@ def serve(
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+    if service.rules_changed:
+        raise EscalationError(f"service stopped: {service.rules_changed}")
 
 
 @app.command()

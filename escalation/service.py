@@ -52,6 +52,7 @@ from escalation.engine import EscalationEngine, TickReport
 from escalation.errors import InvalidInput
 from escalation.logging import get_logger
 from escalation.reviews import KINDS, build_review, previous_period, write_review
+from escalation.rulebooks import RulesNotActive
 from projections.ddl import create_serialised
 from projections.disputes import disputes
 from projections.types import UTCDateTime
@@ -291,6 +292,7 @@ class EscalationService:
         self.reviews = 0  # reviews written by this object
         self.stop_reason = "stop"  # what ``serve`` records as the cause of the stop
         self._stopping = threading.Event()
+        self.rules_changed: str | None = None  # set when another rule book became active
 
     # ------------------------------------------------------------- lifecycle
 
@@ -383,7 +385,7 @@ class EscalationService:
         """Run until ``stop`` is set (by a signal handler), then stop cleanly."""
         self.start()
         try:
-            while not stop.wait(poll):
+            while not stop.wait(poll) and self.rules_changed is None:
                 pass
         finally:
             self.stop(reason=self.stop_reason)
@@ -400,6 +402,15 @@ class EscalationService:
             return None
         now = as_utc(self.clock())
         began = time.perf_counter()
+        try:
+            # Another process activated other rules: this one must not decide
+            # under the old book. Stop; a supervisor restarts it on the new one.
+            self.engine.rulebooks.ensure_active(self.engine.rules)
+        except RulesNotActive as exc:
+            log.error("service.rules_changed", error=str(exc))
+            self.stop_reason = "rules changed"
+            self.rules_changed = str(exc)
+            return None
         try:
             report = self.engine.tick(now)
         except Exception as exc:

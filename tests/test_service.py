@@ -380,3 +380,20 @@ def test_serve_stops_cleanly_on_sigterm_between_ticks(tmp_path: Path, db_url: st
     assert state["service"].finished_at is not None
     assert state["service"].detail["stopped_by"] == "SIGTERM"
     assert state["tick"].ran_for is not None
+
+
+def test_the_service_stops_when_other_rules_are_activated(
+    small_rules: RuleBook, db_url: str
+) -> None:
+    from escalation.activation import activate
+    from escalation.service import EscalationService
+
+    stricter = RuleBook.from_yaml(
+        small_rules.text.replace("handle_within: 2 days", "handle_within: 1 days"), source="b.yaml"
+    )
+    with EscalationEngine(small_rules, url=db_url, clock=lambda: T0) as engine:
+        service = EscalationService(engine, clock=lambda: T0)
+        assert service.run_tick() is not None  # its own rules are the active ones
+        activate(db_url, stricter, by="rule owner", at=T0, clock=lambda: T0)
+        assert service.run_tick() is None  # refuses to decide under the old book
+        assert service.rules_changed is not None and stricter.version in service.rules_changed
