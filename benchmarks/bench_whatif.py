@@ -41,11 +41,11 @@ from uuid import UUID
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import insert
 
 from escalation import EscalationEngine, RuleBook
 from escalation.aggregates.dispute import Dispute
 from escalation.facts import Mediation, apply_fact
+from escalation.importer import insert_events
 from escalation.policies.settle import settle
 from escalation.whatif.fast import fast
 from escalation.whatif.simulate import simulate
@@ -155,7 +155,7 @@ def history_part(url: str, target: int, sample: int, seed: int, part: tuple[int,
                 if due is not None and due <= tick_at:
                     settle(d, rules, tick_at, tick_at)
             events = [e for d in active.values() for e in d.collect_events()]
-            _insert(engine, events)
+            insert_events(engine, events)
             out.events += len(events)
             out.days += 1
             out.horizon = tick_at
@@ -217,27 +217,6 @@ def _sessions(
         apply_fact(d, Mediation(at, f"mediator@{s.unit}", outcome=outcome), rules, at)
         if d.id in out.sample_ids:
             out.sample[day].append(("mediate", d.id, at, outcome))
-
-
-def _insert(engine: EscalationEngine, events: list[Any]) -> None:
-    """One transaction of rows in the event table, encoded by the store's mapper."""
-    if not events:
-        return
-    recorder: Any = engine.store.recorder
-    table = recorder.events_record_cls.__table__
-    rows = []
-    for event in events:
-        stored = engine.store.mapper.to_stored_event(event)
-        rows.append(
-            {
-                "originator_id": stored.originator_id,
-                "originator_version": stored.originator_version,
-                "topic": stored.topic,
-                "state": stored.state,
-            }
-        )
-    with recorder.transaction(commit=True) as session:
-        session.execute(insert(table), rows)
 
 
 def live(url: str, rules: RuleBook, gen: Generated) -> tuple[float, int]:

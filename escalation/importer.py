@@ -124,13 +124,13 @@ def _replay(engine: EscalationEngine, record: DisputeRecord, horizon: datetime |
 def _write(engine: EscalationEngine, disputes: list[Dispute], report: ImportReport) -> None:
     events = [e for d in disputes for e in d.collect_events()]
     try:
-        _insert(engine, events)
+        insert_events(engine, events)
     except IntegrityError:
         # Some were imported before: write the rest one by one.
         for d in disputes:
             own = [e for e in events if e.originator_id == d.id]
             try:
-                _insert(engine, own)
+                insert_events(engine, own)
             except IntegrityError:
                 report.skipped += 1
                 continue
@@ -141,7 +141,7 @@ def _write(engine: EscalationEngine, disputes: list[Dispute], report: ImportRepo
     report.events += len(events)
 
 
-def _insert(engine: EscalationEngine, events: list[Any]) -> None:
+def insert_events(engine: EscalationEngine, events: list[Any]) -> None:
     """One transaction for many disputes' events, through the store's own recorder."""
     mapper = engine.store.mapper
     engine.store.recorder.insert_events([mapper.to_stored_event(e) for e in events])
