@@ -329,22 +329,17 @@ class EscalationEngine:
         now = as_utc(aware("now", now) if now is not None else self.clock())
         report = TickReport(now=now)
         self.catch_up()
-        after: UUID | None = None
-        while True:
-            query = (
-                select(disputes.c.id)
-                .where(disputes.c.next_due_at <= now)
-                .order_by(disputes.c.id)
-                .limit(self.tick_batch)
-            )
-            if after is not None:
-                query = query.where(disputes.c.id > after)
-            with self._read() as session:
-                ids = [row.id for row in session.execute(query)]
-            if not ids:
-                break
-            after = ids[-1]
-            self._tick_batch(ids, now, report)
+        # Order by the indexed column: ordering by id made SQLite walk the whole
+        # primary key (and so every open dispute) to find the few that are due.
+        query = (
+            select(disputes.c.id)
+            .where(disputes.c.next_due_at <= now)
+            .order_by(disputes.c.next_due_at, disputes.c.id)
+        )
+        with self._read() as session:
+            due = [row.id for row in session.execute(query)]
+        for start in range(0, len(due), self.tick_batch):
+            self._tick_batch(due[start : start + self.tick_batch], now, report)
         self.catch_up()
         return report
 
