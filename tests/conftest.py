@@ -13,11 +13,14 @@ import contextlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
+from sqlalchemy import select
 
 from escalation import EscalationEngine, RuleBook
+from projections.registry import all_projections
 from tests.postgres_server import (
     DATABASES_VARIABLE,
     PostgresUnavailable,
@@ -176,3 +179,16 @@ def db_url(new_db_url: Callable[[], str]) -> str:
 def engine(small_rules: RuleBook, db_url: str) -> Iterator[EscalationEngine]:
     with EscalationEngine(small_rules, url=db_url, clock=lambda: T0) as engine:
         yield engine
+
+
+def read_model_rows(engine: EscalationEngine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every read model, in primary-key order (to compare stores)."""
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    with engine._read() as session:
+        for projection in all_projections():
+            for table in projection.tables:
+                order = list(table.primary_key.columns) or list(table.columns)
+                out[table.name] = [
+                    tuple(r) for r in session.execute(select(table).order_by(*order))
+                ]
+    return out

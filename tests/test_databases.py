@@ -15,12 +15,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect
 
 from escalation import EscalationEngine, RuleBook
 from escalation.errors import StorageError
-from projections.registry import all_projections
-from tests.conftest import T0, hours
+from tests.conftest import T0, hours, read_model_rows
 
 
 def _some_history(engine: EscalationEngine, n: int = 5) -> None:
@@ -31,22 +30,10 @@ def _some_history(engine: EscalationEngine, n: int = 5) -> None:
         engine.mediate(did, outcome="failed", mediator="m", at=T0 + hours(i + 1))
 
 
-def _rows(engine: EscalationEngine) -> dict[str, list[tuple[Any, ...]]]:
-    out: dict[str, list[tuple[Any, ...]]] = {}
-    with engine._read() as session:
-        for projection in all_projections():
-            for table in projection.tables:
-                order = list(table.primary_key.columns) or list(table.columns)
-                out[table.name] = [
-                    tuple(r) for r in session.execute(select(table).order_by(*order))
-                ]
-    return out
-
-
 def _rebuilt(rules: RuleBook, url: str) -> dict[str, list[tuple[Any, ...]]]:
     with EscalationEngine(rules, url=url) as fresh:
         fresh.rebuild()
-        return _rows(fresh)
+        return read_model_rows(fresh)
 
 
 def test_a_page_another_process_applied_meanwhile_is_skipped(
@@ -76,7 +63,7 @@ def test_a_page_another_process_applied_meanwhile_is_skipped(
         assert raced[0] > 0
         assert applied == 0  # found applied under the lock: not applied a second time
         assert runner.lag() == 0
-        assert _rows(engine) == _rebuilt(small_rules, db_url)
+        assert read_model_rows(engine) == _rebuilt(small_rules, db_url)
 
 
 def test_two_first_tracking_inserts_race_and_the_loser_retries(
@@ -109,7 +96,7 @@ def test_two_first_tracking_inserts_race_and_the_loser_retries(
         assert raced and raced[0] > 0
         assert runner.retries == 1  # lost the race once, then found the page applied
         assert applied == 0
-        assert _rows(engine) == _rebuilt(small_rules, db_url)
+        assert read_model_rows(engine) == _rebuilt(small_rules, db_url)
     postgres_server.drop_database(db_url)
 
 
@@ -175,7 +162,7 @@ def test_followers_in_processes_of_their_own_keep_the_read_models_current(
                 follower.terminate()
             for follower in followers:
                 assert follower.wait(timeout=30) == 0
-        assert _rows(engine) == _rebuilt(small_rules, db_url)
+        assert read_model_rows(engine) == _rebuilt(small_rules, db_url)
 
 
 def test_missing_postgresql_binaries_say_how_to_install_them(

@@ -26,7 +26,6 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
-from sqlalchemy import select
 
 from escalation import EscalationEngine, RuleBook
 from escalation.aggregates.dispute import Dispute
@@ -35,8 +34,7 @@ from escalation.errors import EscalationError
 from escalation.policies.decide import decide
 from escalation.policies.decisions import AssessRisk, Decision, Escalate, Notify, Route
 from projections.disputes import disputes, row_from_state
-from projections.registry import all_projections
-from tests.conftest import SMALL_RULES, T0
+from tests.conftest import SMALL_RULES, T0, read_model_rows
 
 WORKERS = 5
 DISPUTES = 16
@@ -228,19 +226,6 @@ def check_history(events: list[Dispute.Event], rules: RuleBook) -> None:
         aggregate = event.mutate(aggregate)
 
 
-def dump(engine: EscalationEngine) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every read model, in primary-key order."""
-    out: dict[str, list[tuple[Any, ...]]] = {}
-    with engine._read() as session:
-        for projection in all_projections():
-            for table in projection.tables:
-                order = list(table.primary_key.columns) or list(table.columns)
-                out[table.name] = [
-                    tuple(r) for r in session.execute(select(table).order_by(*order))
-                ]
-    return out
-
-
 def test_many_workers_one_database(small_rules: RuleBook, db_url: str, database: str) -> None:
     if database == "sqlite":
         # Several processes on one SQLite file take turns writing; under load a
@@ -292,7 +277,7 @@ def test_many_workers_one_database(small_rules: RuleBook, db_url: str, database:
 
         # The read models: caught up, equal to the aggregates and to a rebuild.
         assert engine.projections.lag() == 0
-        incremental = dump(engine)
+        incremental = read_model_rows(engine)
         by_id = {row[0]: row for row in incremental["escalation_disputes"]}
         columns = [c.name for c in disputes.columns]
         for did in log:
@@ -301,4 +286,4 @@ def test_many_workers_one_database(small_rules: RuleBook, db_url: str, database:
     with EscalationEngine(small_rules, url=db_url, clock=lambda: T0) as fresh:
         fresh.projections.page_size = 7  # other page breaks than the workers had
         fresh.rebuild()
-        assert dump(fresh) == incremental
+        assert read_model_rows(fresh) == incremental
