@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import reduce
 from typing import Any, cast
-from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
@@ -25,7 +25,6 @@ from escalation.aggregates.state import DisputeState
 from escalation.clock import Clock, as_utc, system_clock
 from escalation.commands import (
     ActionInput,
-    ReceiveInput,
     as_dispute_id,
     aware,
     require_known,
@@ -40,10 +39,10 @@ from escalation.facts import (
     Mediation,
     Reopening,
     apply_fact,
+    register,
 )
 from escalation.logging import log_events, to_log, to_log_batch
 from escalation.period import Period, end_of_day
-from escalation.policies.decide import tier_entry
 from escalation.policies.rulebook import NOTICES, RuleBook
 from escalation.policies.settle import settle
 from escalation.rulebooks import InFlight, RuleBookRegistry, in_flight_mode
@@ -54,7 +53,6 @@ from projections.registry import all_projections
 from projections.runner import Progress, ProjectionRunner
 
 DEFAULT_URL = "sqlite:///escalation.db"
-_REQUEST_NAMESPACE = uuid5(NAMESPACE_URL, "escalation:request")
 RISK_COLOURS = {"high": "red", "medium": "yellow", "low": "blue"}
 
 
@@ -197,9 +195,8 @@ class EscalationEngine:
         actor: str,
     ) -> Dispute:
         """A validated, registered dispute with the policies applied at receipt; not saved."""
-        cmd = validated(
-            ReceiveInput,
-            "receive",
+        return register(
+            self.rules,
             unit=unit,
             category=category,
             source=source,
@@ -210,34 +207,8 @@ class EscalationEngine:
             received_at=received_at,
             request_id=request_id,
             actor=actor,
+            recorded_at=self.clock(),
         )
-        require_known("unit", cmd.unit, self.rules.units)
-        require_known("category", cmd.category, self.rules.categories)
-        require_known("source", cmd.source, self.rules.sources)
-        dispute_id = uuid5(_REQUEST_NAMESPACE, cmd.request_id) if cmd.request_id else uuid4()
-        at = as_utc(cmd.received_at)
-        due, schedule = tier_entry(self.rules, cmd.unit, at)
-        recorded = self.clock()
-        dispute = Dispute.receive(
-            id=dispute_id,
-            unit=cmd.unit,
-            tier=self.rules.unit(cmd.unit).tier,
-            category=cmd.category,
-            source=cmd.source,
-            parties=cmd.parties,
-            amount=cmd.amount,
-            summary=cmd.summary,
-            location=cmd.location,
-            at=at,
-            actor=cmd.actor,
-            recorded_at=recorded,
-            due_at=due,
-            schedule=schedule,
-            rules_version=self.rules.version,
-            request_id=cmd.request_id,
-        )
-        self._settle(dispute, at, recorded)
-        return dispute
 
     def mediate(
         self,

@@ -13,12 +13,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from escalation.aggregates.dispute import Dispute
+from escalation.clock import as_utc
+from escalation.commands import ReceiveInput, require_known, validated
 from escalation.errors import IllegalTransition
 from escalation.policies.decide import tier_entry
 from escalation.policies.rulebook import RuleBook
 from escalation.policies.settle import settle
+
+_REQUEST_NAMESPACE = uuid5(NAMESPACE_URL, "escalation:request")
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,73 @@ class Closure(Fact):
 @dataclass(frozen=True)
 class Reopening(Fact):
     reason: str = ""
+
+
+def register(
+    rules: RuleBook,
+    *,
+    unit: str,
+    category: str,
+    source: str,
+    summary: str,
+    parties: int,
+    amount: float,
+    location: str,
+    received_at: datetime,
+    request_id: str | None,
+    actor: str,
+    recorded_at: datetime,
+) -> Dispute:
+    """The receipt fact: a validated dispute with the policies applied at receipt.
+
+    The id derives from the request id when there is one, so the same request
+    registered twice (a retry, a re-import) collides in the store.
+    """
+    cmd = validated(
+        ReceiveInput,
+        "receive",
+        unit=unit,
+        category=category,
+        source=source,
+        summary=summary,
+        parties=parties,
+        amount=amount,
+        location=location,
+        received_at=received_at,
+        request_id=request_id,
+        actor=actor,
+    )
+    require_known("unit", cmd.unit, rules.units)
+    require_known("category", cmd.category, rules.categories)
+    require_known("source", cmd.source, rules.sources)
+    dispute_id = dispute_id_for(cmd.request_id) if cmd.request_id else uuid4()
+    at = as_utc(cmd.received_at)
+    due, schedule = tier_entry(rules, cmd.unit, at)
+    dispute = Dispute.receive(
+        id=dispute_id,
+        unit=cmd.unit,
+        tier=rules.unit(cmd.unit).tier,
+        category=cmd.category,
+        source=cmd.source,
+        parties=cmd.parties,
+        amount=cmd.amount,
+        summary=cmd.summary,
+        location=cmd.location,
+        at=at,
+        actor=cmd.actor,
+        recorded_at=recorded_at,
+        due_at=due,
+        schedule=schedule,
+        rules_version=rules.version,
+        request_id=cmd.request_id,
+    )
+    settle(dispute, rules, at, recorded_at)
+    return dispute
+
+
+def dispute_id_for(request_id: str) -> UUID:
+    """The id of the dispute registered by ``request_id``."""
+    return uuid5(_REQUEST_NAMESPACE, request_id)
 
 
 def apply_fact(dispute: Dispute, fact: Fact, rules: RuleBook, recorded_at: datetime) -> None:

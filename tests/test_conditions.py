@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from escalation.errors import RuleEvaluationError
-from escalation.policies.conditions import FACT_SAMPLE, FACT_VARIABLES, Condition
+from escalation.policies.conditions import FACT_SAMPLE, FACT_VARIABLES, Condition, ConditionSet
 
 CATEGORIES = ["wage_arrears", "family", "debt", "other"]
 
@@ -219,3 +219,59 @@ def test_compile_either_succeeds_or_raises_value_error(source: str) -> None:
         assert str(exc)  # always a message a rule owner can read
     else:
         assert isinstance(condition.matches(FACT_SAMPLE), bool)
+
+
+# --- a section's conditions as one program -------------------------------------
+
+SECTION = [
+    'category == "wage_arrears" && (parties >= 30 || amount >= 500000)',
+    "amount >= 1000000 // a comment must not swallow the next item",
+    'source == "petition" && reopened >= 1',
+    'category in ["land", "debt"] && parties >= 5',
+    'risk == "high"',
+]
+
+
+@given(
+    st.sampled_from(CATEGORIES),
+    st.integers(0, 60),
+    st.floats(0, 2_000_000, allow_nan=False),
+    st.integers(0, 3),
+    st.sampled_from(["walk_in", "petition"]),
+    st.sampled_from(["low", "medium", "high"]),
+)
+def test_a_condition_set_gives_what_each_condition_gives(
+    category: str, parties: int, amount: float, reopened: int, source: str, risk: str
+) -> None:
+    conditions = [Condition.compile(s, FACT_VARIABLES) for s in SECTION]
+    combined = ConditionSet.of(conditions)
+    given_facts = facts(
+        category=category,
+        parties=parties,
+        amount=amount,
+        reopened=reopened,
+        source=source,
+        risk=risk,
+    )
+    assert combined.evaluate(given_facts) == tuple(c.matches(given_facts) for c in conditions)
+    assert combined.variables == ("amount", "category", "parties", "reopened", "risk", "source")
+
+
+def test_a_condition_set_steps_aside_when_a_condition_fails() -> None:
+    # The second condition errs for "family": the set answers None, and the
+    # caller evaluates one by one (so an earlier match still wins, as before).
+    conditions = [
+        Condition.compile("parties >= 10", FACT_VARIABLES),
+        Condition.compile('{"other": true}[category]', FACT_VARIABLES),
+    ]
+    combined = ConditionSet.of(conditions)
+    assert combined.evaluate(facts(category="other", parties=1)) == (False, True)
+    assert combined.evaluate(facts(category="family", parties=12)) is None
+    assert combined.evaluate({"category": "other"}) is None  # a fact missing
+    assert combined.key({"category": "other"}) is None
+    assert ConditionSet.of([]).evaluate(facts()) is None
+
+
+def test_integer_amounts_are_passed_to_the_set_as_doubles() -> None:
+    combined = ConditionSet.of([Condition.compile("amount >= 10.5", FACT_VARIABLES)])
+    assert combined.evaluate(facts(amount=11)) == (True,)

@@ -14,6 +14,7 @@ from escalation import EscalationEngine, RuleBook
 from escalation.errors import (
     IllegalTransition,
     InvalidInput,
+    RuleEvaluationError,
     StorageError,
     TimeWentBackwards,
     UnknownDispute,
@@ -282,3 +283,22 @@ def test_stored_history_forms_an_unbroken_hash_chain(engine: EscalationEngine) -
         assert event.prev_hash == prev
         prev = digest(event)
     assert engine.store.repository.get(did).chain_head == prev
+
+
+def test_a_rule_that_fails_at_run_time_is_reported_only_when_reached(tmp_path: Path) -> None:
+    # Routing takes the first match: a later rule that errs for this dispute's
+    # category must not matter when an earlier one matched (sections are
+    # evaluated as one CEL program, falling back to one by one on errors).
+    text = RuleBook.default().text.replace(
+        "  - id: police-referral\n",
+        "  - id: picky\n    when: '{\"other\": true}[category]'\n"
+        "    department: justice_bureau\n  - id: police-referral\n",
+        1,
+    )
+    rules = RuleBook.from_yaml(text)
+    unit = next(u.id for u in rules.units.values() if u.tier == "community")
+    with EscalationEngine(rules, url=f"sqlite:///{tmp_path / 'picky.db'}") as engine:
+        petition = receive(engine, unit=unit, source="petition", category="family")
+        assert engine.get(petition).department == "petition_office"
+        with pytest.raises(RuleEvaluationError, match="category"):
+            receive(engine, unit=unit, source="walk_in", category="family")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -122,6 +122,65 @@ class Condition:
         if not isinstance(result, bool):
             raise RuleEvaluationError(f"condition `{self.source}` gave {result!r}, not true/false")
         return result
+
+
+@dataclass(frozen=True)
+class ConditionSet:
+    """A rule section's conditions evaluated together by one CEL program.
+
+    Each CEL call converts its facts to CEL values, which costs more than the
+    comparisons; ``[c1, c2, ...]`` pays that once for the whole section.
+    ``evaluate`` answers None when that program fails (a condition that errs
+    or gives a non-bool): the caller then evaluates one by one with the usual
+    order and errors, so the combined program never changes an outcome.
+    """
+
+    conditions: tuple[Condition, ...]
+    variables: tuple[str, ...]  # every fact any condition reads, sorted
+    _program: cel.Program | None = field(repr=False, compare=False)
+    _floats: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+
+    @classmethod
+    def of(cls, conditions: Iterable[Condition]) -> ConditionSet:
+        conditions = tuple(conditions)
+        variables = tuple(sorted(set().union(*(c.variables for c in conditions))))
+        floats = frozenset().union(*(c._floats for c in conditions))
+        program = None
+        if conditions:
+            # Newlines keep a condition's trailing // comment inside its own item.
+            items = ",".join(f"(\n{c.source}\n)" for c in conditions)
+            with contextlib.suppress(ValueError):
+                program = cel.compile(f"[{items}]")
+        return cls(conditions, variables, program, floats)
+
+    def key(self, facts: Mapping[str, object]) -> tuple[object, ...] | None:
+        """The facts the section reads: equal keys, equal outcomes (None if one is missing)."""
+        try:
+            return tuple(facts[name] for name in self.variables)
+        except KeyError:
+            return None
+
+    def evaluate(self, facts: Mapping[str, object]) -> tuple[bool, ...] | None:
+        """Every condition's outcome, or None when the one-program path cannot say."""
+        if self._program is None:
+            return None
+        values: dict[str, object] = {}
+        for name in self.variables:
+            if name not in facts:
+                return None
+            value = facts[name]
+            if name in self._floats and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            values[name] = value
+        try:
+            result = self._program.execute(values)
+        except Exception:
+            return None
+        if not isinstance(result, list) or len(result) != len(self.conditions):
+            return None
+        if not all(isinstance(item, bool) for item in result):
+            return None
+        return tuple(result)
 
 
 def _syntax_message(error: str) -> str:

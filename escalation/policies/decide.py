@@ -8,12 +8,17 @@ Deciding twice on the same state and time gives the same answer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar, cast
 
 from escalation.aggregates.state import ESCALATE, DisputeState
+from escalation.policies.conditions import ConditionSet
 from escalation.policies.decisions import AssessRisk, Decision, Escalate, Notify, Route
 from escalation.policies.rulebook import ElevateRule, RoutingRule, RuleBook
+
+_T = TypeVar("_T")
 
 NOTICE_NAMES = {
     "reminder": "催办函",
@@ -54,39 +59,79 @@ class Verdict:
 
 
 # Settling a dispute asks ``decide`` again after every decision while the facts
-# rarely change: remembering the verdict per (rule book, facts) saves most CEL
-# evaluations. It is a memo of a pure function, bounded, safe to drop anytime.
-_VERDICTS: dict[tuple[object, ...], Verdict] = {}
-_VERDICTS_MAX = 50_000
+# rarely change. Each section's outcome depends only on the facts its
+# conditions read, so it is remembered per (rule book, section, those facts):
+# a memo of a pure function, bounded, safe to drop at any time.
+_MEMO: dict[tuple[object, ...], object] = {}
+_MEMO_MAX = 100_000
 
 
 def verdict(state: DisputeState, rules: RuleBook) -> Verdict:
     facts = state.facts()
-    key = (rules.version, *facts.values())
-    found = _VERDICTS.get(key)
-    if found is None:
-        if len(_VERDICTS) >= _VERDICTS_MAX:
-            _VERDICTS.clear()
-        found = _VERDICTS[key] = _evaluate(facts, state.tier, rules)
+    return Verdict(
+        risk=_remember(("risk", rules.version), rules.risk_conditions, facts, rules, _risk_of),
+        route=_remember(
+            ("route", rules.version), rules.routing_conditions, facts, rules, _route_of
+        ),
+        elevate=_remember(
+            ("elevate", rules.version, state.tier),
+            rules.elevate_conditions,
+            facts,
+            rules,
+            lambda f, r: _elevate_of(f, state.tier, r),
+        ),
+    )
+
+
+def _remember(
+    section: tuple[object, ...],
+    conditions: ConditionSet,
+    facts: dict[str, object],
+    rules: RuleBook,
+    compute: Callable[[dict[str, object], RuleBook], _T],
+) -> _T:
+    values = conditions.key(facts)
+    if values is None:  # a fact is missing: compute, which reports it
+        return compute(facts, rules)
+    key = (*section, *values)
+    if key in _MEMO:
+        return cast(_T, _MEMO[key])
+    if len(_MEMO) >= _MEMO_MAX:
+        _MEMO.clear()
+    found = _MEMO[key] = compute(facts, rules)
     return found
 
 
-def _evaluate(facts: dict[str, object], tier: str, rules: RuleBook) -> Verdict:
-    matched = tuple(r.id for r in rules.risk_rules if r.when.matches(facts))
-    if matched:
-        first = next(r for r in rules.risk_rules if r.id == matched[0])
-        risk: tuple[str, str | None, tuple[str, ...]] = (first.level, first.id, matched)
-    else:
-        risk = ("low", None, ())
-    route = next((r for r in rules.routing_rules if r.when.matches(facts)), None)
+def _risk_of(facts: dict[str, object], rules: RuleBook) -> tuple[str, str | None, tuple[str, ...]]:
+    combined = rules.risk_conditions.evaluate(facts)
+    outcomes = (
+        combined if combined is not None else [r.when.matches(facts) for r in rules.risk_rules]
+    )
+    hits = [r for r, hit in zip(rules.risk_rules, outcomes, strict=True) if hit]
+    if not hits:
+        return ("low", None, ())
+    return (hits[0].level, hits[0].id, tuple(r.id for r in hits))
+
+
+def _route_of(facts: dict[str, object], rules: RuleBook) -> RoutingRule | None:
+    outcomes = rules.routing_conditions.evaluate(facts)
+    if outcomes is None:  # first match wins; later conditions are not evaluated
+        return next((r for r in rules.routing_rules if r.when.matches(facts)), None)
+    return next((r for r, hit in zip(rules.routing_rules, outcomes, strict=True) if hit), None)
+
+
+def _elevate_of(facts: dict[str, object], tier: str, rules: RuleBook) -> ElevateRule | None:
+    outcomes = rules.elevate_conditions.evaluate(facts)
     here = rules.tier_index(tier)
     best = None
-    for rule in rules.elevate_rules:
+    for i, rule in enumerate(rules.elevate_rules):
         target = rules.tier_index(rule.to)
         higher = best is None or target > rules.tier_index(best.to)
-        if target > here and higher and rule.when.matches(facts):
-            best = rule
-    return Verdict(risk=risk, route=route, elevate=best)
+        if target > here and higher:
+            hit = outcomes[i] if outcomes is not None else rule.when.matches(facts)
+            if hit:
+                best = rule
+    return best
 
 
 def assess_risk(state: DisputeState, rules: RuleBook) -> tuple[str, str | None, tuple[str, ...]]:

@@ -36,7 +36,7 @@ from pydantic import (
 
 from escalation.errors import InvalidInput, RulesError
 from escalation.policies.calendar import WorkCalendar, zone
-from escalation.policies.conditions import FACT_VARIABLES, Condition
+from escalation.policies.conditions import FACT_VARIABLES, Condition, ConditionSet
 from escalation.policies.durations import Duration, parse_duration
 
 NOTICES = ("reminder", "prompt", "warning", "supervision")
@@ -361,6 +361,19 @@ class RuleBook:
     def children(self, unit_id: str) -> tuple[str, ...]:
         self.unit(unit_id)
         return self._children.get(unit_id, ())
+
+    # Each section's conditions as one CEL program (see ConditionSet), built on first use.
+    @functools.cached_property
+    def risk_conditions(self) -> ConditionSet:
+        return ConditionSet.of(r.when for r in self.risk_rules)
+
+    @functools.cached_property
+    def routing_conditions(self) -> ConditionSet:
+        return ConditionSet.of(r.when for r in self.routing_rules)
+
+    @functools.cached_property
+    def elevate_conditions(self) -> ConditionSet:
+        return ConditionSet.of(r.when for r in self.elevate_rules)
 
     @property
     def weak_signals(self) -> WeakSignals:
