@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import fields
+from operator import attrgetter
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -163,7 +164,7 @@ _STATE_FIELDS = [f.name for f in fields(DisputeState) if f.name != "request_ids"
 def row_from_state(state: DisputeState) -> dict[str, Any]:
     row: dict[str, Any] = {name: getattr(state, name) for name in _STATE_FIELDS}
     row["schedule"] = json.dumps([[a, t.isoformat()] for a, t in state.schedule])
-    row["notices"] = json.dumps(list(state.notices))
+    row["notices"] = _notices_text(state.notices)
     row["next_due_at"] = state.next_due_at()
     return row
 
@@ -179,7 +180,7 @@ def state_from_row(row: Any) -> DisputeState:
 
 def timeline_row(event: Dispute.Event, state: DisputeState) -> dict[str, Any]:
     detail = {k: v for k, v in vars(event).items() if k not in _COMMON}
-    row: dict[str, Any] = {name: getattr(state, name) for name in _TIMELINE_STATE}
+    row: dict[str, Any] = dict(zip(_TIMELINE_STATE, _timeline_state(state), strict=True))
     row.update(
         dispute_id=event.originator_id,
         version=event.originator_version,
@@ -191,16 +192,33 @@ def timeline_row(event: Dispute.Event, state: DisputeState) -> dict[str, Any]:
         rule_id=getattr(event, "rule_id", None),
         rules_version=getattr(event, "rules_version", None),
         reason=getattr(event, "reason", None),
-        detail=json.dumps(detail, default=_json_default, ensure_ascii=False, sort_keys=True),
-        notices=json.dumps(list(state.notices)),
+        detail=_DETAIL.encode(detail),
+        notices=_notices_text(state.notices),
     )
     return row
+
+
+_timeline_state = attrgetter(*_TIMELINE_STATE)
 
 
 def _json_default(value: object) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     return str(value)
+
+
+# One encoder for every row: ``json.dumps`` with options builds a new one per call.
+_DETAIL = json.JSONEncoder(default=_json_default, ensure_ascii=False, sort_keys=True)
+_NOTICES: dict[tuple[str, ...], str] = {}
+
+
+def _notices_text(notices: tuple[str, ...]) -> str:
+    text = _NOTICES.get(notices)
+    if text is None:
+        if len(_NOTICES) >= 1000:
+            _NOTICES.clear()
+        text = _NOTICES[notices] = json.dumps(list(notices))
+    return text
 
 
 class DisputesProjection(Projection):
