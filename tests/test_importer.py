@@ -129,3 +129,69 @@ def test_a_bad_record_is_named(small_rules: RuleBook, db_url: str) -> None:
         assert e.projections.head() == 0  # the batch in progress was not written
         report = import_disputes(e, bad, skip_invalid=True)
         assert report.disputes == 2 and len(report.errors) == 1
+
+
+def test_worker_processes_write_what_one_process_writes(
+    small_rules: RuleBook, new_db_url: Callable[[], str]
+) -> None:
+    until = T0 + timedelta(days=20)
+    many = [
+        DisputeRecord(
+            Receipt(
+                unit=("c11", "c12", "c21")[n % 3],
+                category=("family", "wage_arrears")[n % 2],
+                source="walk_in",
+                summary=f"case {n}",
+                received_at=T0 + hours(n),
+                parties=1 + n % 40,
+                request_id=f"many-{n}",
+            ),
+            [Mediation(T0 + hours(n + 2), "m", outcome="failed")] if n % 3 == 0 else [],
+        )
+        for n in range(60)
+    ]
+    bad = DisputeRecord(Receipt("nowhere", "family", "walk_in", "x", T0, request_id="bad"))
+    fixed = lambda: T0  # noqa: E731
+    seen: list[int] = []
+    with EscalationEngine(small_rules, url=new_db_url(), clock=fixed) as one:
+        alone = import_disputes(one, [*many, bad], until=until, batch=7, skip_invalid=True)
+        expected = comparable(one)
+    with EscalationEngine(small_rules, url=new_db_url(), clock=fixed) as two:
+        report = import_disputes(
+            two,
+            [*many, bad],
+            until=until,
+            batch=7,
+            skip_invalid=True,
+            jobs=2,
+            progress=seen.append,
+        )
+        assert comparable(two) == expected
+    assert (report.disputes, report.events, report.errors) == (
+        alone.disputes,
+        alone.events,
+        alone.errors,
+    )
+    assert report.errors[0].startswith("record 61 (bad): unknown unit 'nowhere'")
+    assert seen == sorted(seen) and seen[-1] == 61
+
+
+def test_a_bad_record_stops_worker_processes_too(small_rules: RuleBook, db_url: str) -> None:
+    bad = [
+        *records(),
+        DisputeRecord(Receipt("nowhere", "family", "walk_in", "x", T0, request_id="b")),
+        *records(),
+    ]
+    with EscalationEngine(small_rules, url=db_url, clock=lambda: T0) as e:
+        with pytest.raises(InvalidInput, match=r"record 6 \(b\): unknown unit"):
+            import_disputes(e, bad, batch=5, jobs=2)
+        assert e.projections.head() > 0  # the first batch was written before it
+        assert len({n.originator_id for n in e.store.recorder.select_notifications(1, 1000)}) == 5
+
+
+def test_batch_and_jobs_must_be_positive(small_rules: RuleBook, db_url: str) -> None:
+    with EscalationEngine(small_rules, url=db_url) as e:
+        with pytest.raises(InvalidInput, match="at least 1"):
+            import_disputes(e, records(), jobs=0)
+        with pytest.raises(InvalidInput, match="at least 1"):
+            import_disputes(e, records(), batch=0)

@@ -11,12 +11,15 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import pytest
+from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import create_engine, inspect, select
 
 from escalation import EscalationEngine, RuleBook
 from escalation.errors import EscalationError
+from projections import runner
 from projections.disputes import disputes, timeline
 from tests.conftest import T0, hours
 
@@ -180,10 +183,13 @@ def test_rebuild_equals_incremental(
         assert tables(e) == incremental
 
 
-def _pages_then_die(url: str, rules_file: Path, die_after: int) -> None:
+def _pages_then_die(url: str, rules_file: Path, die_after: int, defer: bool = False) -> None:
     code = f"""
 import os
 from escalation import EscalationEngine, RuleBook
+import projections.runner
+if {defer!r}:
+    projections.runner.DEFER_INDEXES_FROM = 1  # killed while the indexes are dropped
 from projections.disputes import DisputesProjection
 calls = 0
 original = DisputesProjection.apply
@@ -221,8 +227,65 @@ def test_a_crash_between_pages_loses_nothing_and_repeats_nothing(
             e.mediate(d, outcome="failed", mediator="m", at=T0 + hours(n + 0.5))
         e.tick(T0 + timedelta(days=9))
         expected = tables(e)
-    for die_after in (0, 2, 5):
-        _pages_then_die(db_url, rules_file, die_after)
+    for die_after, defer in ((0, False), (2, False), (5, False), (1, True)):
+        _pages_then_die(db_url, rules_file, die_after, defer)
+        if defer:
+            assert not _timeline_indexes(db_url)  # the kill left them dropped
         with EscalationEngine(small_rules, url=db_url) as e:
             assert e.projections.lag() > 0  # the crash left work to do
             assert tables(e) == expected  # catching up finishes it exactly once
+        assert _timeline_indexes(db_url) == {i.name for i in timeline.indexes}
+
+
+def _timeline_indexes(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        return {str(i["name"]) for i in inspect(engine).get_indexes(timeline.name)}
+    finally:
+        engine.dispose()
+
+
+def test_a_rebuild_with_deferred_indexes_writes_the_same_rows(
+    small_rules: RuleBook, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with EscalationEngine(small_rules, url=db_url, clock=lambda: T0) as e:
+        for n in range(5):
+            d = e.receive(
+                unit="c11",
+                category="family",
+                source="walk_in",
+                summary=str(n),
+                received_at=T0 + hours(n),
+            )
+            e.mediate(d, outcome="failed", mediator="m", at=T0 + hours(n + 0.5))
+        e.tick(T0 + timedelta(days=9))
+        expected = tables(e)
+        monkeypatch.setattr(runner, "DEFER_INDEXES_FROM", 1)
+        e.projections.page_size = 4
+        e.rebuild()
+        assert tables(e) == expected
+    assert _timeline_indexes(db_url) == {i.name for i in timeline.indexes}
+
+
+def test_the_store_reads_the_log_as_the_stock_recorder_does(engine: EscalationEngine) -> None:
+    for n in range(4):
+        engine.receive(
+            unit="c11",
+            category="family",
+            source="walk_in",
+            summary=str(n),
+            received_at=T0 + hours(n),
+        )
+    recorder = engine.store.recorder
+    stock = SQLAlchemyApplicationRecorder.select_notifications
+    for args in [
+        dict(start=1, limit=100),
+        dict(start=3, limit=4),
+        dict(start=2, limit=100, stop=6),
+        dict(start=2, limit=100, inclusive_of_start=False),
+        dict(start=None, limit=2),
+        dict(start=1, limit=100, topics=["escalation.aggregates.dispute:Dispute.Routed"]),
+    ]:
+        ours = recorder.select_notifications(**args)
+        assert ours == stock(recorder, **args)
+        assert ours  # each case reads something
