@@ -574,4 +574,4 @@ def _describe(e: object) -> str:
 
 
 # Commands kept in their own modules register themselves on ``app`` when imported.
-from escalation import cli_audit, cli_rules, cli_service  # noqa: E402, F401
+from escalation import cli_audit, cli_import, cli_rules, cli_service  # noqa: E402, F401

@@ -54,6 +54,7 @@ class Receipt:
 class DisputeRecord:
     receipt: Receipt
     facts: Sequence[Fact] = ()
+    origin: str | None = None  # where it came from ("line 17"), for error messages
 
 
 @dataclass
@@ -208,8 +209,9 @@ def _decide(
         try:
             dispute = _replay(rules, record, horizon, recorded)
         except EscalationError as exc:
+            where = record.origin or f"record {number}"
             request = record.receipt.request_id or "no request id"
-            outcomes.append(_Outcome(number, error=f"record {number} ({request}): {exc}"))
+            outcomes.append(_Outcome(number, error=f"{where} ({request}): {exc}"))
             continue
         stored = [mapper.to_stored_event(e) for e in dispute.collect_events()]
         outcomes.append(_Outcome(number, events=stored))

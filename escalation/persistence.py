@@ -66,7 +66,6 @@ class BulkApplicationRecorder(SQLAlchemyApplicationRecorder):
             session.execute(insert(table), rows)
             self._notify_channel(session)
 
-
     def select_notifications(
         self,
         start: int | None,
