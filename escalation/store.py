@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
+from eventsourcing.persistence import DatetimeAsISO, JSONTranscoder
 
 from escalation.errors import StorageError
 from projections.ddl import create_serialised
@@ -15,8 +17,34 @@ from projections.ddl import create_serialised
 STORE_NAME = "escalation"
 
 
+class CachedDatetimeAsISO(DatetimeAsISO):
+    """``DatetimeAsISO`` (same name, same text) remembering recent texts.
+
+    A dispute's events repeat its times (received, due, each notice of the
+    schedule) and a batch shares its recorded time; formatting a datetime
+    costs several lookups. The text depends on the instant and the offset.
+    """
+
+    def __init__(self, size: int = 50_000) -> None:
+        self.size = size
+        self.texts: dict[tuple[datetime, timedelta | None], str] = {}
+
+    def encode(self, obj: datetime) -> str:
+        key = (obj, obj.utcoffset())
+        text = self.texts.get(key)
+        if text is None:
+            if len(self.texts) >= self.size:
+                self.texts.clear()
+            text = self.texts[key] = obj.isoformat()
+        return text
+
+
 class DisputeLog(Application[UUID]):
     name = STORE_NAME
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(CachedDatetimeAsISO())
 
     def close(self) -> None:
         """Close the application and the SQLAlchemy engine's pooled connections."""

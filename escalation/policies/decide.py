@@ -59,16 +59,26 @@ class Verdict:
 
 
 # Settling a dispute asks ``decide`` again after every decision while the facts
-# rarely change. Each section's outcome depends only on the facts its
-# conditions read, so it is remembered per (rule book, section, those facts):
-# a memo of a pure function, bounded, safe to drop at any time.
+# rarely change. A verdict depends only on the tier and the facts the rules
+# read, so it is remembered per (rule book, tier, those facts); on a miss each
+# section is remembered per the facts it reads (a risk change leaves routing
+# alone). Memos of pure functions, bounded, safe to drop at any time.
+_VERDICTS: dict[tuple[object, ...], Verdict] = {}
 _MEMO: dict[tuple[object, ...], object] = {}
 _MEMO_MAX = 100_000
 
 
 def verdict(state: DisputeState, rules: RuleBook) -> Verdict:
     facts = state.facts()
-    return Verdict(
+    try:
+        key: tuple[object, ...] | None = (rules.version, state.tier, rules.read_facts(facts))
+    except KeyError:  # a fact is missing: the sections report it
+        key = None
+    if key is not None:
+        found = _VERDICTS.get(key)
+        if found is not None:
+            return found
+    found = Verdict(
         risk=_remember(("risk", rules.version), rules.risk_conditions, facts, rules, _risk_of),
         route=_remember(
             ("route", rules.version), rules.routing_conditions, facts, rules, _route_of
@@ -81,6 +91,11 @@ def verdict(state: DisputeState, rules: RuleBook) -> Verdict:
             lambda f, r: _elevate_of(f, state.tier, r),
         ),
     )
+    if key is not None:
+        if len(_VERDICTS) >= _MEMO_MAX:
+            _VERDICTS.clear()
+        _VERDICTS[key] = found
+    return found
 
 
 def _remember(
