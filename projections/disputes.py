@@ -18,8 +18,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import fields
-from operator import attrgetter
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 from uuid import UUID
 

@@ -9,7 +9,6 @@ from sqlalchemy import DateTime, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-
 # A timeline row repeats its dispute's times (received, entered the tier, due)
 # and a page shares its recorded times; formatting one costs 20 times a lookup.
 _TEXTS: dict[datetime, str] = {}

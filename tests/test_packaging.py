@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tomllib
 from importlib import resources
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,3 +28,14 @@ def test_every_package_is_listed_for_the_wheel() -> None:
 def test_the_default_rule_book_is_package_data() -> None:
     text = (resources.files("escalation.defaults") / "tiers.yaml").read_text(encoding="utf-8")
     assert text == (ROOT / "config" / "tiers.yaml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "module", ["projections.audit", "projections.runner", "projections.disputes", "escalation"]
+)
+def test_any_package_module_can_be_imported_first(module: str) -> None:
+    # A fresh interpreter: the engine and the projections import each other.
+    proc = subprocess.run(
+        [sys.executable, "-c", f"import {module}"], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
