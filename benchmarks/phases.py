@@ -25,13 +25,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import projections.audit as audit  # noqa: E402
-import projections.disputes as disputes  # noqa: E402
-from escalation import EscalationEngine, RuleBook  # noqa: E402
-from escalation.aggregates.chain import digest  # noqa: E402
-from escalation.importer import DisputeRecord, _replay  # noqa: E402
-from escalation.persistence import BulkApplicationRecorder  # noqa: E402
-from run import receipts  # noqa: E402
+from run import receipts
+
+import projections.audit as audit
+import projections.disputes as disputes
+from escalation import EscalationEngine, RuleBook
+from escalation.aggregates.chain import digest
+from escalation.importer import DisputeRecord, _replay
+from escalation.persistence import BulkApplicationRecorder
 
 spent: Counter[str] = Counter()
 

@@ -137,6 +137,44 @@ def parse_record(text: str, origin: str = "") -> DisputeRecord:
     return DisputeRecord(receipt, tuple(_fact(f) for f in line.facts), origin=origin or None)
 
 
+_KINDS: dict[type[Fact], str] = {
+    Mediation: "mediation",
+    ManualEscalation: "escalation",
+    ManualNotice: "notice",
+    Closure: "close",
+    Reopening: "reopen",
+}
+
+
+def record_line(record: DisputeRecord) -> str:
+    """The record as one line of the import format (``parse_record`` reads it back)."""
+    r = record.receipt
+    facts = []
+    for fact in record.facts:
+        kind = _KINDS.get(type(fact))
+        if kind is None:
+            raise InvalidInput(f"a {type(fact).__name__} fact has no line form")
+        fields = {k: v for k, v in vars(fact).items() if k not in ("at", "request_id")}
+        line: dict[str, Any] = {"kind": kind, "at": fact.at.isoformat(), **fields}
+        if fact.request_id is not None:
+            line["request_id"] = fact.request_id
+        facts.append(line)
+    data: dict[str, Any] = {
+        "unit": r.unit,
+        "category": r.category,
+        "source": r.source,
+        "summary": r.summary,
+        "received_at": r.received_at.isoformat(),
+        "parties": r.parties,
+        "amount": r.amount,
+        "location": r.location,
+        "request_id": r.request_id,
+        "actor": r.actor,
+        "facts": facts,
+    }
+    return json.dumps(data, ensure_ascii=False)
+
+
 def read_records(path: Path, errors: list[str] | None = None) -> Iterator[DisputeRecord]:
     """The file's records, lazily, each tagged with its line number.
 

@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from escalation import EscalationEngine, RuleBook
 from escalation.cli import app
 from escalation.errors import InvalidInput
-from escalation.facts import Closure, ManualEscalation, Mediation, dispute_id_for
-from escalation.records import parse_record, read_records
+from escalation.facts import (
+    Closure,
+    ManualEscalation,
+    ManualNotice,
+    Mediation,
+    Reopening,
+    dispute_id_for,
+)
+from escalation.importer import DisputeRecord, Receipt
+from escalation.records import parse_record, read_records, record_line
+from escalation.workload import Workload
 from tests.conftest import SMALL_RULES
 
 runner = CliRunner(env={"COLUMNS": "250"})
@@ -123,3 +135,36 @@ def test_import_of_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["import", str(tmp_path / "nope.jsonl")])
     assert result.exit_code != 0
     assert "no such file" in str(result.exception)
+
+
+def test_a_workload_history_round_trips_through_the_line_format(default_rules: RuleBook) -> None:
+    records = list(Workload(default_rules, seed=3, per_day=40).records(date(2025, 3, 3), 5))
+    assert any(r.facts for r in records)
+    for record in records:
+        again = parse_record(record_line(record), origin="line 1")
+        assert again.receipt == record.receipt
+        assert list(again.facts) == list(record.facts)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["mediation", "escalation", "notice", "close", "reopen"]),
+            st.datetimes(timezones=st.just(UTC), min_value=datetime(2000, 1, 1)),
+            st.text(min_size=1, max_size=8),
+            st.one_of(st.none(), st.text(min_size=1, max_size=8)),
+        ),
+        max_size=5,
+    )
+)
+def test_every_fact_kind_round_trips(facts: list[tuple[str, datetime, str, str | None]]) -> None:
+    made = {
+        "mediation": lambda at, actor, rid: Mediation(at, actor, rid, outcome="partial", note="n"),
+        "escalation": lambda at, actor, rid: ManualEscalation(at, actor, rid, reason="r"),
+        "notice": lambda at, actor, rid: ManualNotice(at, actor, rid, notice="warning"),
+        "close": lambda at, actor, rid: Closure(at, actor, rid, outcome="withdrawn"),
+        "reopen": lambda at, actor, rid: Reopening(at, actor, rid, reason="r"),
+    }
+    receipt = Receipt("c11", "family", "walk_in", "x", datetime(2026, 1, 1, tzinfo=UTC))
+    record = DisputeRecord(receipt, [made[k](at, actor, rid) for k, at, actor, rid in facts])
+    assert list(parse_record(record_line(record)).facts) == list(record.facts)
