@@ -167,10 +167,17 @@ class _Deciders:
         # Keep every worker busy with a batch queued behind it, and no more:
         # reading far ahead of the writes would hold the whole input in memory.
         in_flight: deque[Future[list[_Outcome]]] = deque()
-        for chunk in chunks:
-            in_flight.append(self.pool.submit(_work, chunk, self.horizon, engine.clock()))
-            if len(in_flight) >= 2 * self.jobs:
+        try:
+            for chunk in chunks:
+                in_flight.append(self.pool.submit(_work, chunk, self.horizon, engine.clock()))
+                if len(in_flight) >= 2 * self.jobs:
+                    yield in_flight.popleft().result()
+        except Exception:
+            # Reading the input failed (a malformed line): the batches before it
+            # are written first, as with one job, then the error stands.
+            while in_flight:
                 yield in_flight.popleft().result()
+            raise
         while in_flight:
             yield in_flight.popleft().result()
 

@@ -22,7 +22,7 @@ from escalation.facts import (
     Reopening,
     dispute_id_for,
 )
-from escalation.importer import DisputeRecord, Receipt
+from escalation.importer import DisputeRecord, Receipt, import_disputes
 from escalation.records import parse_record, read_records, record_line
 from escalation.workload import Workload
 from tests.conftest import SMALL_RULES
@@ -168,3 +168,16 @@ def test_every_fact_kind_round_trips(facts: list[tuple[str, datetime, str, str |
     receipt = Receipt("c11", "family", "walk_in", "x", datetime(2026, 1, 1, tzinfo=UTC))
     record = DisputeRecord(receipt, [made[k](at, actor, rid) for k, at, actor, rid in facts])
     assert list(parse_record(record_line(record)).facts) == list(record.facts)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_malformed_line_stops_after_the_batches_before_it(tmp_path: Path, jobs: int) -> None:
+    history = tmp_path / "history.jsonl"
+    lines = [line(n % 9 + 1, request_id=f"LH-{n}") for n in range(6)]
+    history.write_text("\n".join([*lines, "{oops", line(1, request_id="LH-9")]) + "\n")
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    with EscalationEngine(RuleBook.from_yaml(SMALL_RULES), url=db) as engine:
+        with pytest.raises(InvalidInput, match="line 7: not JSON"):
+            import_disputes(engine, read_records(history), batch=2, jobs=jobs)
+        written = {n.originator_id for n in engine.store.recorder.select_notifications(1, 1000)}
+    assert written == {dispute_id_for(f"LH-{n}") for n in range(6)}
