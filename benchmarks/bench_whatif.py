@@ -44,7 +44,7 @@ from rich.table import Table
 
 from escalation import EscalationEngine, RuleBook
 from escalation.aggregates.dispute import Dispute
-from escalation.facts import Mediation, apply_fact
+from escalation.facts import Mediation, apply_fact, register
 from escalation.importer import insert_events
 from escalation.policies.settle import settle
 from escalation.whatif.fast import fast
@@ -173,7 +173,8 @@ def _receive(
     out: Generated,
     sample: int,
 ) -> None:
-    d = engine.new_dispute(
+    d = register(
+        engine.rules,
         unit=item.unit,
         category=item.category,
         source=item.source,
@@ -184,6 +185,7 @@ def _receive(
         received_at=item.received_at,
         request_id=item.request_id,
         actor="intake-desk",
+        recorded_at=engine.clock(),
     )
     active[d.id] = d
     out.disputes += 1

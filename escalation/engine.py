@@ -155,7 +155,8 @@ class EscalationEngine:
         actor: str = "intake",
     ) -> UUID:
         """Register a dispute at a unit (登记受理); returns its id."""
-        dispute = self.new_dispute(
+        dispute = register(
+            self.rules,
             unit=unit,
             category=category,
             source=source,
@@ -166,6 +167,7 @@ class EscalationEngine:
             received_at=received_at if received_at is not None else self.clock(),
             request_id=request_id,
             actor=actor,
+            recorded_at=self.clock(),
         )
         dispute_id = dispute.id
         logged = to_log(dispute)
@@ -179,36 +181,6 @@ class EscalationEngine:
             raise
         log_events(logged)
         return dispute_id
-
-    def new_dispute(
-        self,
-        *,
-        unit: str,
-        category: str,
-        source: str,
-        summary: str,
-        parties: int,
-        amount: float,
-        location: str,
-        received_at: datetime,
-        request_id: str | None,
-        actor: str,
-    ) -> Dispute:
-        """A validated, registered dispute with the policies applied at receipt; not saved."""
-        return register(
-            self.rules,
-            unit=unit,
-            category=category,
-            source=source,
-            summary=summary,
-            parties=parties,
-            amount=amount,
-            location=location,
-            received_at=received_at,
-            request_id=request_id,
-            actor=actor,
-            recorded_at=self.clock(),
-        )
 
     def mediate(
         self,

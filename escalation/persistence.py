@@ -27,15 +27,7 @@ class BulkApplicationRecorder(SQLAlchemyApplicationRecorder):
         if not stored_events:
             return []
         table = self.events_record_cls.__table__
-        rows = [
-            {
-                "originator_id": e.originator_id,
-                "originator_version": e.originator_version,
-                "topic": e.topic,
-                "state": e.state,
-            }
-            for e in stored_events
-        ]
+        rows = _rows(stored_events)
         self._lock_table(session)  # PostgreSQL: ids committed in order, followers skip none
         statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
         ids = [int(row[0]) for row in session.execute(statement, rows)]
@@ -52,15 +44,7 @@ class BulkApplicationRecorder(SQLAlchemyApplicationRecorder):
         if not stored_events:
             return
         table = self.events_record_cls.__table__
-        rows = [
-            {
-                "originator_id": e.originator_id,
-                "originator_version": e.originator_version,
-                "topic": e.topic,
-                "state": e.state,
-            }
-            for e in stored_events
-        ]
+        rows = _rows(stored_events)
         with self.transaction(commit=True) as session:
             self._lock_table(session)
             session.execute(insert(table), rows)
@@ -101,6 +85,18 @@ class BulkApplicationRecorder(SQLAlchemyApplicationRecorder):
                 )
                 for row in session.execute(query)
             ]
+
+
+def _rows(stored_events: Sequence[StoredEvent]) -> list[dict[str, Any]]:
+    return [
+        {
+            "originator_id": e.originator_id,
+            "originator_version": e.originator_version,
+            "topic": e.topic,
+            "state": e.state,
+        }
+        for e in stored_events
+    ]
 
 
 class Factory(SQLAlchemyFactory):

@@ -14,6 +14,7 @@ from structlog.testing import capture_logs
 
 from escalation import EscalationEngine
 from escalation.errors import InvalidInput
+from escalation.facts import register
 from escalation.logging import (
     EVENTS,
     REDACTED,
@@ -172,7 +173,8 @@ def test_silent_until_configured_and_nothing_copied_when_filtered(
 
 
 def test_to_log_copies_pending_events_only_when_wanted(engine: EscalationEngine) -> None:
-    dispute = engine.new_dispute(
+    dispute = register(
+        engine.rules,
         unit="c11",
         category="family",
         source="walk_in",
@@ -183,6 +185,7 @@ def test_to_log_copies_pending_events_only_when_wanted(engine: EscalationEngine)
         received_at=T0,
         request_id=None,
         actor="intake",
+        recorded_at=T0,
     )
     assert dispute.pending_events
     assert to_log(dispute) == []

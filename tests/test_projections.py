@@ -210,22 +210,27 @@ e.rebuild()
     assert proc.returncode == 9, proc.stderr
 
 
+def failed_mediations(e: EscalationEngine, count: int) -> None:
+    """``count`` disputes, a failed mediation each, then a tick after their deadlines."""
+    for n in range(count):
+        d = e.receive(
+            unit="c11",
+            category="family",
+            source="walk_in",
+            summary=str(n),
+            received_at=T0 + hours(n),
+        )
+        e.mediate(d, outcome="failed", mediator="m", at=T0 + hours(n + 0.5))
+    e.tick(T0 + timedelta(days=9))
+
+
 def test_a_crash_between_pages_loses_nothing_and_repeats_nothing(
     small_rules: RuleBook, db_url: str, tmp_path: Path
 ) -> None:
     rules_file = tmp_path / "rules.yaml"
     rules_file.write_text(small_rules.text, encoding="utf-8")
     with EscalationEngine(small_rules, url=db_url, clock=lambda: T0) as e:
-        for n in range(6):
-            d = e.receive(
-                unit="c11",
-                category="family",
-                source="walk_in",
-                summary=str(n),
-                received_at=T0 + hours(n),
-            )
-            e.mediate(d, outcome="failed", mediator="m", at=T0 + hours(n + 0.5))
-        e.tick(T0 + timedelta(days=9))
+        failed_mediations(e, 6)
         expected = tables(e)
     for die_after, defer in ((0, False), (2, False), (5, False), (1, True)):
         _pages_then_die(db_url, rules_file, die_after, defer)
@@ -249,16 +254,7 @@ def test_a_rebuild_with_deferred_indexes_writes_the_same_rows(
     small_rules: RuleBook, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with EscalationEngine(small_rules, url=db_url, clock=lambda: T0) as e:
-        for n in range(5):
-            d = e.receive(
-                unit="c11",
-                category="family",
-                source="walk_in",
-                summary=str(n),
-                received_at=T0 + hours(n),
-            )
-            e.mediate(d, outcome="failed", mediator="m", at=T0 + hours(n + 0.5))
-        e.tick(T0 + timedelta(days=9))
+        failed_mediations(e, 5)
         expected = tables(e)
         monkeypatch.setattr(runner, "DEFER_INDEXES_FROM", 1)
         e.projections.page_size = 4
