@@ -173,20 +173,7 @@ def _receive(
     out: Generated,
     sample: int,
 ) -> None:
-    d = register(
-        engine.rules,
-        unit=item.unit,
-        category=item.category,
-        source=item.source,
-        summary=item.summary,
-        parties=item.parties,
-        amount=item.amount,
-        location=item.location,
-        received_at=item.received_at,
-        request_id=item.request_id,
-        actor="intake-desk",
-        recorded_at=engine.clock(),
-    )
+    d = register(engine.rules, item.receipt(actor="intake-desk"), engine.clock())
     active[d.id] = d
     out.disputes += 1
     if out.disputes <= sample:

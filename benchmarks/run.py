@@ -81,20 +81,7 @@ def receipts(rules: RuleBook, count: int, start: date, seed: int = 11) -> list[R
     out: list[Receipt] = []
     day = start
     while len(out) < count:
-        for i in workload.intake(day):
-            out.append(
-                Receipt(
-                    unit=i.unit,
-                    category=i.category,
-                    source=i.source,
-                    summary=i.summary,
-                    received_at=i.received_at,
-                    parties=i.parties,
-                    amount=i.amount,
-                    location=i.location,
-                    request_id=f"{seed}-{i.request_id}",
-                )
-            )
+        out += [i.receipt(f"{seed}-{i.request_id}") for i in workload.intake(day)]
         day += timedelta(days=1)
     return out[:count]
 

@@ -37,6 +37,7 @@ from escalation.facts import (
     ManualEscalation,
     ManualNotice,
     Mediation,
+    Receipt,
     Reopening,
     apply_fact,
     register,
@@ -155,8 +156,7 @@ class EscalationEngine:
         actor: str = "intake",
     ) -> UUID:
         """Register a dispute at a unit (登记受理); returns its id."""
-        dispute = register(
-            self.rules,
+        receipt = Receipt(
             unit=unit,
             category=category,
             source=source,
@@ -167,8 +167,8 @@ class EscalationEngine:
             received_at=received_at if received_at is not None else self.clock(),
             request_id=request_id,
             actor=actor,
-            recorded_at=self.clock(),
         )
+        dispute = register(self.rules, receipt, self.clock())
         dispute_id = dispute.id
         logged = to_log(dispute)
         try:

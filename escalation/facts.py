@@ -27,6 +27,22 @@ _REQUEST_NAMESPACE = uuid5(NAMESPACE_URL, "escalation:request")
 
 
 @dataclass(frozen=True)
+class Receipt:
+    """A dispute registered at a unit (登记受理): the fact that opens its history."""
+
+    unit: str
+    category: str
+    source: str
+    summary: str
+    received_at: datetime
+    parties: int = 1
+    amount: float = 0.0
+    location: str = ""
+    request_id: str | None = None  # the platform's own case number: re-imports skip it
+    actor: str = "import"
+
+
+@dataclass(frozen=True)
 class Fact:
     at: datetime  # aware UTC
     actor: str
@@ -62,40 +78,13 @@ class Reopening(Fact):
     reason: str = ""
 
 
-def register(
-    rules: RuleBook,
-    *,
-    unit: str,
-    category: str,
-    source: str,
-    summary: str,
-    parties: int,
-    amount: float,
-    location: str,
-    received_at: datetime,
-    request_id: str | None,
-    actor: str,
-    recorded_at: datetime,
-) -> Dispute:
+def register(rules: RuleBook, receipt: Receipt, recorded_at: datetime) -> Dispute:
     """The receipt fact: a validated dispute with the policies applied at receipt.
 
     The id derives from the request id when there is one, so the same request
     registered twice (a retry, a re-import) collides in the store.
     """
-    cmd = validated(
-        ReceiveInput,
-        "receive",
-        unit=unit,
-        category=category,
-        source=source,
-        summary=summary,
-        parties=parties,
-        amount=amount,
-        location=location,
-        received_at=received_at,
-        request_id=request_id,
-        actor=actor,
-    )
+    cmd = validated(ReceiveInput, "receive", **vars(receipt))
     require_known("unit", cmd.unit, rules.units)
     require_known("category", cmd.category, rules.categories)
     require_known("source", cmd.source, rules.sources)

@@ -26,7 +26,7 @@ from eventsourcing.persistence import IntegrityError, Mapper, StoredEvent
 from escalation.aggregates.dispute import Dispute
 from escalation.clock import as_utc
 from escalation.errors import EscalationError, InvalidInput
-from escalation.facts import Fact, apply_fact, register
+from escalation.facts import Fact, Receipt, apply_fact, register
 from escalation.persistence import BulkApplicationRecorder
 from escalation.policies.rulebook import RuleBook
 from escalation.policies.settle import settle
@@ -35,19 +35,7 @@ from escalation.store import DisputeLog
 if TYPE_CHECKING:
     from escalation.engine import EscalationEngine
 
-
-@dataclass(frozen=True)
-class Receipt:
-    unit: str
-    category: str
-    source: str
-    summary: str
-    received_at: datetime
-    parties: int = 1
-    amount: float = 0.0
-    location: str = ""
-    request_id: str | None = None  # the platform's own case number: re-imports skip it
-    actor: str = "import"
+__all__ = ["DisputeRecord", "ImportReport", "Receipt", "import_disputes", "insert_events"]
 
 
 @dataclass(frozen=True)
@@ -167,19 +155,24 @@ class _Deciders:
         # Keep every worker busy with a batch queued behind it, and no more:
         # reading far ahead of the writes would hold the whole input in memory.
         in_flight: deque[Future[list[_Outcome]]] = deque()
-        try:
-            for chunk in chunks:
-                in_flight.append(self.pool.submit(_work, chunk, self.horizon, engine.clock()))
-                if len(in_flight) >= 2 * self.jobs:
-                    yield in_flight.popleft().result()
-        except Exception:
-            # Reading the input failed (a malformed line): the batches before it
-            # are written first, as with one job, then the error stands.
-            while in_flight:
+        failed: Exception | None = None
+        while True:
+            try:
+                chunk = next(chunks)
+            except StopIteration:
+                break
+            except Exception as exc:
+                # Reading the input failed (a malformed line): the batches before
+                # it are written first, as with one job, then the error stands.
+                failed = exc
+                break
+            in_flight.append(self.pool.submit(_work, chunk, self.horizon, engine.clock()))
+            if len(in_flight) >= 2 * self.jobs:
                 yield in_flight.popleft().result()
-            raise
         while in_flight:
             yield in_flight.popleft().result()
+        if failed is not None:
+            raise failed
 
 
 _WORKER: tuple[RuleBook, Mapper[Any]] | None = None
@@ -228,21 +221,7 @@ def _decide(
 def _replay(
     rules: RuleBook, record: DisputeRecord, horizon: datetime | None, recorded: datetime
 ) -> Dispute:
-    r = record.receipt
-    dispute = register(
-        rules,
-        unit=r.unit,
-        category=r.category,
-        source=r.source,
-        summary=r.summary,
-        parties=r.parties,
-        amount=r.amount,
-        location=r.location,
-        received_at=r.received_at,
-        request_id=r.request_id,
-        actor=r.actor,
-        recorded_at=recorded,
-    )
+    dispute = register(rules, record.receipt, recorded)
     for fact in record.facts:
         apply_fact(dispute, fact, rules, recorded)
     last = dispute.state.updated_at

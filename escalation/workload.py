@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from escalation.facts import Closure, Fact, Mediation
-from escalation.importer import DisputeRecord, Receipt
+from escalation.facts import Closure, Fact, Mediation, Receipt
+from escalation.importer import DisputeRecord
 from escalation.policies.rulebook import RuleBook
 
 SOURCES = {
@@ -69,6 +69,21 @@ class Intake:
     received_at: datetime
     request_id: str
 
+    def receipt(self, request_id: str | None = None, actor: str = "import") -> Receipt:
+        """This intake as a receipt (under another request id if given)."""
+        return Receipt(
+            unit=self.unit,
+            category=self.category,
+            source=self.source,
+            summary=self.summary,
+            received_at=self.received_at,
+            parties=self.parties,
+            amount=self.amount,
+            location=self.location,
+            request_id=request_id or self.request_id,
+            actor=actor,
+        )
+
 
 class Workload:
     def __init__(self, rules: RuleBook, seed: int = 2025, per_day: int = 60) -> None:
@@ -118,18 +133,7 @@ class Workload:
                     facts.append(Mediation(at, "mediator", outcome=outcome))
                     if outcome == "resolved":
                         break
-                receipt = Receipt(
-                    unit=item.unit,
-                    category=item.category,
-                    source=item.source,
-                    summary=item.summary,
-                    received_at=item.received_at,
-                    parties=item.parties,
-                    amount=item.amount,
-                    location=item.location,
-                    request_id=f"{prefix}-{item.request_id}",
-                )
-                yield DisputeRecord(receipt, facts)
+                yield DisputeRecord(item.receipt(f"{prefix}-{item.request_id}"), facts)
 
     def _next_workday(self, after: datetime, count: int) -> date:
         day = after.astimezone(self.zone).date()

@@ -14,7 +14,7 @@ from typing import Any, cast
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Tracking
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import Index, delete, select, text, update
 from sqlalchemy.orm import Session
 
 from escalation.aggregates.dispute import Dispute
@@ -133,18 +133,14 @@ class ProjectionRunner:
         return applied
 
     def _drop_indexes(self, projections: Sequence[Projection]) -> None:
-        for projection in projections:
-            for table in projection.tables:
-                for index in table.indexes:
-                    index.drop(self.datastore.engine, checkfirst=True)
+        for index in _secondary_indexes(projections):
+            index.drop(self.datastore.engine, checkfirst=True)
         if projections:
             log.info("projection.indexes_deferred", projections=[p.name for p in projections])
 
     def _create_indexes(self, projections: Sequence[Projection]) -> None:
-        for projection in projections:
-            for table in projection.tables:
-                for index in table.indexes:
-                    index.create(self.datastore.engine, checkfirst=True)
+        for index in _secondary_indexes(projections):
+            index.create(self.datastore.engine, checkfirst=True)
 
     def _lock_positions(self, session: Session) -> dict[str, int]:
         """Every projection's position, read after locking its tracking row."""
@@ -177,3 +173,7 @@ class ProjectionRunner:
             for table in projection.tables:
                 session.execute(delete(table))
         log.info("projection.reset", projection=projection.name)
+
+
+def _secondary_indexes(projections: Sequence[Projection]) -> list[Index]:
+    return [i for p in projections for table in p.tables for i in table.indexes]

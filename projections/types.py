@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,21 +10,14 @@ from sqlalchemy import DateTime, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+
 # A timeline row repeats its dispute's times (received, entered the tier, due)
 # and a page shares its recorded times; formatting one costs 20 times a lookup.
-_TEXTS: dict[datetime, str] = {}
-_TEXTS_MAX = 50_000
-
-
+@functools.lru_cache(maxsize=50_000)
 def sqlite_text(value: datetime) -> str:
     """An aware UTC datetime as SQLite column text (naive UTC, microseconds)."""
-    text = _TEXTS.get(value)
-    if text is None:
-        if len(_TEXTS) >= _TEXTS_MAX:
-            _TEXTS.clear()
-        # isoformat of a UTC value ends in "+00:00" after exactly 26 characters.
-        text = _TEXTS[value] = value.isoformat(sep=" ", timespec="microseconds")[:26]
-    return text
+    # isoformat of a UTC value ends in "+00:00" after exactly 26 characters.
+    return value.isoformat(sep=" ", timespec="microseconds")[:26]
 
 
 class UTCDateTime(TypeDecorator[datetime]):

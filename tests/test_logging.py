@@ -14,7 +14,7 @@ from structlog.testing import capture_logs
 
 from escalation import EscalationEngine
 from escalation.errors import InvalidInput
-from escalation.facts import register
+from escalation.facts import Receipt, register
 from escalation.logging import (
     EVENTS,
     REDACTED,
@@ -173,20 +173,8 @@ def test_silent_until_configured_and_nothing_copied_when_filtered(
 
 
 def test_to_log_copies_pending_events_only_when_wanted(engine: EscalationEngine) -> None:
-    dispute = register(
-        engine.rules,
-        unit="c11",
-        category="family",
-        source="walk_in",
-        summary="x",
-        parties=2,
-        amount=0,
-        location="",
-        received_at=T0,
-        request_id=None,
-        actor="intake",
-        recorded_at=T0,
-    )
+    receipt = Receipt("c11", "family", "walk_in", "x", T0, parties=2, actor="intake")
+    dispute = register(engine.rules, receipt, T0)
     assert dispute.pending_events
     assert to_log(dispute) == []
     configure_logging("json", "info", stream=io.StringIO())

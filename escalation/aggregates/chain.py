@@ -8,6 +8,7 @@ or reordering a stored event breaks the chain at that point.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from datetime import UTC, datetime
@@ -22,20 +23,16 @@ DIGEST_VERSION = 1
 
 
 # A dispute's events repeat its times (received, due, the schedule): formatting
-# a datetime costs twenty times looking it up. Keyed by the instant, which is
-# all the text depends on.
-_TEXTS: dict[datetime, str] = {}
-_TEXTS_MAX = 50_000
+# a datetime costs twenty times looking it up. Keyed by the instant (datetimes
+# compare by instant), which is all the text depends on.
+@functools.lru_cache(maxsize=50_000)
+def _utc_text(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat()
 
 
 def _default(value: Any) -> Any:
     if isinstance(value, datetime):
-        text = _TEXTS.get(value)
-        if text is None:
-            if len(_TEXTS) >= _TEXTS_MAX:
-                _TEXTS.clear()
-            text = _TEXTS[value] = value.astimezone(UTC).isoformat()
-        return text
+        return _utc_text(value)
     if isinstance(value, UUID):
         return str(value)
     raise TypeError(f"cannot hash a {type(value).__name__} in an event")

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import operator
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import cel
 
@@ -139,6 +140,9 @@ class ConditionSet:
     variables: tuple[str, ...]  # every fact any condition reads, sorted
     _program: cel.Program | None = field(repr=False, compare=False)
     _floats: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+    _values: Callable[[Mapping[str, object]], Any] | None = field(
+        default=None, repr=False, compare=False
+    )  # the variables' values in one C call (one variable: the value itself)
 
     @classmethod
     def of(cls, conditions: Iterable[Condition]) -> ConditionSet:
@@ -151,14 +155,18 @@ class ConditionSet:
             items = ",".join(f"(\n{c.source}\n)" for c in conditions)
             with contextlib.suppress(ValueError):
                 program = cel.compile(f"[{items}]")
-        return cls(conditions, variables, program, floats)
+        values = operator.itemgetter(*variables) if variables else None
+        return cls(conditions, variables, program, floats, values)
 
     def key(self, facts: Mapping[str, object]) -> tuple[object, ...] | None:
         """The facts the section reads: equal keys, equal outcomes (None if one is missing)."""
+        if self._values is None:
+            return ()
         try:
-            return tuple(facts[name] for name in self.variables)
+            found = self._values(facts)
         except KeyError:
             return None
+        return found if len(self.variables) > 1 else (found,)
 
     def evaluate(self, facts: Mapping[str, object]) -> tuple[bool, ...] | None:
         """Every condition's outcome, or None when the one-program path cannot say."""

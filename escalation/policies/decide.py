@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from escalation.aggregates.state import ESCALATE, DisputeState
-from escalation.policies.conditions import ConditionSet
 from escalation.policies.decisions import AssessRisk, Decision, Escalate, Notify, Route
 from escalation.policies.rulebook import ElevateRule, RoutingRule, RuleBook
 
@@ -59,62 +58,53 @@ class Verdict:
 
 
 # Settling a dispute asks ``decide`` again after every decision while the facts
-# rarely change. A verdict depends only on the tier and the facts the rules
-# read, so it is remembered per (rule book, tier, those facts); on a miss each
-# section is remembered per the facts it reads (a risk change leaves routing
+# rarely change. A section's outcome depends only on the facts its conditions
+# read, so verdicts are remembered per (rule book, tier, each section's facts),
+# and on a miss each section per its own facts (a risk change leaves routing
 # alone). Memos of pure functions, bounded, safe to drop at any time.
 _VERDICTS: dict[tuple[object, ...], Verdict] = {}
-_MEMO: dict[tuple[object, ...], object] = {}
+_SECTIONS: dict[tuple[object, ...], object] = {}
 _MEMO_MAX = 100_000
 
 
 def verdict(state: DisputeState, rules: RuleBook) -> Verdict:
     facts = state.facts()
-    try:
-        key: tuple[object, ...] | None = (rules.version, state.tier, rules.read_facts(facts))
-    except KeyError:  # a fact is missing: the sections report it
-        key = None
-    if key is not None:
-        found = _VERDICTS.get(key)
-        if found is not None:
-            return found
-    found = Verdict(
-        risk=_remember(("risk", rules.version), rules.risk_conditions, facts, rules, _risk_of),
-        route=_remember(
-            ("route", rules.version), rules.routing_conditions, facts, rules, _route_of
-        ),
-        elevate=_remember(
-            ("elevate", rules.version, state.tier),
-            rules.elevate_conditions,
-            facts,
-            rules,
-            lambda f, r: _elevate_of(f, state.tier, r),
-        ),
-    )
-    if key is not None:
-        if len(_VERDICTS) >= _MEMO_MAX:
-            _VERDICTS.clear()
-        _VERDICTS[key] = found
+    tier = state.tier
+    risk_key = rules.risk_conditions.key(facts)
+    route_key = rules.routing_conditions.key(facts)
+    elevate_key = rules.elevate_conditions.key(facts)
+    if risk_key is None or route_key is None or elevate_key is None:
+        # A fact is missing: evaluating reports which.
+        return Verdict(
+            _risk_of(facts, rules), _route_of(facts, rules), _elevate_of(facts, tier, rules)
+        )
+    key = (rules.version, tier, risk_key, route_key, elevate_key)
+    found = _VERDICTS.get(key)
+    if found is None:
+        found = Verdict(
+            risk=_remember(("risk", rules.version, risk_key), lambda: _risk_of(facts, rules)),
+            route=_remember(("route", rules.version, route_key), lambda: _route_of(facts, rules)),
+            elevate=_remember(
+                ("elevate", rules.version, tier, elevate_key),
+                lambda: _elevate_of(facts, tier, rules),
+            ),
+        )
+        _store(_VERDICTS, key, found)
     return found
 
 
-def _remember(
-    section: tuple[object, ...],
-    conditions: ConditionSet,
-    facts: dict[str, object],
-    rules: RuleBook,
-    compute: Callable[[dict[str, object], RuleBook], _T],
-) -> _T:
-    values = conditions.key(facts)
-    if values is None:  # a fact is missing: compute, which reports it
-        return compute(facts, rules)
-    key = (*section, *values)
-    if key in _MEMO:
-        return cast(_T, _MEMO[key])
-    if len(_MEMO) >= _MEMO_MAX:
-        _MEMO.clear()
-    found = _MEMO[key] = compute(facts, rules)
+def _remember(key: tuple[object, ...], compute: Callable[[], _T]) -> _T:
+    if key in _SECTIONS:
+        return cast(_T, _SECTIONS[key])
+    found = compute()
+    _store(_SECTIONS, key, found)
     return found
+
+
+def _store(memo: dict[tuple[object, ...], Any], key: tuple[object, ...], value: object) -> None:
+    if len(memo) >= _MEMO_MAX:
+        memo.clear()
+    memo[key] = value
 
 
 def _risk_of(facts: dict[str, object], rules: RuleBook) -> tuple[str, str | None, tuple[str, ...]]:

@@ -14,7 +14,6 @@ import difflib
 import functools
 import hashlib
 import json
-import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -375,15 +374,6 @@ class RuleBook:
     @functools.cached_property
     def elevate_conditions(self) -> ConditionSet:
         return ConditionSet.of(r.when for r in self.elevate_rules)
-
-    @functools.cached_property
-    def read_facts(self) -> Callable[[Mapping[str, object]], object]:
-        """The values of every fact any rule reads (KeyError if one is missing)."""
-        sections = (self.risk_conditions, self.routing_conditions, self.elevate_conditions)
-        names = sorted({name for s in sections for name in s.variables})
-        if not names:
-            return lambda facts: ()
-        return operator.itemgetter(*names)
 
     @property
     def weak_signals(self) -> WeakSignals:
