@@ -140,13 +140,14 @@ def _sqlite_path(url: str) -> Path | None:
     return None
 
 
-def _progress() -> Progress:
+def _progress(on: Console = console, transient: bool = False) -> Progress:
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=console,
+        console=on,
+        transient=transient,
     )
 
 

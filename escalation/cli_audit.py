@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from escalation.audit.export import export as export_records
@@ -25,6 +24,7 @@ from escalation.cli import (
     RulesOption,
     _engine,
     _local,
+    _progress,
     app,
     console,
     errors,
@@ -193,16 +193,6 @@ def export_(
                 progress=lambda at, last: progress.update(task, completed=at, total=last),
             )
     errors.print(f"exported {count:,} records ({what})" + (f" to {out}" if out else ""))
-
-
-def _progress(on: Console = console) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=on,
-    )
 
 
 @contextmanager

@@ -18,12 +18,11 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from escalation.activation import activate
 from escalation.aggregates.dispute import Dispute
-from escalation.cli import AtOption, DbOption, app, console, rules_app
+from escalation.cli import AtOption, DbOption, _progress, app, console, rules_app
 from escalation.commands import as_dispute_id
 from escalation.engine import DEFAULT_URL
 from escalation.errors import InvalidInput, UnknownDispute
@@ -64,17 +63,6 @@ def _reading(db: str) -> Iterator[DisputeLog]:
         yield store
     finally:
         store.close()
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
 
 
 # -------------------------------------------------------------------- rules
@@ -224,7 +212,7 @@ def _simulate(
     limit: int,
     html: Path | None,
 ) -> None:
-    with _progress() as bar:
+    with _progress(transient=True) as bar:
         task = bar.add_task("replaying disputes", total=None)
         run = simulate(
             store,
@@ -291,7 +279,7 @@ def _open_now(
             f"the log runs to {last.isoformat()}, after {now.isoformat()}: using it as now"
         )
         now = last
-    with _progress() as bar:
+    with _progress(transient=True) as bar:
         task = bar.add_task("reading open disputes", total=None)
         result = forecast(
             store,

@@ -127,14 +127,7 @@ class RuleBookRegistry:
         """Keep ``book``'s text (a no-op if that version is stored)."""
 
         def change(log: RuleBookLog) -> None:
-            log.store(
-                version=book.version,
-                source=book.source,
-                text=book.text,
-                actor=by,
-                at=at,
-                recorded_at=recorded_at,
-            )
+            _store(log, book, by=by, at=at, recorded_at=recorded_at)
 
         self._change(change, by=by, at=at, recorded_at=recorded_at)
 
@@ -151,14 +144,7 @@ class RuleBookRegistry:
         """Make ``book`` the active rule book; False if it already was."""
 
         def change(log: RuleBookLog) -> bool:
-            log.store(
-                version=book.version,
-                source=book.source,
-                text=book.text,
-                actor=by,
-                at=at,
-                recorded_at=recorded_at,
-            )
+            _store(log, book, by=by, at=at, recorded_at=recorded_at)
             if log.active is not None and log.active.version == book.version:
                 return False
             log.activate(
@@ -224,3 +210,17 @@ class RuleBookRegistry:
                 continue  # a concurrent writer: redo on the fresh log
             return result
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _store(
+    log: RuleBookLog, book: RuleBook, *, by: str, at: datetime, recorded_at: datetime
+) -> None:
+    """Keep ``book``'s text in the log (a no-op if that version is stored)."""
+    log.store(
+        version=book.version,
+        source=book.source,
+        text=book.text,
+        actor=by,
+        at=at,
+        recorded_at=recorded_at,
+    )
