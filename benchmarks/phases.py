@@ -30,7 +30,6 @@ from run import receipts
 import projections.audit as audit
 import projections.disputes as disputes
 from escalation import EscalationEngine, RuleBook
-from escalation.aggregates.chain import digest
 from escalation.importer import DisputeRecord, _replay
 from escalation.persistence import BulkApplicationRecorder
 
@@ -64,10 +63,6 @@ def main() -> None:
     decided = [_replay(rules, r, None, now) for r in records]
     steps = {"decide and build events": time.perf_counter() - began}
     events = [e for d in decided for e in d.collect_events()]
-    began = time.perf_counter()
-    for event in events:
-        digest(event)
-    steps["  of which the chain digest"] = time.perf_counter() - began
     began = time.perf_counter()
     stored = [engine.store.mapper.to_stored_event(e) for e in events]
     steps["encode"] = time.perf_counter() - began

@@ -1,18 +1,30 @@
-"""Audit commands: timeline, verify, export (registered on the main app)."""
+"""Audit commands: timeline, verify, export, checkpoint, keys (registered on the main app)."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, TextIO
 from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from escalation.audit.checkpoint import (
+    Checkpoint,
+    check_signature,
+    create_key,
+    load_private_key,
+    make_checkpoint,
+    public_key_hex,
+    read_checkpoint,
+    write_new_file,
+)
 from escalation.audit.export import export as export_records
 from escalation.audit.findings import VerifyReport
 from escalation.audit.report import dispute_report
@@ -25,15 +37,22 @@ from escalation.cli import (
     _engine,
     _local,
     _progress,
+    _sqlite_path,
     app,
     console,
     errors,
 )
 from escalation.commands import require_known
 from escalation.engine import DEFAULT_URL
-from escalation.errors import EscalationError
+from escalation.errors import EscalationError, InvalidInput, StorageError
+from escalation.persistence import read_head
 
 KIND_STYLE = {"digest": "magenta", "undecodable": "bold red", "unexpected": "yellow"}
+
+keys_app = typer.Typer(
+    help="Make and show keys (Ed25519 signing keys for checkpoints).", no_args_is_help=True
+)
+app.add_typer(keys_app, name="keys")
 
 
 @app.command()
@@ -44,12 +63,38 @@ def verify(
             help="POSITION:DIGEST noted from an earlier verify; the log must still give it."
         ),
     ] = None,
+    checkpoint: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--checkpoint",
+            help="A signed checkpoint file (`escalation checkpoint`); the log must extend it.",
+        ),
+    ] = None,
+    public_key: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--public-key",
+            help="Trusted signer of --checkpoint (64 hex, `escalation keys show`); repeatable.",
+        ),
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, help="Findings to list.")] = 50,
     db: DbOption = DEFAULT_URL,
     rules: RulesOption = None,
 ) -> None:
     """Re-read the whole log and prove it unaltered; exit 1 on any finding."""
     anchors = [_anchor(text) for text in expect or []]
+    if public_key and not checkpoint:
+        raise InvalidInput("--public-key names who may sign a --checkpoint; give the checkpoint")
+    # Every checkpoint is read and its signature checked before the database is touched.
+    checkpoints = [read_checkpoint(path) for path in checkpoint or []]
+    for path, cp in zip(checkpoint or [], checkpoints, strict=True):
+        try:
+            check_signature(cp, public_key or None)
+        except InvalidInput as exc:
+            raise InvalidInput(f"checkpoint file {path}: {exc}") from None
+    if checkpoints:
+        _require_store(db)
+    anchors += [cp.anchor for cp in checkpoints]
     with _engine(db, rules) as engine, _progress() as progress:
         task = progress.add_task("verifying", total=engine.projections.head() or None)
         report = verify_log(
@@ -58,8 +103,52 @@ def verify(
             expect=anchors,
         )
     _print_report(report, limit)
+    for path, cp in zip(checkpoint or [], checkpoints, strict=True):
+        _print_checkpoint(path, cp, report)
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _print_checkpoint(file: Path, cp: Checkpoint, report: VerifyReport) -> None:
+    path = escape(str(file))
+    signed = f"signed {cp.time.isoformat()} by {cp.public_key[:16]}…"
+    differs = any(
+        f.kind == "digest" and f.span == (0, cp.position) and "outside the database" in f.detail
+        for f in report.findings
+    )
+    if not differs and report.dropped:
+        console.print(
+            f"[red]checkpoint {path} could not be confirmed[/red]: {report.dropped:,} findings "
+            "past the first ones were not kept; the log is altered in any case",
+            highlight=False,
+            soft_wrap=True,
+        )
+    elif not differs:
+        console.print(
+            f"[green]the log extends checkpoint {path}[/green]: the same digest at position "
+            f"{cp.position:,} ({cp.records:,} records; {signed})",
+            highlight=False,
+            soft_wrap=True,
+        )
+    else:
+        why = (
+            f"the log now ends at position {report.log_position:,}, before it: rows were removed"
+            if report.log_position < cp.position
+            else "the rows up to it were rewritten, removed or inserted since"
+        )
+        console.print(
+            f"[red]the log does NOT extend checkpoint {path}[/red]: its digest at position "
+            f"{cp.position:,} differs from the signed one ({signed}); {why}",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def _require_store(db: str) -> None:
+    """Refuse a SQLite file that does not exist (opening it would make an empty store)."""
+    path = _sqlite_path(db)
+    if path is not None and not path.exists():
+        raise StorageError(f"no store at {db}: {path} does not exist")
 
 
 def _anchor(text: str) -> tuple[int, str]:
@@ -202,3 +291,72 @@ def _target(out: Path | None) -> Iterator[TextIO]:
         return
     with out.open("w", encoding="utf-8", newline="") as f:
         yield f
+
+
+# -------------------------------------------------------------- checkpoint
+
+
+@app.command()
+def checkpoint(
+    sign: Annotated[
+        Path,
+        typer.Option(
+            "--sign", help="The Ed25519 signing key (PEM) made by `escalation keys create`."
+        ),
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also write the checkpoint to this new file.")
+    ] = None,
+    db: DbOption = DEFAULT_URL,
+    rules: RulesOption = None,
+) -> None:
+    """Print a signed checkpoint of the log (position, digest, time, Ed25519 signature).
+
+    Keep it outside the database: `escalation verify --checkpoint FILE` later
+    proves the log still extends it. Nothing is written to the database.
+    """
+    key = load_private_key(sign)
+    if out is not None and (out.exists() or out.is_symlink()):
+        raise InvalidInput(f"{out} exists; refusing to overwrite it (choose another file name)")
+    _require_store(db)
+    with _engine(db, rules) as engine:
+        head = read_head(engine.store)
+    if head.position < 1:
+        raise InvalidInput(f"the log at {db} is empty: there is nothing to checkpoint yet")
+    text = make_checkpoint(head, datetime.now(UTC), key)
+    if out is not None:
+        write_new_file(out, text)
+    typer.echo(text, nl=False)  # plain: rich would fold the signature line
+    errors.print(
+        (f"wrote {escape(str(out))}; " if out is not None else "")
+        + "keep it outside the database; later `escalation verify --checkpoint FILE "
+        f"--public-key {public_key_hex(key)}` proves the log still extends it",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+# -------------------------------------------------------------------- keys
+
+
+@keys_app.command("create")
+def keys_create(
+    file: Annotated[Path, typer.Argument(help="Where to write the new key (must not exist).")],
+) -> None:
+    """Make an Ed25519 signing key for checkpoints (PEM, PKCS8, unencrypted, mode 0600)."""
+    key = create_key(file)
+    console.print(
+        f"wrote Ed25519 signing key {escape(str(file))} (mode 0600); "
+        "keep it private and backed up.\n"
+        f"public key (give it to whoever verifies checkpoints): {public_key_hex(key)}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@keys_app.command("show")
+def keys_show(
+    file: Annotated[Path, typer.Argument(help="A signing key made by `escalation keys create`.")],
+) -> None:
+    """Print a signing key's public key (64 hex digits), never the private key."""
+    typer.echo(public_key_hex(load_private_key(file)))

@@ -29,6 +29,7 @@ class ReceiveInput(BaseModel):
     parties: int = Field(ge=1, le=1_000_000)
     amount: float = Field(ge=0, allow_inf_nan=False)
     location: str = Field(default="", max_length=1_000)
+    claim: str = Field(default="", max_length=10_000)
     received_at: AwareDatetime
     request_id: str | None = Field(default=None, min_length=1, max_length=200)
     actor: str = Field(min_length=1)

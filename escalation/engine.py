@@ -154,6 +154,7 @@ class EscalationEngine:
         received_at: datetime | None = None,
         request_id: str | None = None,
         actor: str = "intake",
+        claim: str = "",
     ) -> UUID:
         """Register a dispute at a unit (登记受理); returns its id."""
         receipt = Receipt(
@@ -164,6 +165,7 @@ class EscalationEngine:
             parties=parties,
             amount=amount,
             location=location,
+            claim=claim,
             received_at=received_at if received_at is not None else self.clock(),
             request_id=request_id,
             actor=actor,

@@ -40,6 +40,7 @@ class Receipt:
     location: str = ""
     request_id: str | None = None  # the platform's own case number: re-imports skip it
     actor: str = "import"
+    claim: str = ""  # what the person asks for (诉求)
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ def register(rules: RuleBook, receipt: Receipt, recorded_at: datetime) -> Disput
         schedule=schedule,
         rules_version=rules.version,
         request_id=cmd.request_id,
+        claim=cmd.claim,
     )
     settle(dispute, rules, at, recorded_at)
     return dispute

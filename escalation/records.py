@@ -86,6 +86,7 @@ class _RecordLine(BaseModel):
     parties: int = 1
     amount: float = 0.0
     location: str = ""
+    claim: str = ""
     request_id: str | None = None
     actor: str = "import"
     facts: list[_AnyFact] = []
@@ -131,6 +132,7 @@ def parse_record(text: str, origin: str = "") -> DisputeRecord:
         parties=line.parties,
         amount=line.amount,
         location=line.location,
+        claim=line.claim,
         request_id=line.request_id,
         actor=line.actor,
     )
@@ -172,6 +174,8 @@ def record_line(record: DisputeRecord) -> str:
         "actor": r.actor,
         "facts": facts,
     }
+    if r.claim:
+        data["claim"] = r.claim
     return json.dumps(data, ensure_ascii=False)
 
 

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import DatetimeAsISO, JSONTranscoder
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import (
+    DatetimeAsISO,
+    JSONTranscoder,
+    Mapper,
+    MapperDeserialisationError,
+    StoredEvent,
+    find_id_convertor,
+)
+from eventsourcing.utils import TopicError, register_topic, resolve_topic
 
+from escalation.aggregates.catalogue import LEGACY_TOPICS, class_versions
 from escalation.errors import StorageError
+from escalation.persistence import prepare_log
 from projections.ddl import create_serialised
 
 #: Fixed, so renaming a class never moves the data: the tables are
@@ -39,8 +51,73 @@ class CachedDatetimeAsISO(DatetimeAsISO):
         return text
 
 
+def register_legacy_topics() -> None:
+    """Let module-path topics of logs written before stable names resolve.
+
+    ``eventsourcing`` keeps one process-wide topic table; registering the
+    same class again is a no-op, so every store may call this.
+    """
+    for topic, cls in LEGACY_TOPICS.items():
+        register_topic(topic, cls)
+
+
+class LogMapper(Mapper[UUID]):
+    """The stock mapper, refusing what this version cannot read faithfully.
+
+    An unknown topic or a ``class_version`` newer than the class's is a store
+    written by a newer escalation: a clear ``StorageError``, never a half-read
+    event with fields the code does not know.
+    """
+
+    def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
+        # The stock method, with the two refusals: it drops a stored
+        # class_version newer than the class's without a word.
+        where = f"dispute {stored_event.originator_id} version {stored_event.originator_version}"
+        try:
+            cls = resolve_topic(stored_event.topic)
+        except TopicError:
+            raise StorageError(
+                f"{where} is stored as {stored_event.topic!r}, a name this version of "
+                "escalation does not know: the store was written by a newer version"
+            ) from None
+        state = stored_event.state
+        try:
+            if self.cipher:
+                state = self.cipher.decrypt(state)
+            if self.compressor:
+                state = self.compressor.decompress(state)
+            fields: dict[str, Any] = self.transcoder.decode(state)
+        except Exception as exc:
+            raise MapperDeserialisationError(
+                f"{where} ({stored_event.topic}) does not decode: {exc}"
+            ) from exc
+        known = getattr(cls, "class_version", 1)
+        version = fields.pop("class_version", 1)
+        if version > known:
+            raise StorageError(
+                f"{where} ({stored_event.topic}) has class version {version}; this version of "
+                f"escalation reads up to {known}: upgrade to read it"
+            )
+        while version < known:
+            getattr(cls, f"upcast_v{version}_v{version + 1}")(fields)
+            version += 1
+        convert = find_id_convertor(cls, cast(Hashable, type(stored_event.originator_id)))
+        fields["originator_id"] = convert(stored_event.originator_id)
+        fields["originator_version"] = stored_event.originator_version
+        event = object.__new__(cls)
+        object.__setattr__(event, "__dict__", fields)
+        return cast(DomainEventProtocol[UUID], event)
+
+
 class DisputeLog(Application[UUID]):
     name = STORE_NAME
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        register_legacy_topics()
+        super().__init__(env=env)
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=LogMapper)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -75,7 +152,14 @@ def open_store(url: str) -> DisputeLog:
 
 
 def _touched(app: DisputeLog) -> DisputeLog:
-    app.recorder.max_notification_id()  # touch the database now, not mid-command
+    recorder = cast(Any, app.recorder)
+    # Seal a store written before the chain, refuse one written by a newer version.
+    prepare_log(
+        recorder.datastore.engine,
+        recorder.events_record_cls.__table__,
+        class_versions(),
+        lock=recorder._lock_table,
+    )
     return app
 
 

@@ -19,7 +19,6 @@ runner hands them over through ``apply_page``; ``apply`` alone re-reads them.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 from uuid import UUID
@@ -42,8 +41,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from escalation.aggregates.chain import GENESIS, digest
 from escalation.aggregates.dispute import Dispute
+from escalation.chain import GENESIS
+from escalation.chain import advance as advance_digest
+from escalation.persistence import chain_rows
 from projections.base import Projection
 from projections.upsert import upsert
 
@@ -92,20 +93,10 @@ START = Checkpoint(0, 0, GENESIS)
 
 
 def advance(running: str, row: Notification) -> str:
-    """The running digest after one more stored row (length-prefixed, unambiguous)."""
-    h = hashlib.sha256(bytes.fromhex(running))
-    topic = row.topic.encode("utf-8")
-    # A row edited by hand in SQLite may come back as TEXT: hash its bytes all the same.
-    state = row.state if isinstance(row.state, bytes) else str(row.state).encode("utf-8")
-    h.update(row.id.to_bytes(8, "big", signed=True))
-    oid = row.originator_id
-    h.update((oid if isinstance(oid, UUID) else UUID(str(oid))).bytes)
-    h.update(row.originator_version.to_bytes(8, "big", signed=True))
-    h.update(len(topic).to_bytes(4, "big"))
-    h.update(topic)
-    h.update(len(state).to_bytes(8, "big"))
-    h.update(state)
-    return h.hexdigest()
+    """The running digest after one more stored row (``escalation.chain.advance``)."""
+    return advance_digest(
+        running, row.id, row.originator_id, row.originator_version, row.topic, row.state
+    )
 
 
 def last_checkpoint(session: Session) -> Checkpoint:
@@ -173,13 +164,13 @@ class AuditProjection(Projection):
             seen = latest.get(event.originator_id)
             if seen is None or event.originator_version > seen[0].originator_version:
                 latest[event.originator_id] = (event, row.id)
-        # Only the last event of each dispute in the page is hashed: its digest
-        # is the chain head (earlier ones are checked by ``verify``).
+        # The chain digest the recorder sealed each dispute's last record with.
+        sealed = chain_rows(session, [position for _, position in latest.values()])
         heads = [
             {
                 "dispute_id": dispute_id,
                 "version": event.originator_version,
-                "digest": digest(event),
+                "digest": sealed[position][2] if position in sealed else "",
                 "position": position,
             }
             for dispute_id, (event, position) in latest.items()

@@ -134,7 +134,6 @@ _COMMON = {
     "timestamp",
     "actor",
     "recorded_at",
-    "prev_hash",
     "rule_id",
     "rules_version",
     "reason",
@@ -158,7 +157,8 @@ _TIMELINE_STATE = [
     "updated_at",
 ]
 
-_STATE_FIELDS = [f.name for f in fields(DisputeState) if f.name != "request_ids"]
+# The claim stays out of the read model: a person's own words, read from the log.
+_STATE_FIELDS = [f.name for f in fields(DisputeState) if f.name not in ("request_ids", "claim")]
 
 
 def row_from_state(state: DisputeState) -> dict[str, Any]:

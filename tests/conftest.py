@@ -192,3 +192,18 @@ def read_model_rows(engine: EscalationEngine) -> dict[str, list[tuple[Any, ...]]
                     tuple(r) for r in session.execute(select(table).order_by(*order))
                 ]
     return out
+
+
+def recomputed_chain(engine: EscalationEngine, dispute_id: Any) -> list[str]:
+    """The dispute's chain digests recomputed from its stored records (scheme 2), in order.
+
+    Independent of the seals the recorder wrote: a test compares the two.
+    """
+    from escalation.audit.log import dispute_rows
+    from escalation.chain import GENESIS, record_digest
+
+    digests, prev = [], GENESIS
+    for row in sorted(dispute_rows(engine.store, dispute_id), key=lambda r: r.version):
+        prev = record_digest(row.dispute_id, row.version, row.stored.topic, row.stored.state, prev)
+        digests.append(prev)
+    return digests

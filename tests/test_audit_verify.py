@@ -15,6 +15,7 @@ import pytest
 
 from escalation import EscalationEngine, RuleBook
 from escalation.audit import VerifyReport, verify, verify_dispute
+from escalation.chain import GENESIS, advance, record_digest
 from projections.audit import AuditProjection
 from projections.disputes import DisputesProjection
 from projections.runner import ProjectionRunner
@@ -71,6 +72,31 @@ class Log:
             "DELETE FROM escalation_events WHERE originator_id = ? AND originator_version = ?",
             self.ids[name].bytes,
             version,
+        )
+
+    def reseal(self) -> None:
+        """Recompute every seal and the log head from the rows, as a forger would."""
+        rows = self.sql(
+            "SELECT id, originator_id, originator_version, topic, state "
+            "FROM escalation_events ORDER BY id"
+        )
+        prev: dict[bytes, str] = {}
+        running = GENESIS
+        for position, oid, version, topic, state in rows:
+            digest = record_digest(UUID(bytes=oid), version, topic, state, prev.get(oid, GENESIS))
+            self.sql(
+                "UPDATE escalation_chain SET scheme = 2, prev = ?, digest = ? WHERE position = ?",
+                prev.get(oid, GENESIS),
+                digest,
+                position,
+            )
+            prev[oid] = digest
+            running = advance(running, position, UUID(bytes=oid), version, topic, state)
+        self.sql(
+            "UPDATE escalation_log_head SET position = ?, records = ?, digest = ?",
+            rows[-1][0],
+            len(rows),
+            running,
         )
 
     def swap(self, name: str, a: int, b: int) -> None:
@@ -212,23 +238,34 @@ def test_swapped_versions_are_reported_as_reordered(log: Log) -> None:
     assert f"stored after version 5 (position {log.position('stepwise', 5)})" in reordered.detail
 
 
-def test_corrupt_bytes_are_reported_as_undecodable(log: Log) -> None:
+def test_corrupt_bytes_are_caught_by_the_seal_without_decoding(log: Log) -> None:
     log.set_state("elevated", 2, b"\x00\xff not json")
     report = verify(log.engine)
-    assert chain_findings(report) == {("undecodable", log.ids["elevated"], 2)}
+    assert chain_findings(report) == {("altered", log.ids["elevated"], 2)}
     assert len(digest_spans(report)) == 1
 
 
-def test_a_change_invisible_to_the_chains_is_caught_by_the_running_digest(log: Log) -> None:
-    # Same JSON, different bytes: decodes to the very same event and digest.
+def test_the_same_json_in_other_bytes_is_caught_by_the_seal(log: Log) -> None:
+    # Decodes to the very same event: scheme 1 could not see this; scheme 2 hashes bytes.
     where = "WHERE originator_id = ? AND originator_version = ?"
     key = (log.ids["reopened"].bytes, 2)
     (raw,) = log.sql(f"SELECT state FROM escalation_events {where}", *key)[0]
     log.set_state("reopened", 2, b" " + raw)
     report = verify(log.engine)
-    assert chain_findings(report) == set()
+    assert chain_findings(report) == {("altered", log.ids["reopened"], 2)}
     assert digest_spans(report) == [(0, report.covered_to)]
-    assert not report.ok
+
+
+def test_the_newest_row_deleted_with_its_seal_is_caught_by_the_log_head(log: Log) -> None:
+    (newest,) = log.sql("SELECT max(id) FROM escalation_events")[0]
+    log.sql("DELETE FROM escalation_events WHERE id = ?", newest)
+    log.sql("DELETE FROM escalation_chain WHERE position = ?", newest)
+    log.engine.rebuild("audit")  # even with the audit record rebuilt over what is left
+    report = verify(log.engine)
+    assert chain_findings(report) == set()
+    (finding,) = report.findings
+    assert finding.kind == "digest" and finding.span == (newest - 1, newest)
+    assert "rows there now" in finding.detail
 
 
 def test_the_digest_finding_names_the_first_span_that_diverges(
@@ -251,25 +288,52 @@ def test_the_digest_finding_names_the_first_span_that_diverges(
         assert start < target <= start + 5
 
 
-def test_rows_after_the_last_checkpoint_are_counted_and_chain_checked(log: Log) -> None:
+def test_rows_not_yet_projected_are_covered_by_the_log_head(log: Log) -> None:
     did = log.ids["deadline"]
+    projected = verify(log.engine).covered_to
     log.engine.supervise(did, notice="prompt", actor="lead", at=T0 + timedelta(days=3))
     log.engine.supervise(did, notice="supervision", actor="lead", at=T0 + timedelta(days=3))
+    clean = verify(log.engine)
+    assert clean.ok and clean.uncovered == 0 and clean.covered_to == projected + 2
     last = log.versions("deadline")
     log.edit("deadline", last - 1, lambda s: s.update(notice="reminder"))
     report = verify(log.engine)
-    assert report.uncovered == 2
+    assert report.uncovered == 0
     assert chain_findings(report) == {("altered", did, last - 1)}
-    assert digest_spans(report) == []  # the checkpointed part is intact
+    # The projected part is intact; the span up to the head is not.
+    assert digest_spans(report) == [(projected, projected + 2)]
 
 
-def test_an_edited_prev_hash_breaks_both_links_and_names_its_own_event(log: Log) -> None:
-    log.edit("stepwise", 4, lambda s: s.update(prev_hash="ab" * 32))
+def test_a_row_inserted_after_the_head_is_unexpected(log: Log) -> None:
+    (top,) = log.sql("SELECT max(id) FROM escalation_events")[0]
+    oid, version, topic, state = log.sql(
+        "SELECT originator_id, originator_version, topic, state FROM escalation_events "
+        "WHERE id = ?",
+        top,
+    )[0]
+    log.sql(
+        "INSERT INTO escalation_events (id, originator_id, originator_version, topic, state) "
+        "VALUES (?, ?, ?, ?, ?)",
+        top + 1,
+        oid,
+        version + 1,
+        topic,
+        state,
+    )
+    report = verify(log.engine)
+    assert report.uncovered == 1
+    assert ("unexpected", UUID(bytes=oid), version + 1) in chain_findings(report)
+
+
+def test_an_edited_seal_breaks_its_link_and_names_its_own_event(log: Log) -> None:
+    position = log.position("stepwise", 4)
+    log.sql("UPDATE escalation_chain SET prev = ? WHERE position = ?", "ab" * 32, position)
     report = verify(log.engine)
     did = log.ids["stepwise"]
     assert chain_findings(report) == {("altered", did, 3), ("altered", did, 4)}
     (own,) = [f for f in report.findings if f.version == 4]
-    assert "its own prev_hash is the likely edit" in own.detail
+    assert "the record or its seal was edited" in own.detail
+    assert digest_spans(report) == []  # the rows themselves are as written
 
 
 def test_an_event_given_another_type_is_caught(log: Log) -> None:

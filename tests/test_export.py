@@ -15,7 +15,6 @@ from uuid import UUID
 import pytest
 
 from escalation import EscalationEngine, RuleBook
-from escalation.aggregates.chain import digest
 from escalation.audit.export import (
     EVENT_COLUMNS,
     QUEUE_COLUMNS,
@@ -23,8 +22,10 @@ from escalation.audit.export import (
     load_event_records,
 )
 from escalation.audit.timeline import fields_of
+from escalation.chain import GENESIS
 from escalation.demo import run_demo
 from escalation.errors import InvalidInput, UnknownDispute
+from tests.conftest import recomputed_chain
 from tests.test_audit_verify import Log, build_log
 
 
@@ -56,16 +57,18 @@ def test_jsonl_round_trip_reproduces_the_history_of_every_dispute(
     assert {"Received", "Mediated", "Escalated", "Supervised", "Closed"} <= kinds
     for dispute_id, mine in by_dispute.items():
         history = demo.history(dispute_id)
+        chain = recomputed_chain(demo, dispute_id)
+        prevs = [GENESIS, *chain[:-1]]
         assert len(mine) == len(history)
-        for record, event in zip(mine, history, strict=True):
+        for record, event, digest, prev in zip(mine, history, chain, prevs, strict=True):
             assert record["event"] == type(event).__name__
             assert record["version"] == event.originator_version
             assert record["occurred_at"] == event.occurred_at
             assert record["recorded_at"] == event.recorded_at
             assert record["actor"] == event.actor
-            assert record["prev_hash"] == event.prev_hash
+            assert record["prev_hash"] == prev
             assert record["fields"] == fields_of(event)  # same values, same types
-            assert record["digest"] == digest(event)
+            assert record["digest"] == digest
             assert record["by_rule"] == event.by_rule
             assert record["rule_id"] == getattr(event, "rule_id", None)
 

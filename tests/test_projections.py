@@ -280,7 +280,7 @@ def test_the_store_reads_the_log_as_the_stock_recorder_does(engine: EscalationEn
         dict(start=2, limit=100, stop=6),
         dict(start=2, limit=100, inclusive_of_start=False),
         dict(start=None, limit=2),
-        dict(start=1, limit=100, topics=["escalation.aggregates.dispute:Dispute.Routed"]),
+        dict(start=1, limit=100, topics=["escalation/Dispute.Routed"]),
     ]:
         ours = recorder.select_notifications(**args)
         assert ours == stock(recorder, **args)

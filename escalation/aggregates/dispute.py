@@ -17,7 +17,6 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from escalation.aggregates.chain import GENESIS, digest
 from escalation.aggregates.state import DisputeState, evolve
 from escalation.errors import IllegalTransition, InvalidInput, TimeWentBackwards
 
@@ -51,23 +50,32 @@ def _schedule(raw: Schedule) -> tuple[tuple[str, datetime], ...]:
 
 
 class Dispute(Aggregate):
-    """One dispute's life: received at a unit, mediated, escalated, closed."""
+    """One dispute's life: received at a unit, mediated, escalated, closed.
+
+    ``TOPIC`` is the stored name of each class (docs/log-format.md): it never
+    changes when a class moves or is renamed. ``class_version`` counts schema
+    changes; ``upcast_vN_vN+1`` brings a stored older form up to date.
+    """
+
+    TOPIC = "escalation/Dispute"
+    class_version = 1
 
     if TYPE_CHECKING:  # assigned by the events' apply; not __init__ arguments
         state: DisputeState
-        last_event: Dispute.Event
-
-    @property
-    def chain_head(self) -> str:
-        """Digest of the latest event: what the next event's ``prev_hash`` commits to."""
-        return digest(self.last_event)
 
     class Event(Aggregate.Event):
         """Base of every dispute event: who did it and when it was written."""
 
+        # Version 2: the hash chain moved out of the events into the stored
+        # records (digest scheme 2), so ``prev_hash`` is no longer a field.
+        class_version = 2
+
         actor: str
         recorded_at: datetime
-        prev_hash: str  # digest of the previous event of this dispute (hash chain)
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state.pop("prev_hash", None)
 
         @property
         def occurred_at(self) -> datetime:
@@ -86,7 +94,6 @@ class Dispute(Aggregate):
                 updated_at=self.timestamp,
                 **changes,
             )
-            aggregate.last_event = self
 
         def remember_request(self, aggregate: Dispute, request_id: str | None) -> None:
             if request_id:
@@ -94,7 +101,15 @@ class Dispute(Aggregate):
                     aggregate.state, request_ids=aggregate.state.request_ids | {request_id}
                 )
 
+    class Created(Event, Aggregate.Created):
+        # eventsourcing's base creation event; disputes are created by Received.
+        TOPIC = "escalation/Dispute.Created"
+
     class Received(Event, Aggregate.Created):
+        TOPIC = "escalation/Dispute.Received"
+        # Version 2 also adds the person's claim (诉求), empty on older receipts.
+        class_version = 2
+
         unit: str
         tier: str
         category: str
@@ -107,6 +122,12 @@ class Dispute(Aggregate):
         due_at: datetime
         schedule: list[tuple[str, datetime]]
         rules_version: str
+        claim: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state.pop("prev_hash", None)
+            state["claim"] = ""
 
         def apply(self, aggregate: Dispute) -> None:
             aggregate.state = DisputeState(
@@ -120,6 +141,7 @@ class Dispute(Aggregate):
                 parties=self.parties,
                 amount=self.amount,
                 summary=self.summary,
+                claim=self.claim,
                 location=self.location,
                 received_at=self.timestamp,
                 received_unit=self.unit,
@@ -128,10 +150,11 @@ class Dispute(Aggregate):
                 schedule=_schedule(self.schedule),
                 updated_at=self.timestamp,
             )
-            aggregate.last_event = self
             self.remember_request(aggregate, self.request_id)
 
     class RiskAssessed(Event):
+        TOPIC = "escalation/Dispute.RiskAssessed"
+
         level: str
         matched: list[str]
         rule_id: str | None
@@ -142,6 +165,8 @@ class Dispute(Aggregate):
             self.advance(aggregate, risk=self.level, risk_rule=self.rule_id)
 
     class Routed(Event):
+        TOPIC = "escalation/Dispute.Routed"
+
         department: str
         rule_id: str | None
         rules_version: str
@@ -151,6 +176,8 @@ class Dispute(Aggregate):
             self.advance(aggregate, department=self.department)
 
     class Mediated(Event):
+        TOPIC = "escalation/Dispute.Mediated"
+
         outcome: str
         unit: str
         tier: str
@@ -168,6 +195,8 @@ class Dispute(Aggregate):
             self.remember_request(aggregate, self.request_id)
 
     class Escalated(Event):
+        TOPIC = "escalation/Dispute.Escalated"
+
         from_unit: str
         from_tier: str
         to_unit: str
@@ -198,6 +227,8 @@ class Dispute(Aggregate):
             self.remember_request(aggregate, self.request_id)
 
     class Supervised(Event):
+        TOPIC = "escalation/Dispute.Supervised"
+
         notice: str
         unit: str
         tier: str
@@ -216,6 +247,8 @@ class Dispute(Aggregate):
             self.remember_request(aggregate, self.request_id)
 
     class Closed(Event):
+        TOPIC = "escalation/Dispute.Closed"
+
         outcome: str
         unit: str
         tier: str
@@ -227,6 +260,8 @@ class Dispute(Aggregate):
             self.remember_request(aggregate, self.request_id)
 
     class Reopened(Event):
+        TOPIC = "escalation/Dispute.Reopened"
+
         unit: str
         tier: str
         reason: str
@@ -274,6 +309,7 @@ class Dispute(Aggregate):
         schedule: Schedule,
         rules_version: str,
         request_id: str | None = None,
+        claim: str = "",
     ) -> Dispute:
         require_aware("received_at", at)
         if parties < 1:
@@ -288,7 +324,6 @@ class Dispute(Aggregate):
             timestamp=at,
             actor=actor,
             recorded_at=recorded_at,
-            prev_hash=GENESIS,
             unit=unit,
             tier=tier,
             category=category,
@@ -301,6 +336,7 @@ class Dispute(Aggregate):
             due_at=due_at,
             schedule=list(schedule),
             rules_version=rules_version,
+            claim=claim,
         )
 
     def _check(self, at: datetime, *, must_be_open: bool = True, what: str) -> None:
@@ -331,7 +367,6 @@ class Dispute(Aggregate):
     ) -> None:
         self._check(at, what="assess the risk of")
         self.trigger_event(
-            prev_hash=self.chain_head,
             event_class=self.RiskAssessed,
             timestamp=at,
             actor=actor,
@@ -356,7 +391,6 @@ class Dispute(Aggregate):
     ) -> None:
         self._check(at, what="route")
         self.trigger_event(
-            prev_hash=self.chain_head,
             event_class=self.Routed,
             timestamp=at,
             actor=actor,
@@ -383,7 +417,6 @@ class Dispute(Aggregate):
             )
         self._check(at, what="mediate")
         self.trigger_event(
-            prev_hash=self.chain_head,
             event_class=self.Mediated,
             timestamp=at,
             actor=actor,
@@ -430,7 +463,6 @@ class Dispute(Aggregate):
                 f"cannot move dispute {s.id} from {s.tier} to {to_tier}: escalation only goes up"
             )
         self.trigger_event(
-            prev_hash=self.chain_head,
             event_class=self.Escalated,
             timestamp=at,
             actor=actor,
@@ -462,7 +494,6 @@ class Dispute(Aggregate):
     ) -> None:
         self._check(at, what="issue a notice on")
         self.trigger_event(
-            prev_hash=self.chain_head,
             event_class=self.Supervised,
             timestamp=at,
             actor=actor,
@@ -492,7 +523,6 @@ class Dispute(Aggregate):
             )
         self._check(at, what="close")
         self.trigger_event(
-            prev_hash=self.chain_head,
             event_class=self.Closed,
             timestamp=at,
             actor=actor,
@@ -520,7 +550,6 @@ class Dispute(Aggregate):
         if self.state.is_open:
             raise IllegalTransition(f"dispute {self.state.id} is open; only a closed one reopens")
         self.trigger_event(
-            prev_hash=self.chain_head,
             event_class=self.Reopened,
             timestamp=at,
             actor=actor,

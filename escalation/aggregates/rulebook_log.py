@@ -41,20 +41,33 @@ class Activation:
 
 
 class RuleBookLog(Aggregate):
+    TOPIC = "escalation/RuleBookLog"
+    class_version = 1
+
     if TYPE_CHECKING:  # assigned by the events
         books: dict[str, StoredBook]
         activations: list[Activation]
 
     class Event(Aggregate.Event):
+        class_version = 1
+
         actor: str
         recorded_at: datetime
 
+    class Created(Event, Aggregate.Created):
+        # eventsourcing's base creation event; the log is created by Opened.
+        TOPIC = "escalation/RuleBookLog.Created"
+
     class Opened(Event, Aggregate.Created):
+        TOPIC = "escalation/RuleBookLog.Opened"
+
         def apply(self, aggregate: RuleBookLog) -> None:
             aggregate.books = {}
             aggregate.activations = []
 
     class Stored(Event):
+        TOPIC = "escalation/RuleBookLog.Stored"
+
         version: str
         source: str
         text: str
@@ -65,6 +78,8 @@ class RuleBookLog(Aggregate):
             )
 
     class Activated(Event):
+        TOPIC = "escalation/RuleBookLog.Activated"
+
         version: str
         in_flight: str
         note: str

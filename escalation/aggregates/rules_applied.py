@@ -9,13 +9,15 @@ the new rules take next are dated then, not at some earlier event.
 
 It lives outside ``dispute.py`` because it is an addition to the event
 catalogue made by the rule-book work; the aggregate applies it like any of
-its own events (projections and the hash chain need nothing new).
+its own events (projections need nothing new).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+
+from eventsourcing.utils import register_topic
 
 from escalation.aggregates.dispute import Dispute, require_aware
 from escalation.errors import IllegalTransition, InvalidInput, TimeWentBackwards
@@ -25,6 +27,8 @@ RULE_ID = "rules/activated"
 
 
 class RulesApplied(Dispute.Event):
+    TOPIC = "escalation/Dispute.RulesApplied"
+
     in_flight: str  # keep | adopt
     due_at: datetime
     schedule: list[tuple[str, datetime]]
@@ -36,6 +40,11 @@ class RulesApplied(Dispute.Event):
         # JSON gives lists back for tuples: normalise, as the aggregate does.
         schedule = tuple((str(a), t) for a, t in self.schedule)
         self.advance(aggregate, due_at=self.due_at, schedule=schedule)
+
+
+# eventsourcing registers the stored names of events nested in an aggregate when
+# the aggregate class is made; this one lives outside the class body.
+register_topic(RulesApplied.TOPIC, RulesApplied)
 
 
 def apply_rules(
@@ -63,7 +72,6 @@ def apply_rules(
             f"{s.updated_at.isoformat()}"
         )
     dispute.trigger_event(
-        prev_hash=dispute.chain_head,
         event_class=RulesApplied,
         timestamp=at,
         actor=actor,

@@ -35,6 +35,7 @@ class DisputeState:
     received_at: datetime
     received_unit: str
     # Decisions and counters.
+    claim: str = ""  # the person's claim (诉求); empty on receipts older than the field
     risk: str | None = None
     risk_rule: str | None = None
     department: str | None = None

@@ -1,5 +1,10 @@
 """Checking every dispute's hash chain while the log streams past, in log order.
 
+Each record is judged against the seal stored with it: its digest is
+recomputed from the stored bytes (scheme 2) or, for records written before
+scheme 2, from their stored JSON (scheme 1, whose chain link is the record's
+own ``prev_hash``). Nothing is decoded into events.
+
 Memory is one small record per dispute. Events that arrive before an earlier
 version of their dispute wait in that dispute's record until the gap fills
 (a reordering) or the log ends (a deletion), so the chain is always checked
@@ -11,9 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from escalation.aggregates.chain import GENESIS, digest
 from escalation.audit.findings import Finding, VerifyReport
 from escalation.audit.log import Row
+from escalation.chain import GENESIS, legacy_digest, legacy_fields, record_digest
 
 
 @dataclass(slots=True)
@@ -51,16 +56,7 @@ class ChainChecker:
         if not chain.seen:
             chain.seen = True
             self.report.disputes += 1
-        event = row.event
-        if event is None:
-            detail = row.error or "does not decode"
-            self.report.add(Finding("undecodable", detail, dispute_id, row.version, row.position))
-        link = _Link(
-            version=row.version,
-            position=row.position,
-            prev_hash=event.prev_hash if event is not None else None,
-            digest=digest(event) if event is not None else None,
-        )
+        link = self._sealed(row)
         self._in_order(dispute_id, chain, link)
         if row.position <= self.covered_to:
             self._against_head(dispute_id, chain, link)
@@ -88,6 +84,56 @@ class ChainChecker:
                 )
 
     # ------------------------------------------------------------ internals
+
+    def _sealed(self, row: Row) -> _Link:
+        """The row's chain link, after checking its bytes against its seal."""
+        where = (row.dispute_id, row.version, row.position)
+        link = _Link(version=row.version, position=row.position, prev_hash=None, digest=None)
+        seal = row.seal
+        if seal is None:
+            self.report.add(
+                Finding(
+                    "unexpected",
+                    "no chain digest was sealed with it: written behind the engine's back?",
+                    *where,
+                )
+            )
+            return link
+        stored = row.stored
+        if seal.scheme == 1:
+            try:
+                fields = legacy_fields(stored.state)
+                prev = fields.get("prev_hash")
+                digest = legacy_digest(row.dispute_id, row.version, stored.topic, fields)
+            except (ValueError, TypeError) as exc:
+                detail = f"does not decode: {type(exc).__name__}: {exc}"
+                self.report.add(Finding("undecodable", detail, *where))
+                return link
+            link.prev_hash = prev if isinstance(prev, str) else ""
+            link.digest = digest
+            if digest != seal.digest:
+                self.report.add(
+                    Finding(
+                        "altered",
+                        "its stored JSON no longer gives the digest it was sealed with (scheme 1)",
+                        *where,
+                    )
+                )
+            return link
+        link.prev_hash, link.digest = seal.prev, seal.digest
+        recomputed = record_digest(
+            row.dispute_id, row.version, stored.topic, stored.state, seal.prev
+        )
+        if recomputed != seal.digest:
+            self.report.add(
+                Finding(
+                    "altered",
+                    "its stored record does not match the digest sealed with "
+                    "it: the record or its seal was edited",
+                    *where,
+                )
+            )
+        return link
 
     def _chain(self, dispute_id: UUID) -> _Chain:
         chain = self.chains.get(dispute_id)

@@ -97,16 +97,17 @@ def event_records(
 
 
 def _event_record(row: Row, placement: Placement) -> Record:
-    if row.event is None:  # still exported, so the export is the whole log
+    event, error = row.decoded
+    if event is None:  # still exported, so the export is the whole log
         return {
             **dict.fromkeys(EVENT_COLUMNS),
             "position": row.position,
             "dispute_id": str(row.dispute_id),
             "version": row.version,
             "event": row.stored.topic.rsplit(".", 1)[-1],
-            "fields": {"undecodable": row.error},
+            "fields": {"undecodable": error},
         }
-    e = entry(row.event, row.position, placement)
+    e = entry(event, row.position, placement, row.seal)
     return {
         "position": e.position,
         "dispute_id": str(e.dispute_id),

@@ -1,19 +1,26 @@
 """Reading the stored event log row by row, as auditors need it.
 
-Auditing works on the stored rows (position, ids, raw bytes), not only on the
-decoded events: a row that no longer decodes is itself a finding.
+Auditing works on the stored rows (position, ids, raw bytes, and the chain
+digest sealed with each), not on decoded events: verification never decodes,
+so upcasting and erasure never change its answer. ``Row.event`` decodes on
+demand for the readers that show events (timeline, export); a row that no
+longer decodes says why.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
+from sqlalchemy import Select, select
 
 from escalation.aggregates.dispute import Dispute
+from escalation.chain import as_uuid
+from escalation.persistence import chain_table
 from escalation.store import DisputeLog
 
 Progress = Callable[[int, int], None]  # (position reached, last position)
@@ -21,12 +28,21 @@ PAGE_SIZE = 2000
 
 
 @dataclass(frozen=True)
+class Seal:
+    """What the recorder sealed a record with: digest scheme, previous digest, digest."""
+
+    scheme: int
+    prev: str
+    digest: str
+
+
+@dataclass(frozen=True)
 class Row:
-    """One stored row and its event, or why it does not decode."""
+    """One stored row, its seal (None: written behind the recorder's back)."""
 
     stored: Notification
-    event: Dispute.Event | None
-    error: str | None = None
+    seal: Seal | None
+    store: DisputeLog | None = field(default=None, compare=False, repr=False)
 
     @property
     def position(self) -> int:
@@ -34,27 +50,53 @@ class Row:
 
     @property
     def dispute_id(self) -> UUID:
-        oid = self.stored.originator_id
-        return oid if isinstance(oid, UUID) else UUID(str(oid))
+        return as_uuid(self.stored.originator_id)
 
     @property
     def version(self) -> int:
         return self.stored.originator_version
 
+    @cached_property
+    def decoded(self) -> tuple[Dispute.Event | None, str | None]:
+        """The event (upcast to this version's form), or why it does not decode."""
+        assert self.store is not None, "a row read without its store does not decode"
+        try:
+            event = self.store.mapper.to_domain_event(self.stored)
+        except Exception as exc:  # any failure to decode is what we report
+            cause = exc.__cause__ or exc  # the mapper wraps the transcoder's error
+            return None, f"does not decode: {type(cause).__name__}: {cause}"
+        if not isinstance(event, Dispute.Event):
+            return None, f"not a dispute event: {type(event).__name__}"
+        return event, None
 
-def decode(store: DisputeLog, stored: Notification) -> Row:
-    try:
-        event = store.mapper.to_domain_event(stored)
-    except Exception as exc:  # any failure to decode is what we report
-        cause = exc.__cause__ or exc  # the mapper wraps the transcoder's error
-        return Row(stored, None, f"does not decode: {type(cause).__name__}: {cause}")
-    if not isinstance(event, Dispute.Event):
-        return Row(stored, None, f"not a dispute event: {type(event).__name__}")
-    return Row(stored, event)
+    @property
+    def event(self) -> Dispute.Event | None:
+        return self.decoded[0]
 
 
 def head(store: DisputeLog) -> int:
     return int(store.recorder.max_notification_id() or 0)
+
+
+def _query(store: DisputeLog) -> Select[Any]:
+    events = cast(Any, store.recorder).events_record_cls.__table__
+    c, s = events.c, chain_table.c
+    return select(
+        c.id, c.originator_id, c.originator_version, c.topic, c.state, s.scheme, s.prev, s.digest
+    ).outerjoin(chain_table, s.position == c.id)
+
+
+def _row(store: DisputeLog, r: Any) -> Row:
+    state = r[4]
+    stored = Notification(
+        id=int(r[0]),
+        originator_id=as_uuid(r[1]),
+        originator_version=int(r[2]),
+        topic=str(r[3]),
+        state=bytes(state) if isinstance(state, memoryview) else state,
+    )
+    seal = None if r[5] is None else Seal(int(r[5]), str(r[6]), str(r[7]))
+    return Row(stored, seal, store)
 
 
 def log_rows(
@@ -63,35 +105,28 @@ def log_rows(
     page_size: int = PAGE_SIZE,
     progress: Progress | None = None,
 ) -> Iterator[Row]:
-    """Every stored row in log order, a page at a time (bounded memory)."""
-    recorder = cast(Any, store.recorder)
+    """Every stored row in log order with its seal, a page at a time (bounded memory)."""
+    datastore = cast(Any, store.recorder).datastore
+    events = cast(Any, store.recorder).events_record_cls.__table__
     last = head(store)
     start = 0
+    base = _query(store)
     while True:
-        page = recorder.select_notifications(start=start + 1, limit=page_size)
+        query = base.where(events.c.id > start).order_by(events.c.id).limit(page_size)
+        with datastore.transaction(commit=False) as session:
+            page = [_row(store, r) for r in session.execute(query)]
         if not page:
             return
-        for stored in page:
-            yield decode(store, stored)
-        start = page[-1].id
+        yield from page
+        start = page[-1].position
         if progress is not None:
             progress(start, max(last, start))
 
 
 def dispute_rows(store: DisputeLog, dispute_id: UUID) -> list[Row]:
-    """One dispute's stored rows, in log order, with their positions."""
-    recorder = cast(Any, store.recorder)
-    record = recorder.events_record_cls
-    with recorder.transaction(commit=False) as session:
-        query = session.query(record).filter(record.originator_id == dispute_id)
-        stored = [
-            Notification(
-                id=r.id,
-                originator_id=r.originator_id,
-                originator_version=r.originator_version,
-                topic=r.topic,
-                state=bytes(r.state),
-            )
-            for r in query.order_by(record.id)
-        ]
-    return [decode(store, s) for s in stored]
+    """One dispute's stored rows with their seals, in log order."""
+    datastore = cast(Any, store.recorder).datastore
+    events = cast(Any, store.recorder).events_record_cls.__table__
+    query = _query(store).where(events.c.originator_id == dispute_id).order_by(events.c.id)
+    with datastore.transaction(commit=False) as session:
+        return [_row(store, r) for r in session.execute(query)]

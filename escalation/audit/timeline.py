@@ -11,17 +11,14 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from escalation.aggregates.chain import digest
 from escalation.aggregates.dispute import Dispute
-from escalation.audit.log import dispute_rows
+from escalation.audit.log import Seal, dispute_rows
 from escalation.commands import as_dispute_id
 from escalation.engine import EscalationEngine
 from escalation.errors import UnknownDispute
 
 #: What every event carries; everything else is the event's own fields.
-ENVELOPE = frozenset(
-    {"originator_id", "originator_version", "timestamp", "actor", "recorded_at", "prev_hash"}
-)
+ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "actor", "recorded_at"})
 
 
 @dataclass(frozen=True)
@@ -40,8 +37,8 @@ class TimelineEntry:
     rules_version: str | None
     reason: str | None
     what: str  # one line for people
-    prev_hash: str
-    digest: str
+    prev_hash: str  # the chain: the digest of the dispute's previous record
+    digest: str  # the digest sealed with this record ("" if it has none)
     fields: dict[str, Any]  # every event-specific field, as stored
 
 
@@ -62,7 +59,9 @@ class Placement:
         return place
 
 
-def entry(event: Dispute.Event, position: int, placement: Placement) -> TimelineEntry:
+def entry(
+    event: Dispute.Event, position: int, placement: Placement, seal: Seal | None
+) -> TimelineEntry:
     unit, tier = placement.after(event)
     reason = getattr(event, "reason", None)
     return TimelineEntry(
@@ -80,8 +79,8 @@ def entry(event: Dispute.Event, position: int, placement: Placement) -> Timeline
         rules_version=getattr(event, "rules_version", None),
         reason=reason if isinstance(reason, str) else None,
         what=describe(event),
-        prev_hash=event.prev_hash,
-        digest=digest(event),
+        prev_hash=seal.prev if seal is not None else "",
+        digest=seal.digest if seal is not None else "",
         fields=fields_of(event),
     )
 
@@ -98,7 +97,7 @@ def timeline(engine: EscalationEngine, dispute_id: UUID | str) -> list[TimelineE
         raise UnknownDispute(f"no dispute with id {did}")
     placement = Placement()
     rows.sort(key=lambda r: r.version)
-    return [entry(r.event, r.position, placement) for r in rows if r.event is not None]
+    return [entry(r.event, r.position, placement, r.seal) for r in rows if r.event is not None]
 
 
 def describe(event: Dispute.Event) -> str:

@@ -1,18 +1,20 @@
 """``verify``: re-read the log and prove it is what was written, or say where not.
 
-Three independent checks over one streaming pass (memory: one small record
-per dispute, never the log):
+Four independent checks over one streaming pass (memory: one small record
+per dispute, never the log), none of which decodes an event:
 
-1. each dispute's hash chain — every event's ``prev_hash`` is the digest of
-   the version before it (altered, deleted, reordered, undecodable events);
-2. the chain heads the audit projection recorded — catches the *last* event
-   of a dispute altered or deleted, which no later event can vouch for;
-3. the running digest over every stored row against the checkpoints — any
-   change to the stored bytes, located to the span between two checkpoints.
+1. each record against the digest sealed with it when it was written, and
+   each dispute's hash chain — every seal's previous digest is the digest of
+   the version before it (altered, deleted, reordered, unsealed records);
+2. the chain heads the audit projection recorded — names the *last* event of
+   a dispute altered or deleted, which no later event can vouch for;
+3. the running digest over every stored row against the projection's
+   checkpoints — any change to the stored bytes, located to a span;
+4. the running digest against the log head written with every record — so
+   not even the newest row can be deleted or changed unnoticed.
 
-Rows after the last checkpoint (not yet projected) get check 1 only; the
-report counts them. ``verify`` never catches projections up: that would
-checkpoint whatever is in the log now, tampered or not.
+``verify`` never catches projections up: that would checkpoint whatever is
+in the log now, tampered or not.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from escalation.audit.findings import Finding, VerifyReport
 from escalation.audit.log import PAGE_SIZE, Progress, dispute_rows, log_rows
 from escalation.commands import as_dispute_id
 from escalation.engine import EscalationEngine
+from escalation.persistence import LogHead, head_in
 from escalation.store import DisputeLog
 from projections.audit import (
     START,
@@ -56,18 +59,27 @@ def verify(
     """
     store = engine.store
     report = VerifyReport()
-    tip = _tip(store, report)
-    chains = ChainChecker(report, tip.position)
+    projected = _projected(store)
+    log_head = _log_head(store, report)
+    chains = ChainChecker(report, projected.position)
     for head in _paged(store, select(audit_heads), audit_heads.c.dispute_id):
         chains.expect_head(head.dispute_id, head.version, head.digest, head.position)
     checkpoints = _paged(store, select(audit_checkpoints), audit_checkpoints.c.position)
-    digests = DigestChecker(
-        (Checkpoint(c.position, c.events, c.digest) for c in checkpoints), report, expect
-    )
+    digests = DigestChecker(_with_head(checkpoints, log_head), report, expect)
     for row in log_rows(store, page_size=page_size, progress=progress):
         report.events += 1
-        if row.position > tip.position:
+        if row.position > log_head.position:
             report.uncovered += 1
+            report.add(
+                Finding(
+                    "unexpected",
+                    f"stored after the log head (position {log_head.position}), which every "
+                    "write moves: inserted behind the engine's back?",
+                    row.dispute_id,
+                    row.version,
+                    row.position,
+                )
+            )
         digests.feed(row.stored)
         chains.feed(row)
     digests.finish()
@@ -80,13 +92,14 @@ def verify_dispute(engine: EscalationEngine, dispute_id: UUID | str) -> VerifyRe
     """Check one dispute's chain and recorded head (not the log-wide digest)."""
     store, did = engine.store, as_dispute_id(dispute_id)
     report = VerifyReport()
-    chains = ChainChecker(report, _tip(store, report).position)
+    log_head = _log_head(store, report)
+    chains = ChainChecker(report, _projected(store).position)
     query = select(audit_heads).where(audit_heads.c.dispute_id == did)
     for head in _paged(store, query, audit_heads.c.dispute_id):
         chains.expect_head(head.dispute_id, head.version, head.digest, head.position)
     for row in dispute_rows(store, did):
         report.events += 1
-        if row.position > report.covered_to:
+        if row.position > log_head.position:
             report.uncovered += 1
         chains.feed(row)
     chains.finish()
@@ -165,18 +178,42 @@ class DigestChecker:
         self.pending = next(self.checkpoints, None)
 
 
+def _with_head(checkpoints: Iterator[Any], head: LogHead) -> Iterator[Checkpoint]:
+    """The projection's checkpoints and the log head, in position order.
+
+    The head is written with every record, so it stands for the projection's
+    tip at the same position (and catches what was written after that tip).
+    """
+    pending = head.position > 0
+    for c in checkpoints:
+        if pending and c.position >= head.position:
+            pending = False
+            yield Checkpoint(head.position, head.records, head.digest)
+            if c.position == head.position:
+                continue
+        yield Checkpoint(c.position, c.events, c.digest)
+    if pending:
+        yield Checkpoint(head.position, head.records, head.digest)
+
+
 def _where(finding: Finding) -> int:
     if finding.position is not None:
         return finding.position
     return finding.span[1] if finding.span is not None else 2**63
 
 
-def _tip(store: DisputeLog, report: VerifyReport) -> Checkpoint:
+def _projected(store: DisputeLog) -> Checkpoint:
+    """How far the audit projection has recorded heads and checkpoints."""
     with _datastore(store).transaction(commit=False) as session:
-        tip = last_checkpoint(session)
-    report.covered_to = tip.position
-    report.tip_digest = tip.digest if tip.position else None
-    return tip
+        return last_checkpoint(session)
+
+
+def _log_head(store: DisputeLog, report: VerifyReport) -> LogHead:
+    with _datastore(store).transaction(commit=False) as session:
+        head = head_in(session)
+    report.covered_to = head.position
+    report.tip_digest = head.digest if head.position else None
+    return head
 
 
 def _paged(store: DisputeLog, query: Select[Any], key: Any, size: int = 1000) -> Iterator[Any]:

@@ -62,15 +62,6 @@ class Replayed:
     dispute: Dispute | None = None  # the aggregate at the horizon (None: skipped)
 
 
-class ReplayDispute(Dispute):
-    """The Dispute aggregate minus the hash chain: a replay is never stored, and
-    hashing each event would be a sixth of its cost. Decides exactly the same."""
-
-    @property
-    def chain_head(self) -> str:
-        return ""
-
-
 def facts_of(events: Sequence[Dispute.Event]) -> list[Dispute.Event]:
     return [e for e in events if not e.by_rule]
 
@@ -108,7 +99,7 @@ def _closed_by(before: Dispute.Event, fact: Dispute.Event) -> bool:
 def _receive(fact: Dispute.Received, rules: RuleBook) -> Dispute:
     at = fact.occurred_at
     due, schedule = tier_entry(rules, fact.unit, at)
-    dispute = ReplayDispute.receive(
+    dispute = Dispute.receive(
         id=fact.originator_id,
         unit=fact.unit,
         tier=rules.unit(fact.unit).tier,
@@ -118,6 +109,7 @@ def _receive(fact: Dispute.Received, rules: RuleBook) -> Dispute:
         amount=fact.amount,
         summary=fact.summary,
         location=fact.location,
+        claim=fact.claim,
         at=at,
         actor=fact.actor,
         recorded_at=fact.recorded_at,
