@@ -53,6 +53,7 @@ class VerifyReport:
     log_position: int = 0  # the last row read
     log_digest: str | None = None  # running digest of the rows up to it, recomputed
     expected: int = 0  # digests given from outside (``expect``) compared
+    expected_differ: list[int] = field(default_factory=list)  # their positions that differ
     findings: list[Finding] = field(default_factory=list)
     dropped: int = 0  # findings beyond ``max_findings`` (counted, not kept)
     max_findings: int = MAX_FINDINGS

@@ -149,6 +149,7 @@ class DigestChecker:
             position, digest = self.expect.pop()
             self.report.expected += 1
             if digest.strip().lower() != self.pure:
+                self.report.expected_differ.append(position)
                 self.report.add(
                     Finding(
                         "digest",
