@@ -303,13 +303,21 @@ def prepare_log(
     store listing a name not known here, or a newer version of one, was
     written by a newer escalation: refused before anything is read.
     """
-    had_format = inspect(engine).has_table(format_table.name)
     if writable:
         log_metadata.create_all(engine, checkfirst=True)
+    # Read under the lock below whatever another opener wrote meanwhile.
+    exists = writable or inspect(engine).has_table(format_table.name)
     with Session(engine) as session, session.begin():
         if lock is not None:
             lock(session)
-        _check_format(session, known, writable=writable, exists=had_format)
+        if writable and engine.dialect.name == "sqlite":
+            # Take the write lock before reading: two processes opening a new
+            # file at once must not both decide to insert (PostgreSQL openers
+            # are serialised by an advisory lock).
+            session.execute(
+                update(head_table).where(head_table.c.log == HEAD_KEY).values(log=head_table.c.log)
+            )
+        _check_format(session, known, writable=writable, exists=exists)
         if writable and session.execute(select(head_table.c.log)).first() is None:
             _seal_existing(session, events)
 
