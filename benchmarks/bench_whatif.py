@@ -44,13 +44,13 @@ from rich.table import Table
 
 from escalation import EscalationEngine, RuleBook
 from escalation.aggregates.dispute import Dispute
-from escalation.facts import Mediation, apply_fact, register
-from escalation.importer import insert_events
-from escalation.policies.settle import settle
-from escalation.whatif.fast import fast
-from escalation.whatif.simulate import simulate
-from escalation.whatif.stream import open_log
-from escalation.workload import Intake, Workload
+from escalation.application.importer import insert_events
+from escalation.application.whatif.replay_rules import fast
+from escalation.application.whatif.simulate import simulate
+from escalation.application.workload import Intake, Workload
+from escalation.bootstrap import open_log
+from escalation.policies.due import settle
+from escalation.policies.facts import Mediation, apply_fact, register
 
 console = Console()
 START = date(2025, 1, 1)

@@ -13,8 +13,8 @@ from datetime import date
 from pathlib import Path
 
 from escalation import RuleBook
-from escalation.records import record_line
-from escalation.workload import Workload
+from escalation.application.import_format import record_line
+from escalation.application.workload import Workload
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ Measured in one run, on SQLite files in a temporary folder:
 * single-command latency (p50/p99) and throughput of ``engine.receive`` against
   plain ``eventsourcing`` saving one bare aggregate per call on the same setup
   (interleaved call for call), and the demo's month against the same baseline;
-* bulk import (``escalation.importer``) against raw ``sqlite3.executemany`` of
+* bulk import (``escalation.application.importer``) against raw ``sqlite3.executemany`` of
   the same stored rows into an equivalent table;
 * tick cost with D disputes falling due among N open, for each N;
 * rebuild of every read model against plainly reading and decoding the same
@@ -37,9 +37,9 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 
 from escalation import EscalationEngine, RuleBook
-from escalation.demo import run_demo
-from escalation.importer import DisputeRecord, Receipt, import_disputes
-from escalation.workload import Workload
+from escalation.application.demo import run_demo
+from escalation.application.importer import DisputeRecord, Receipt, import_disputes
+from escalation.application.workload import Workload
 
 
 @dataclass

@@ -1,11 +1,37 @@
 """escalation: an event-sourced engine for tiered dispute resolution.
 
 community → street → district: 就地化解、逐级上报、提级管理.
+
+The public names below are imported on first use (PEP 562), so importing a
+domain module (``escalation.aggregates``) never drags in the engine, the
+database or the read models.
 """
 
-from escalation.aggregates import Dispute, DisputeState
-from escalation.engine import EscalationEngine, QueueItem, TickReport
-from escalation.policies.rulebook import RuleBook
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from escalation.aggregates import Dispute, DisputeState
+    from escalation.application.engine import EscalationEngine, QueueItem, TickReport
+    from escalation.policies.rulebook import RuleBook
+
+_PUBLIC = {
+    "Dispute": "escalation.aggregates",
+    "DisputeState": "escalation.aggregates",
+    "EscalationEngine": "escalation.application.engine",
+    "QueueItem": "escalation.application.engine",
+    "TickReport": "escalation.application.engine",
+    "RuleBook": "escalation.policies.rulebook",
+}
 
 __all__ = ["Dispute", "DisputeState", "EscalationEngine", "QueueItem", "RuleBook", "TickReport"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'escalation' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -1,5 +1,5 @@
-"""Read models built from the event log (SQLAlchemy tables in the store's database)."""
+"""Read models built from the event log (SQLAlchemy tables in the store's database).
 
-# The projections read the engine's events and the engine runs the projections:
-# importing the engine package first lets either be imported first.
-import escalation  # noqa: F401
+They depend on the events (``escalation.aggregates``), the log's digests and
+the database helpers (``escalation.adapters``), never on the engine.
+"""

@@ -41,12 +41,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from escalation.adapters.database import upsert
+from escalation.adapters.log_digests import GENESIS
+from escalation.adapters.log_digests import advance as advance_digest
+from escalation.adapters.persistence import chain_rows
 from escalation.aggregates.dispute import Dispute
-from escalation.chain import GENESIS
-from escalation.chain import advance as advance_digest
-from escalation.persistence import chain_rows
 from projections.base import Projection
-from projections.upsert import upsert
 
 metadata = MetaData()
 
@@ -68,7 +68,7 @@ audit_checkpoints = Table(
     Column("sealed", Boolean, nullable=False),
 )
 
-# The store's own table (escalation.store.STORE_NAME + "_events"), read only by
+# The store's own table (escalation.adapters.store.STORE_NAME + "_events"), read only by
 # ``apply`` when it is called without the stored rows.
 _events = Table(
     "escalation_events",
@@ -93,7 +93,7 @@ START = Checkpoint(0, 0, GENESIS)
 
 
 def advance(running: str, row: Notification) -> str:
-    """The running digest after one more stored row (``escalation.chain.advance``)."""
+    """The running digest after one more stored row (``log_digests.advance``)."""
     return advance_digest(
         running, row.id, row.originator_id, row.originator_version, row.topic, row.state
     )

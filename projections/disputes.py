@@ -40,12 +40,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from escalation.adapters.database import UTCDateTime, insert_rows, upsert
 from escalation.aggregates.dispute import Dispute
 from escalation.aggregates.state import DisputeState
 from projections.base import Projection
-from projections.bulk import insert_rows
-from projections.types import UTCDateTime
-from projections.upsert import upsert
 
 metadata = MetaData()
 

@@ -17,10 +17,10 @@ from eventsourcing.persistence import IntegrityError, Tracking
 from sqlalchemy import Index, delete, select, text, update
 from sqlalchemy.orm import Session
 
+from escalation.adapters.database import create_serialised
+from escalation.adapters.logs import get_logger
 from escalation.aggregates.dispute import Dispute
-from escalation.logging import get_logger
 from projections.base import Projection
-from projections.ddl import create_serialised
 
 Progress = Callable[[int, int], None]  # (position reached, last position)
 #: Times one catch-up may lose the race to insert a first tracking row.

@@ -199,8 +199,8 @@ def recomputed_chain(engine: EscalationEngine, dispute_id: Any) -> list[str]:
 
     Independent of the seals the recorder wrote: a test compares the two.
     """
-    from escalation.audit.log import dispute_rows
-    from escalation.chain import GENESIS, record_digest
+    from escalation.adapters.log_digests import GENESIS, record_digest
+    from escalation.application.audit.log import dispute_rows
 
     digests, prev = [], GENESIS
     for row in sorted(dispute_rows(engine.store, dispute_id), key=lambda r: r.version):

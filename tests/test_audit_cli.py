@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from escalation import EscalationEngine, RuleBook
-from escalation.cli import app
+from escalation.entrypoints.cli import app
 from tests.conftest import SMALL_RULES, T0
 from tests.test_audit_verify import Log, build_log
 

@@ -13,11 +13,11 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from escalation import EscalationEngine, RuleBook
+from escalation.adapters.log_digests import GENESIS
 from escalation.aggregates.dispute import Dispute
-from escalation.audit import timeline, verify, verify_dispute
-from escalation.audit.export import export
-from escalation.audit.log import log_rows
-from escalation.chain import GENESIS
+from escalation.application.audit import timeline, verify, verify_dispute
+from escalation.application.audit.export import export
+from escalation.application.audit.log import log_rows
 from projections.audit import AuditProjection, advance, audit_checkpoints, audit_heads
 from projections.runner import ProjectionRunner
 from tests.conftest import T0, hours, recomputed_chain

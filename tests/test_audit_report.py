@@ -7,9 +7,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from escalation import EscalationEngine, RuleBook
-from escalation.audit import timeline, verify_dispute
-from escalation.audit.html import render_dispute_report
-from escalation.audit.report import dispute_report
+from escalation.application.audit import timeline, verify_dispute
+from escalation.application.audit.html import render_dispute_report
+from escalation.application.audit.report import dispute_report
 from tests.conftest import T0, hours
 from tests.test_audit_verify import Log, build_log
 

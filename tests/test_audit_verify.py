@@ -14,8 +14,8 @@ from uuid import UUID
 import pytest
 
 from escalation import EscalationEngine, RuleBook
-from escalation.audit import VerifyReport, verify, verify_dispute
-from escalation.chain import GENESIS, advance, record_digest
+from escalation.adapters.log_digests import GENESIS, advance, record_digest
+from escalation.application.audit import VerifyReport, verify, verify_dispute
 from projections.audit import AuditProjection
 from projections.disputes import DisputesProjection
 from projections.runner import ProjectionRunner

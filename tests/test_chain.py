@@ -11,7 +11,7 @@ from uuid import UUID
 from hypothesis import given
 from hypothesis import strategies as st
 
-from escalation.chain import (
+from escalation.adapters.log_digests import (
     GENESIS,
     advance,
     legacy_digest,

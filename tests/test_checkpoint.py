@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from escalation import EscalationEngine, RuleBook
-from escalation.audit.checkpoint import (
+from escalation.adapters.persistence import LogHead, read_head
+from escalation.application.audit.checkpoint import (
     HEADER,
     MAX_CHECKPOINT_BYTES,
     Checkpoint,
@@ -36,9 +37,8 @@ from escalation.audit.checkpoint import (
     public_key_hex,
     read_checkpoint,
 )
-from escalation.cli import app
+from escalation.entrypoints.cli import app
 from escalation.errors import EscalationError, InvalidInput, StorageError
-from escalation.persistence import LogHead, read_head
 from tests.conftest import SMALL_RULES, T0, hours
 
 runner = CliRunner(env={"COLUMNS": "250"})

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from escalation.cli import app
+from escalation.application.periods import Period
+from escalation.entrypoints.cli import app
 from escalation.errors import InvalidInput
-from escalation.period import Period
 from tests.conftest import SMALL_RULES
 
 runner = CliRunner(env={"COLUMNS": "250"})
@@ -120,7 +120,7 @@ def test_errors_are_one_line_and_exit_2(rules_file: Path, db_url: str) -> None:
     common = ["--db", db_url, "--rules", str(rules_file)]
     import sys
 
-    from escalation.cli import main
+    from escalation.entrypoints.cli import main
 
     argv = sys.argv
     sys.argv = ["escalation", "get", "00000000-0000-0000-0000-000000000001", *common]

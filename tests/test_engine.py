@@ -273,8 +273,8 @@ def test_a_bad_database_path_is_a_clear_error(
 
 
 def test_stored_history_forms_an_unbroken_hash_chain(engine: EscalationEngine) -> None:
-    from escalation.audit.log import dispute_rows
-    from escalation.chain import GENESIS
+    from escalation.adapters.log_digests import GENESIS
+    from escalation.application.audit.log import dispute_rows
 
     did = receive(engine, category="wage_arrears", parties=12, amount=123_456.78)
     engine.mediate(did, outcome="failed", mediator="m", at=T0 + hours(2))

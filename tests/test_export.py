@@ -15,15 +15,15 @@ from uuid import UUID
 import pytest
 
 from escalation import EscalationEngine, RuleBook
-from escalation.audit.export import (
+from escalation.adapters.log_digests import GENESIS
+from escalation.application.audit.export import (
     EVENT_COLUMNS,
     QUEUE_COLUMNS,
     export,
     load_event_records,
 )
-from escalation.audit.timeline import fields_of
-from escalation.chain import GENESIS
-from escalation.demo import run_demo
+from escalation.application.audit.timeline import fields_of
+from escalation.application.demo import run_demo
 from escalation.errors import InvalidInput, UnknownDispute
 from tests.conftest import recomputed_chain
 from tests.test_audit_verify import Log, build_log

@@ -12,9 +12,12 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from escalation import EscalationEngine, RuleBook
-from escalation.cli import app
+from escalation.application.import_format import parse_record, read_records, record_line
+from escalation.application.importer import DisputeRecord, Receipt, import_disputes
+from escalation.application.workload import Workload
+from escalation.entrypoints.cli import app
 from escalation.errors import InvalidInput
-from escalation.facts import (
+from escalation.policies.facts import (
     Closure,
     ManualEscalation,
     ManualNotice,
@@ -22,9 +25,6 @@ from escalation.facts import (
     Reopening,
     dispute_id_for,
 )
-from escalation.importer import DisputeRecord, Receipt, import_disputes
-from escalation.records import parse_record, read_records, record_line
-from escalation.workload import Workload
 from tests.conftest import SMALL_RULES
 
 runner = CliRunner(env={"COLUMNS": "250"})

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 
 from escalation import EscalationEngine, RuleBook
+from escalation.application.importer import DisputeRecord, Receipt, import_disputes
 from escalation.errors import InvalidInput
-from escalation.facts import Closure, ManualEscalation, Mediation
-from escalation.importer import DisputeRecord, Receipt, import_disputes
+from escalation.policies.facts import Closure, ManualEscalation, Mediation
 from tests.conftest import T0, hours
 
 

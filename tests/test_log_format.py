@@ -12,10 +12,10 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic, resolve_topic
 
 from escalation import EscalationEngine, RuleBook
+from escalation.adapters.store import DisputeLog
 from escalation.aggregates.catalogue import LEGACY_TOPICS, STORED_CLASSES, TOPICS, class_versions
 from escalation.aggregates.dispute import Dispute
 from escalation.errors import StorageError
-from escalation.store import DisputeLog
 from tests.conftest import T0, hours
 from tests.test_audit_verify import build_log
 from tests.test_chain import LEGACY_STATE, LEGACY_TOPIC

@@ -13,9 +13,7 @@ import structlog
 from structlog.testing import capture_logs
 
 from escalation import EscalationEngine
-from escalation.errors import InvalidInput
-from escalation.facts import Receipt, register
-from escalation.logging import (
+from escalation.adapters.logs import (
     EVENTS,
     REDACTED,
     configure_logging,
@@ -24,6 +22,8 @@ from escalation.logging import (
     resolve_mode,
     to_log,
 )
+from escalation.errors import InvalidInput
+from escalation.policies.facts import Receipt, register
 from tests.conftest import T0, hours
 
 SECRET_SUMMARY = "SECRET-工地拖欠工资-张三李四"
@@ -209,7 +209,7 @@ def test_mode_and_level_from_the_environment(monkeypatch: pytest.MonkeyPatch) ->
 def test_cli_commands_log_json_lines_to_stderr_only_when_asked(tmp_path: Any, db_url: str) -> None:
     from typer.testing import CliRunner
 
-    from escalation.cli import app
+    from escalation.entrypoints.cli import app
     from tests.conftest import SMALL_RULES
 
     rules = tmp_path / "rules.yaml"

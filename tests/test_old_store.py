@@ -22,8 +22,8 @@ from uuid import UUID
 import pytest
 
 from escalation import EscalationEngine, RuleBook
-from escalation.audit.verify import verify
-from escalation.rulebooks import RuleBookRegistry
+from escalation.application.audit.verify import verify
+from escalation.application.rulebook_registry import RuleBookRegistry
 
 FIXTURE = Path(__file__).parent / "fixtures" / "old_store_v1"
 EXPECTED: dict[str, Any] = json.loads((FIXTURE / "expected.json").read_text(encoding="utf-8"))

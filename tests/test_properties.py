@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from escalation.aggregates.dispute import CLOSE_OUTCOMES, MEDIATION_OUTCOMES, Dispute
 from escalation.errors import EscalationError
 from escalation.policies.decide import decide, tier_entry
+from escalation.policies.due import settle
 from escalation.policies.rulebook import NOTICES, RuleBook
-from escalation.policies.settle import settle
 from tests.conftest import SMALL_RULES, T0
 
 RULES = RuleBook.from_yaml(SMALL_RULES, source="small.yaml")

@@ -15,11 +15,9 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from escalation import EscalationEngine, RuleBook
-from escalation.demo import run_demo
-from escalation.errors import InvalidInput
-from escalation.period import Period
-from escalation.policies.rulebook import WeakSignals
-from escalation.reviews import (
+from escalation.application.demo import run_demo
+from escalation.application.periods import Period
+from escalation.application.reviews import (
     Intake,
     Review,
     build_review,
@@ -29,6 +27,8 @@ from escalation.reviews import (
     render_markdown,
     write_review,
 )
+from escalation.errors import InvalidInput
+from escalation.policies.rulebook import WeakSignals
 from projections.disputes import disputes
 from tests.conftest import SMALL_RULES, T0
 
@@ -325,7 +325,7 @@ def test_previous_periods_and_labels() -> None:
 def test_review_command_writes_both_files(
     small_rules: RuleBook, tmp_path: Path, db_url: str
 ) -> None:
-    from escalation.cli import app
+    from escalation.entrypoints.cli import app
 
     rules_file = tmp_path / "rules.yaml"
     rules_file.write_text(SMALL_RULES, encoding="utf-8")

@@ -9,13 +9,16 @@ import pytest
 from typer.testing import CliRunner
 
 from escalation import EscalationEngine, RuleBook
-from escalation.activation import activate
 from escalation.aggregates.rulebook_log import RULEBOOK_LOG_ID
-from escalation.audit.verify import verify_dispute
-from escalation.cli import app
+from escalation.application.audit.verify import verify_dispute
+from escalation.application.rulebook_registry import (
+    RuleBookRegistry,
+    RulesNotActive,
+    UnknownRuleBook,
+)
+from escalation.bootstrap import activate, open_log
+from escalation.entrypoints.cli import app
 from escalation.errors import InvalidInput
-from escalation.rulebooks import RuleBookRegistry, RulesNotActive, UnknownRuleBook
-from escalation.whatif.stream import open_log
 from tests.conftest import SMALL_RULES, T0, hours
 
 runner = CliRunner()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from escalation import RuleBook
-from escalation.whatif.rulediff import RuleChange, diff_rules
+from escalation.application.whatif.rule_diff import RuleChange, diff_rules
 from tests.conftest import SMALL_RULES
 
 BASE = RuleBook.from_yaml(SMALL_RULES, source="base.yaml")

@@ -19,8 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from escalation import EscalationEngine, RuleBook
-from escalation.errors import InvalidInput
-from escalation.service import (
+from escalation.entrypoints.scheduler import (
     EscalationService,
     ServiceConfig,
     ServiceState,
@@ -29,6 +28,7 @@ from escalation.service import (
     read_status,
     review_trigger,
 )
+from escalation.errors import InvalidInput
 from tests.conftest import SMALL_RULES, T0
 
 NO_REVIEWS = {"daily": "off", "weekly": "off", "monthly": "off", "quarterly": "off"}
@@ -275,7 +275,7 @@ def test_reviews_on_their_schedule_cover_the_previous_period(
 def test_status_command_reports_tick_lag_due_and_counts(
     small_rules: RuleBook, db_url: str, tmp_path: Path
 ) -> None:
-    from escalation.cli import app
+    from escalation.entrypoints.cli import app
 
     rules_file = tmp_path / "rules.yaml"
     rules_file.write_text(SMALL_RULES, encoding="utf-8")
@@ -340,7 +340,7 @@ def test_serve_stops_cleanly_on_sigterm_between_ticks(tmp_path: Path, db_url: st
         )
     log_path = tmp_path / "serve.log"
     env = {**os.environ, "ESCALATION_LOG": "json", "ESCALATION_LOG_LEVEL": "debug"}
-    command = [sys.executable, "-c", "from escalation.cli import main; main()", "serve"]
+    command = [sys.executable, "-c", "from escalation.entrypoints.cli import main; main()", "serve"]
     command += ["--db", db, "--rules", str(rules_file), "--tick-every", "100ms"]
     command += ["--out", str(tmp_path / "reviews"), "--daily", "off", "--weekly", "off"]
     command += ["--monthly", "off", "--quarterly", "off"]
@@ -385,8 +385,8 @@ def test_serve_stops_cleanly_on_sigterm_between_ticks(tmp_path: Path, db_url: st
 def test_the_service_stops_when_other_rules_are_activated(
     small_rules: RuleBook, db_url: str
 ) -> None:
-    from escalation.activation import activate
-    from escalation.service import EscalationService
+    from escalation.bootstrap import activate
+    from escalation.entrypoints.scheduler import EscalationService
 
     stricter = RuleBook.from_yaml(
         small_rules.text.replace("handle_within: 2 days", "handle_within: 1 days"), source="b.yaml"

@@ -8,7 +8,7 @@ from eventsourcing.persistence import DatetimeAsISO
 from hypothesis import given
 from hypothesis import strategies as st
 
-from escalation.store import CachedDatetimeAsISO
+from escalation.adapters.store import CachedDatetimeAsISO
 
 OFFSETS = st.one_of(
     st.none(), st.integers(-12 * 60, 14 * 60).map(lambda m: timezone(timedelta(minutes=m)))

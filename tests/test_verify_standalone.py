@@ -30,10 +30,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from escalation import EscalationEngine, RuleBook
-from escalation.audit.checkpoint import make_checkpoint
-from escalation.audit.verify import verify
-from escalation.chain import GENESIS, advance, record_digest
-from escalation.persistence import LogHead, read_head
+from escalation.adapters.log_digests import GENESIS, advance, record_digest
+from escalation.adapters.persistence import LogHead, read_head
+from escalation.application.audit.checkpoint import make_checkpoint
+from escalation.application.audit.verify import verify
 from tests.conftest import T0, hours
 from tests.test_audit_verify import build_log
 

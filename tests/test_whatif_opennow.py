@@ -8,9 +8,9 @@ from uuid import UUID
 from typer.testing import CliRunner
 
 from escalation import EscalationEngine, RuleBook
-from escalation.cli import app
-from escalation.whatif.opennow import OpenNow, forecast
-from escalation.whatif.stream import open_log
+from escalation.application.whatif.open_disputes import OpenNow, forecast
+from escalation.bootstrap import open_log
+from escalation.entrypoints.cli import app
 from tests.conftest import SMALL_RULES, T0, hours
 
 runner = CliRunner()

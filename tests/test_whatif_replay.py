@@ -12,8 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from escalation.aggregates.dispute import CLOSE_OUTCOMES, MEDIATION_OUTCOMES, Dispute
+from escalation.application.whatif.outcome import Move, differences, summarise
+from escalation.application.whatif.replay import facts_of, replay
+from escalation.application.whatif.replay_rules import fast
 from escalation.errors import EscalationError
-from escalation.facts import (
+from escalation.policies.decide import tier_entry
+from escalation.policies.due import settle
+from escalation.policies.facts import (
     Closure,
     Fact,
     ManualEscalation,
@@ -22,12 +27,7 @@ from escalation.facts import (
     Reopening,
     apply_fact,
 )
-from escalation.policies.decide import tier_entry
 from escalation.policies.rulebook import NOTICES, RuleBook
-from escalation.policies.settle import settle
-from escalation.whatif.fast import fast
-from escalation.whatif.outcome import Move, differences, summarise
-from escalation.whatif.replay import facts_of, replay
 from tests.conftest import SMALL_RULES, T0, hours
 
 RULES = RuleBook.from_yaml(SMALL_RULES, source="small.yaml")

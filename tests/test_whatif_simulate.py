@@ -12,11 +12,12 @@ import pytest
 from typer.testing import CliRunner
 
 from escalation import EscalationEngine, RuleBook
-from escalation.cli import app
-from escalation.demo import run_demo
+from escalation.application.demo import run_demo
+from escalation.application.whatif.simulate import Simulation, simulate
+from escalation.application.whatif.stream import LogReader
+from escalation.bootstrap import open_log
+from escalation.entrypoints.cli import app
 from escalation.errors import InvalidInput, StorageError
-from escalation.whatif.simulate import Simulation, simulate
-from escalation.whatif.stream import LogReader, open_log
 from tests.conftest import SMALL_RULES, T0, hours
 
 runner = CliRunner()

@@ -1,0 +1,9 @@
+"""Database access shared by the store and the read models: table creation when
+several processes start at once, column types, upserts and fast multi-row inserts."""
+
+from escalation.adapters.database.bulk import insert_rows
+from escalation.adapters.database.ddl import create_serialised
+from escalation.adapters.database.types import UTCDateTime, sqlite_text
+from escalation.adapters.database.upsert import upsert
+
+__all__ = ["UTCDateTime", "create_serialised", "insert_rows", "sqlite_text", "upsert"]

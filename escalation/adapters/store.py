@@ -1,0 +1,198 @@
+"""The event store: an ``eventsourcing`` application on ``eventsourcing-sqlalchemy``."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
+from typing import Any, cast
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import (
+    DatetimeAsISO,
+    JSONTranscoder,
+    Mapper,
+    MapperDeserialisationError,
+    StoredEvent,
+    find_id_convertor,
+)
+from eventsourcing.utils import TopicError, register_topic, resolve_topic
+from sqlalchemy import Engine, Table
+from sqlalchemy.orm import Session
+
+from escalation.adapters.database import create_serialised
+from escalation.adapters.persistence import prepare_log
+from escalation.aggregates.catalogue import LEGACY_TOPICS, class_versions
+from escalation.errors import StorageError
+
+#: Fixed, so renaming a class never moves the data: the tables are
+#: ``escalation_events`` and ``escalation_tracking``.
+STORE_NAME = "escalation"
+
+
+class CachedDatetimeAsISO(DatetimeAsISO):
+    """``DatetimeAsISO`` (same name, same text) remembering recent texts.
+
+    A dispute's events repeat its times (received, due, each notice of the
+    schedule) and a batch shares its recorded time; formatting a datetime
+    costs several lookups. The text depends on the instant and the offset.
+    """
+
+    def __init__(self, size: int = 50_000) -> None:
+        self.size = size
+        self.texts: dict[tuple[datetime, timedelta | None], str] = {}
+
+    def encode(self, obj: datetime) -> str:
+        key = (obj, obj.utcoffset())
+        text = self.texts.get(key)
+        if text is None:
+            if len(self.texts) >= self.size:
+                self.texts.clear()
+            text = self.texts[key] = obj.isoformat()
+        return text
+
+
+def register_legacy_topics() -> None:
+    """Let module-path topics of logs written before stable names resolve.
+
+    ``eventsourcing`` keeps one process-wide topic table; registering the
+    same class again is a no-op, so every store may call this.
+    """
+    for topic, cls in LEGACY_TOPICS.items():
+        register_topic(topic, cls)
+
+
+class LogMapper(Mapper[UUID]):
+    """The stock mapper, refusing what this version cannot read faithfully.
+
+    An unknown topic or a ``class_version`` newer than the class's is a store
+    written by a newer escalation: a clear ``StorageError``, never a half-read
+    event with fields the code does not know.
+    """
+
+    def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
+        # The stock method, with the two refusals: it drops a stored
+        # class_version newer than the class's without a word.
+        where = f"dispute {stored_event.originator_id} version {stored_event.originator_version}"
+        try:
+            cls = resolve_topic(stored_event.topic)
+        except TopicError:
+            raise StorageError(
+                f"{where} is stored as {stored_event.topic!r}, a name this version of "
+                "escalation does not know: the store was written by a newer version"
+            ) from None
+        state = stored_event.state
+        try:
+            if self.cipher:
+                state = self.cipher.decrypt(state)
+            if self.compressor:
+                state = self.compressor.decompress(state)
+            fields: dict[str, Any] = self.transcoder.decode(state)
+        except Exception as exc:
+            raise MapperDeserialisationError(
+                f"{where} ({stored_event.topic}) does not decode: {exc}"
+            ) from exc
+        known = getattr(cls, "class_version", 1)
+        version = fields.pop("class_version", 1)
+        if version > known:
+            raise StorageError(
+                f"{where} ({stored_event.topic}) has class version {version}; this version of "
+                f"escalation reads up to {known}: upgrade to read it"
+            )
+        while version < known:
+            getattr(cls, f"upcast_v{version}_v{version + 1}")(fields)
+            version += 1
+        convert = find_id_convertor(cls, cast(Hashable, type(stored_event.originator_id)))
+        fields["originator_id"] = convert(stored_event.originator_id)
+        fields["originator_version"] = stored_event.originator_version
+        event = object.__new__(cls)
+        object.__setattr__(event, "__dict__", fields)
+        return cast(DomainEventProtocol[UUID], event)
+
+
+class DisputeLog(Application[UUID]):
+    name = STORE_NAME
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        register_legacy_topics()
+        super().__init__(env=env)
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=LogMapper)
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(CachedDatetimeAsISO())
+
+    # The database behind the recorder, for the code that reads it directly
+    # (read models, audits, what-if): only the adapters reach into the recorder.
+
+    @property
+    def database(self) -> Engine:
+        """The SQLAlchemy engine of the store's database."""
+        return cast(Engine, cast(Any, self.recorder).datastore.engine)
+
+    @property
+    def events_table(self) -> Table:
+        """The log's table (``escalation_events``)."""
+        return cast(Table, cast(Any, self.recorder).events_record_cls.__table__)
+
+    def reading(self) -> AbstractContextManager[Session]:
+        """A session in a transaction that is rolled back at the end."""
+        return cast(
+            AbstractContextManager[Session], cast(Any, self.recorder).transaction(commit=False)
+        )
+
+    def writing(self) -> AbstractContextManager[Session]:
+        """A session in a transaction that commits at the end (unless it raised)."""
+        return cast(
+            AbstractContextManager[Session], cast(Any, self.recorder).transaction(commit=True)
+        )
+
+    def close(self) -> None:
+        """Close the application and the SQLAlchemy engine's pooled connections."""
+        super().close()
+        engine = getattr(getattr(self.recorder, "datastore", None), "engine", None)
+        if engine is not None:
+            engine.dispose()
+
+
+def open_store(url: str) -> DisputeLog:
+    """Open (creating tables if needed) the store at a SQLAlchemy URL."""
+    if not isinstance(url, str) or "://" not in url:
+        raise StorageError(
+            f"database URL {url!r} is not a SQLAlchemy URL; use e.g. sqlite:///escalation.db "
+            "or postgresql+psycopg://user:pass@localhost/escalation"
+        )
+    env = {
+        "PERSISTENCE_MODULE": "escalation.adapters.persistence:Factory",
+        "SQLALCHEMY_URL": url,
+        "CREATE_TABLE": "y",
+    }
+    try:
+        # Several processes may start at once on an empty database.
+        app = create_serialised(url, lambda: _touched(DisputeLog(env=env)))
+    except Exception as exc:  # the driver's errors differ by backend and cause
+        raise StorageError(f"cannot open the database at {url}: {_cause(exc)}") from exc
+    return app
+
+
+def _touched(app: DisputeLog) -> DisputeLog:
+    recorder = cast(Any, app.recorder)
+    # Seal a store written before the chain, refuse one written by a newer version.
+    prepare_log(
+        recorder.datastore.engine,
+        recorder.events_record_cls.__table__,
+        class_versions(),
+        lock=recorder._lock_table,
+    )
+    return app
+
+
+def _cause(exc: BaseException) -> str:
+    inner: Any = exc
+    while inner.__cause__ is not None:
+        inner = inner.__cause__
+    return str(inner).splitlines()[0] if str(inner) else type(inner).__name__

@@ -1,0 +1,523 @@
+"""The application service: commands in, events out, read models kept.
+
+The engine loads a dispute, asks the pure policies what is due, applies
+their decisions as events, and saves, retrying on a concurrent writer. Time
+is always given (or read once from the injected clock here, never deeper).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import reduce
+from typing import TYPE_CHECKING, Any, cast
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+from sqlalchemy import select
+
+from escalation.adapters.logs import log_events, to_log, to_log_batch
+from escalation.aggregates.dispute import Dispute
+from escalation.aggregates.state import DisputeState
+from escalation.aggregates.times import as_utc
+from escalation.application.clock import Clock, system_clock
+from escalation.application.periods import Period, end_of_day
+from escalation.application.rulebook_registry import InFlight, in_flight_mode
+from escalation.errors import ConcurrencyError, InvalidInput, StorageError, UnknownDispute
+from escalation.policies.due import settle
+from escalation.policies.facts import (
+    Closure,
+    Fact,
+    ManualEscalation,
+    ManualNotice,
+    Mediation,
+    Receipt,
+    Reopening,
+    apply_fact,
+    register,
+)
+from escalation.policies.inputs import (
+    ActionInput,
+    as_dispute_id,
+    aware,
+    require_known,
+    validated,
+)
+from escalation.policies.rulebook import NOTICES, RuleBook
+from projections.disputes import disputes, timeline
+from projections.figures import Figures, backlog, compute_figures, open_rows
+from projections.runner import Progress, ProjectionRunner
+
+if TYPE_CHECKING:
+    from escalation.bootstrap import Storage
+
+DEFAULT_URL = "sqlite:///escalation.db"
+RISK_COLOURS = {"high": "red", "medium": "yellow", "low": "blue"}
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One open dispute in a unit's or tier's queue."""
+
+    dispute_id: UUID
+    unit: str
+    tier: str
+    status: str
+    risk: str | None
+    category: str
+    source: str
+    parties: int
+    amount: float
+    received_at: datetime
+    tier_entered_at: datetime | None
+    due_at: datetime | None
+    notices: tuple[str, ...]
+    department: str | None
+    elevated: bool
+    escalations: int
+    updated_at: datetime | None
+
+    @property
+    def colour(self) -> str:
+        """Risk marks as the centres show them: red / yellow / blue (红/黄/蓝)."""
+        return RISK_COLOURS.get(self.risk or "low", "blue")
+
+    def overdue(self, now: datetime) -> bool:
+        return self.due_at is not None and now > self.due_at
+
+
+@dataclass
+class TickReport:
+    now: datetime
+    disputes: int = 0
+    events: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def total(self) -> int:
+        return sum(self.events.values())
+
+
+class EscalationEngine:
+    def __init__(
+        self,
+        rules: RuleBook | None = None,
+        url: str = DEFAULT_URL,
+        *,
+        clock: Clock = system_clock,
+        max_retries: int = 8,
+        tick_batch: int = 200,
+        in_flight: InFlight = "keep",
+        storage: Storage | None = None,
+    ) -> None:
+        self.url = url
+        self.clock = clock
+        self.max_retries = max_retries
+        self.tick_batch = tick_batch
+        # ``in_flight``: what open disputes do when this engine applies a newly
+        # activated rule book (keep | adopt). The rule book is the store's
+        # active one (rules=None) or must be it; see escalation.application.rulebook_registry.
+        self.in_flight: InFlight = in_flight_mode(in_flight)
+        # Given storage is the caller's to close; storage opened here is the engine's.
+        self._owns_storage = storage is None
+        if storage is None:
+            # The composition root builds it; imported here so that it may import the engine.
+            from escalation.bootstrap import open_storage
+
+            storage = open_storage(url)
+        if storage.projections is None:
+            raise StorageError("the engine needs storage opened for writing (open_storage)")
+        self.storage = storage
+        self.store = storage.store
+        self.rulebooks = storage.rulebooks
+        self.projections: ProjectionRunner = storage.projections
+        try:
+            self.rules = self.rulebooks.attach(rules, at=self.clock(), recorded_at=self.clock())
+        except Exception:
+            if self._owns_storage:
+                storage.close()
+            raise
+
+    # ------------------------------------------------------------ lifecycle
+
+    def shutdown(self) -> None:
+        """Release the database connections (of storage the engine opened itself)."""
+        if self._owns_storage:
+            self.storage.close()
+
+    def __enter__(self) -> EscalationEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+    # ------------------------------------------------------------- commands
+
+    def receive(
+        self,
+        *,
+        unit: str,
+        category: str,
+        source: str,
+        summary: str,
+        parties: int = 1,
+        amount: float = 0,
+        location: str = "",
+        received_at: datetime | None = None,
+        request_id: str | None = None,
+        actor: str = "intake",
+        claim: str = "",
+    ) -> UUID:
+        """Register a dispute at a unit (登记受理); returns its id."""
+        receipt = Receipt(
+            unit=unit,
+            category=category,
+            source=source,
+            summary=summary,
+            parties=parties,
+            amount=amount,
+            location=location,
+            claim=claim,
+            received_at=received_at if received_at is not None else self.clock(),
+            request_id=request_id,
+            actor=actor,
+        )
+        dispute = register(self.rules, receipt, self.clock())
+        dispute_id = dispute.id
+        logged = to_log(dispute)
+        try:
+            self.store.save(dispute)
+        except IntegrityError:
+            # The id is derived from the request id: the same request was
+            # already registered (by an earlier call or a concurrent one).
+            if request_id and self._exists(dispute_id):
+                return dispute_id
+            raise
+        log_events(logged)
+        return dispute_id
+
+    def mediate(
+        self,
+        dispute_id: UUID | str,
+        *,
+        outcome: str,
+        mediator: str,
+        at: datetime | None = None,
+        note: str = "",
+        request_id: str | None = None,
+    ) -> DisputeState:
+        """Record a mediation attempt (先行调解); ``resolved`` also closes the dispute."""
+        cmd = self._action("mediate", mediator, at, request_id)
+        fact = Mediation(as_utc(cmd.at), cmd.actor, cmd.request_id, outcome=outcome, note=note)
+        return self._command(dispute_id, fact)
+
+    def escalate(
+        self,
+        dispute_id: UUID | str,
+        *,
+        reason: str,
+        actor: str,
+        at: datetime | None = None,
+        to_tier: str | None = None,
+        request_id: str | None = None,
+    ) -> DisputeState:
+        """Escalate by hand: to the parent unit, or straight to ``to_tier`` (提级)."""
+        cmd = self._action("escalate", actor, at, request_id)
+        if not reason.strip():
+            raise InvalidInput("escalate: give a reason; auditors read it")
+        if to_tier is not None:
+            require_known("tier", to_tier, self.rules.tiers)
+        fact = ManualEscalation(
+            as_utc(cmd.at), cmd.actor, cmd.request_id, reason=reason, to_tier=to_tier
+        )
+        return self._command(dispute_id, fact)
+
+    def supervise(
+        self,
+        dispute_id: UUID | str,
+        *,
+        notice: str,
+        actor: str,
+        at: datetime | None = None,
+        reason: str = "",
+        request_id: str | None = None,
+    ) -> DisputeState:
+        """Issue a notice by hand (催办/提示/预警/督办)."""
+        require_known("notice", notice, NOTICES)
+        cmd = self._action("supervise", actor, at, request_id)
+        fact = ManualNotice(as_utc(cmd.at), cmd.actor, cmd.request_id, notice=notice, reason=reason)
+        return self._command(dispute_id, fact)
+
+    def close(
+        self,
+        dispute_id: UUID | str,
+        *,
+        outcome: str,
+        actor: str,
+        at: datetime | None = None,
+        note: str = "",
+        request_id: str | None = None,
+    ) -> DisputeState:
+        """Conclude a dispute (案结事了) with one of the close outcomes."""
+        cmd = self._action("close", actor, at, request_id)
+        fact = Closure(as_utc(cmd.at), cmd.actor, cmd.request_id, outcome=outcome, note=note)
+        return self._command(dispute_id, fact)
+
+    def reopen(
+        self,
+        dispute_id: UUID | str,
+        *,
+        reason: str,
+        actor: str,
+        at: datetime | None = None,
+        request_id: str | None = None,
+    ) -> DisputeState:
+        """Reopen a closed dispute that follow-up found unsettled; a new visit begins."""
+        cmd = self._action("reopen", actor, at, request_id)
+        fact = Reopening(as_utc(cmd.at), cmd.actor, cmd.request_id, reason=reason)
+        return self._command(dispute_id, fact)
+
+    def tick(self, now: datetime | None = None) -> TickReport:
+        """Apply every time-driven decision due by ``now`` (notices, deadlines).
+
+        Finds due disputes through the indexed ``next_due_at`` column, never
+        by loading every dispute; a second tick at the same ``now`` finds none.
+        """
+        now = as_utc(aware("now", now) if now is not None else self.clock())
+        report = TickReport(now=now)
+        self.catch_up()
+        # Order by the indexed column: ordering by id made SQLite walk the whole
+        # primary key (and so every open dispute) to find the few that are due.
+        query = (
+            select(disputes.c.id)
+            .where(disputes.c.next_due_at <= now)
+            .order_by(disputes.c.next_due_at, disputes.c.id)
+        )
+        with self._read() as session:
+            due = [row.id for row in session.execute(query)]
+        for start in range(0, len(due), self.tick_batch):
+            self._tick_batch(due[start : start + self.tick_batch], now, report)
+        self.catch_up()
+        return report
+
+    def _tick_batch(self, ids: Sequence[UUID], now: datetime, report: TickReport) -> None:
+        changed: list[Dispute] = []
+        for dispute_id in ids:
+            dispute = self._load(dispute_id)
+            self._settle(dispute, now)
+            if dispute.pending_events:
+                changed.append(dispute)
+        if not changed:
+            return
+        counts = Counter(type(e).__name__ for d in changed for e in d.pending_events)
+        logged = to_log_batch(changed)
+        try:
+            self.store.save(*changed)  # one transaction for the batch
+        except IntegrityError:
+            # Someone else wrote one of them meanwhile: redo each on its own.
+            counts = Counter()
+            for d in changed:
+                self._retrying(
+                    d.id, lambda dispute, rec: self._settle(dispute, now, rec), None, counts
+                )
+        else:
+            for events, state in logged:
+                log_events(events, state)
+        report.disputes += len(changed)
+        report.events.update(counts)
+
+    # ---------------------------------------------------------------- reads
+
+    def get(self, dispute_id: UUID | str) -> DisputeState:
+        return self._load(as_dispute_id(dispute_id)).state
+
+    def history(self, dispute_id: UUID | str) -> list[Dispute.Event]:
+        """The dispute's events, oldest first."""
+        did = as_dispute_id(dispute_id)
+        events = list(self.store.events.get(did))
+        if not events:
+            raise UnknownDispute(f"no dispute with id {did}")
+        return cast(list[Dispute.Event], events)
+
+    def state_at(self, dispute_id: UUID | str, when: datetime) -> DisputeState:
+        """The dispute as it stood at ``when`` (events that occurred by then)."""
+        when = as_utc(aware("when", when))
+        events = [e for e in self.history(dispute_id) if e.occurred_at <= when]
+        if not events:
+            raise UnknownDispute(
+                f"dispute {dispute_id} had not been received by {when.isoformat()}"
+            )
+        dispute = cast(Dispute, reduce(lambda agg, e: e.mutate(agg), events, cast(Any, None)))
+        return dispute.state
+
+    def queue(
+        self, unit: str | None = None, tier: str | None = None, *, as_of: datetime | None = None
+    ) -> list[QueueItem]:
+        """Open disputes at a unit and/or tier, earliest due first.
+
+        With ``as_of``, the queue exactly as it stood at that instant.
+        """
+        if unit is not None:
+            require_known("unit", unit, self.rules.units)
+        if tier is not None:
+            require_known("tier", tier, self.rules.tiers)
+        self.catch_up()
+        with self._read() as session:
+            if as_of is not None:
+                instant = as_utc(aware("as_of", as_of))
+                rows = list(open_rows(session, instant, unit=unit, tier=tier))
+                return [_queue_item(r, r.dispute_id) for r in rows]
+            query = select(disputes).where(disputes.c.status == "open")
+            if unit is not None:
+                query = query.where(disputes.c.unit == unit)
+            if tier is not None:
+                query = query.where(disputes.c.tier == tier)
+            query = query.order_by(disputes.c.due_at, disputes.c.id)
+            return [_queue_item(r, r.id) for r in session.execute(query)]
+
+    def figures(
+        self,
+        period: Period | str,
+        *,
+        as_of: datetime | None = None,
+        unit: str | None = None,
+        tier: str | None = None,
+    ) -> Figures:
+        """The period's figures (local dates), as known at ``as_of`` if given."""
+        if isinstance(period, str):
+            period = Period.parse(period)
+        if unit is not None:
+            require_known("unit", unit, self.rules.units)
+        if tier is not None:
+            require_known("tier", tier, self.rules.tiers)
+        start, end = period.bounds(self.rules.calendar.timezone)
+        known = as_utc(aware("as_of", as_of)) if as_of is not None else None
+        self.catch_up()
+        with self._read() as session:
+            return compute_figures(
+                session, self.rules.tiers, start, end, as_of=known, unit=unit, tier=tier
+            )
+
+    def backlog(self, period: Period | str) -> tuple[list[date], list[dict[str, int]]]:
+        """Open disputes per tier at the close of each local day of the period."""
+        if isinstance(period, str):
+            period = Period.parse(period)
+        days = period.days()
+        instants = [end_of_day(d, self.rules.calendar.timezone) for d in days]
+        self.catch_up()
+        with self._read() as session:
+            return days, backlog(session, self.rules.tiers, instants)
+
+    def timeline(self, dispute_id: UUID | str) -> list[Any]:
+        """The dispute's timeline rows (event, actor, rule, reason, state after), oldest first."""
+        did = as_dispute_id(dispute_id)
+        self.catch_up()
+        with self._read() as session:
+            query = select(timeline).where(timeline.c.dispute_id == did)
+            rows = list(session.execute(query.order_by(timeline.c.version)))
+        if not rows:
+            raise UnknownDispute(f"no dispute with id {did}")
+        return rows
+
+    def rebuild(self, name: str | None = None, progress: Progress | None = None) -> int:
+        """Drop projections (all, or one by name) and replay them from the first event."""
+        chosen = [p for p in self.projections.projections if name in (None, p.name)]
+        if not chosen:
+            known = ", ".join(p.name for p in self.projections.projections)
+            raise InvalidInput(f"unknown projection {name!r}; known projections: {known}")
+        for projection in chosen:
+            self.projections.reset(projection)
+        return self.catch_up(progress)
+
+    def catch_up(self, progress: Progress | None = None) -> int:
+        """Bring the read models up to the end of the log."""
+        return self.projections.catch_up(progress)
+
+    # ------------------------------------------------------------ internals
+
+    def _action(
+        self, command: str, actor: str, at: datetime | None, request_id: str | None
+    ) -> ActionInput:
+        return validated(
+            ActionInput,
+            command,
+            actor=actor,
+            at=at if at is not None else self.clock(),
+            request_id=request_id,
+        )
+
+    def _read(self) -> Any:
+        """A read-only session on the store's database."""
+        return self.store.reading()
+
+    def _exists(self, dispute_id: UUID) -> bool:
+        return bool(self.store.recorder.select_events(dispute_id, limit=1))
+
+    def _load(self, dispute_id: UUID) -> Dispute:
+        try:
+            return cast(Dispute, self.store.repository.get(dispute_id))
+        except AggregateNotFoundError:
+            raise UnknownDispute(f"no dispute with id {dispute_id}") from None
+
+    def _command(self, dispute_id: UUID | str, fact: Fact) -> DisputeState:
+        """Load, apply the fact, save; redone from a fresh load if another writer won."""
+        did = as_dispute_id(dispute_id)
+
+        def act(dispute: Dispute, recorded: datetime) -> None:
+            apply_fact(dispute, fact, self.rules, recorded)
+
+        return self._retrying(did, act, fact.request_id)
+
+    def _retrying(
+        self,
+        did: UUID,
+        act: Callable[[Dispute, datetime], None],
+        request_id: str | None = None,
+        counter: Counter[str] | None = None,
+    ) -> DisputeState:
+        for _ in range(self.max_retries):
+            dispute = self._load(did)
+            if request_id is not None and request_id in dispute.state.request_ids:
+                return dispute.state  # the same request again: already applied
+            act(dispute, self.clock())
+            if counter is not None:
+                counter.update(type(e).__name__ for e in dispute.pending_events)
+            logged = to_log(dispute)
+            try:
+                self.store.save(dispute)
+            except IntegrityError:
+                continue  # a concurrent writer got there first: reload and redo
+            log_events(logged, dispute.state)
+            return dispute.state
+        raise ConcurrencyError(
+            f"dispute {did} kept changing under this command; gave up after "
+            f"{self.max_retries} attempts"
+        )
+
+    def _settle(self, dispute: Dispute, now: datetime, recorded: datetime | None = None) -> None:
+        settle(dispute, self.rules, now, recorded or self.clock())
+
+
+def _queue_item(row: Any, dispute_id: UUID) -> QueueItem:
+    return QueueItem(
+        dispute_id=dispute_id,
+        unit=row.unit,
+        tier=row.tier,
+        status=row.status,
+        risk=row.risk,
+        category=row.category,
+        source=row.source,
+        parties=row.parties,
+        amount=row.amount,
+        received_at=row.received_at,
+        tier_entered_at=row.tier_entered_at,
+        due_at=row.due_at,
+        notices=tuple(json.loads(row.notices)),
+        department=row.department,
+        elevated=row.elevated,
+        escalations=row.escalations,
+        updated_at=row.updated_at,
+    )

@@ -1,0 +1,152 @@
+"""``--open-now``: what the candidate would do to today's open disputes.
+
+For each dispute open at the end of the log, two futures with no new facts,
+from ``now`` to ``until``:
+
+* current: the rules in force keep deciding;
+* candidate: the rules in force catch up to ``now`` (as an activation does
+  first), the candidate is activated at ``now`` (``policies.rebase``, keeping
+  or adopting deadlines) and decides from then on.
+
+The per-dispute work (``forecast_one``) is pure; ``forecast`` streams the log.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import reduce
+from typing import Any, cast
+from uuid import UUID
+
+from escalation.adapters.store import DisputeLog
+from escalation.aggregates.dispute import Dispute
+from escalation.application.whatif.compare import describe
+from escalation.application.whatif.replay_rules import fast
+from escalation.application.whatif.simulate import Progress
+from escalation.application.whatif.stream import LogReader
+from escalation.policies.due import settle
+from escalation.policies.rule_change import bring_under
+from escalation.policies.rulebook import RuleBook
+
+WHAT_IF_ACTOR = "what-if"
+
+
+@dataclass(frozen=True)
+class Upcoming:
+    at: datetime
+    kind: str  # escalated | elevated | notice | risk | routed | rules
+    what: str
+
+
+@dataclass(frozen=True)
+class Forecast:
+    dispute_id: UUID
+    unit: str
+    tier: str
+    due_at: datetime | None
+    current: tuple[Upcoming, ...]
+    candidate: tuple[Upcoming, ...]
+
+
+@dataclass
+class OpenNow:
+    now: datetime
+    until: datetime
+    in_flight: str
+    current_rules: RuleBook
+    candidate_rules: RuleBook
+    keep: int = 200
+    open: int = 0
+    changed: int = 0
+    forecasts: list[Forecast] = field(default_factory=list)
+    # (side, kind) -> disputes with at least one such decision in the window
+    disputes: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # (side, kind) -> of them, decided the moment the candidate goes live
+    at_once: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+
+def forecast(
+    store: DisputeLog,
+    current: RuleBook,
+    candidate: RuleBook,
+    *,
+    now: datetime,
+    until: datetime,
+    in_flight: str = "keep",
+    keep: int = 200,
+    progress: Progress | None = None,
+) -> OpenNow:
+    reader = LogReader(store)
+    head = reader.head()
+    result = OpenNow(now, until, in_flight, current, candidate, keep=keep)
+    old, new = fast(current), fast(candidate)
+    for done, events in enumerate(reader.disputes(head), start=1):
+        if _is_open(events):
+            add(result, forecast_one(events, old, new, now=now, until=until, in_flight=in_flight))
+        if progress is not None and done % 500 == 0:
+            progress(done, reader.total)
+    return result
+
+
+def forecast_one(
+    events: Sequence[Dispute.Event],
+    current: RuleBook,
+    candidate: RuleBook,
+    *,
+    now: datetime,
+    until: datetime,
+    in_flight: str,
+) -> Forecast:
+    """Both futures of one open dispute (pure)."""
+    ours, theirs = _rebuild(events), _rebuild(events)
+    state = ours.state
+    settle(ours, current, until, now)
+    settle(theirs, current, now, now)  # the rules in force answer for the past
+    bring_under(
+        theirs, candidate, at=now, in_flight=in_flight, actor=WHAT_IF_ACTOR, recorded_at=now
+    )
+    settle(theirs, candidate, until, now)
+    return Forecast(
+        state.id, state.unit, state.tier, state.due_at, _upcoming(ours), _upcoming(theirs)
+    )
+
+
+def add(result: OpenNow, f: Forecast) -> None:
+    result.open += 1
+    for side, items in (("current", f.current), ("candidate", f.candidate)):
+        result.disputes.update({(side, kind) for kind in (u.kind for u in items)})
+        result.at_once.update({(side, u.kind) for u in items if u.at <= result.now})
+    if [(u.at, u.what) for u in f.current] != [(u.at, u.what) for u in f.candidate]:
+        result.changed += 1
+        if len(result.forecasts) < result.keep:
+            result.forecasts.append(f)
+
+
+def _is_open(events: Sequence[Dispute.Event]) -> bool:
+    for e in reversed(events):
+        if isinstance(e, Dispute.Closed):
+            return False
+        if isinstance(e, Dispute.Reopened):
+            return True
+    return True
+
+
+def _rebuild(events: Sequence[Dispute.Event]) -> Dispute:
+    return cast(Dispute, reduce(lambda agg, e: e.mutate(agg), events, cast(Any, None)))
+
+
+def _upcoming(dispute: Dispute) -> tuple[Upcoming, ...]:
+    out = []
+    for e in cast(list[Dispute.Event], dispute.collect_events()):
+        kind = _KINDS.get(type(e).__name__, "rules")
+        if isinstance(e, Dispute.Escalated):
+            kind = "elevated" if e.mode == "elevated" else "escalated"
+        what = describe(e) if kind != "rules" else f"rules applied: {describe(e)}"
+        out.append(Upcoming(e.occurred_at, kind, what))
+    return tuple(out)
+
+
+_KINDS = {"Supervised": "notice", "RiskAssessed": "risk", "Routed": "routed"}

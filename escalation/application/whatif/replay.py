@@ -1,0 +1,163 @@
+"""Re-run one dispute's recorded facts under a rule book (pure: no I/O, no clock).
+
+The facts are the events no policy decided (``by_rule`` is False): receipts,
+mediations, manual escalations and notices, closes, reopens. They are fed to
+the Dispute aggregate exactly as the engine feeds commands: catch up on what
+fell due before the fact (``settle``), apply it, let the policies react
+(``settle``) and, after the last fact, catch up to the horizon. With the rules
+the history was recorded under, this reproduces the recorded decisions.
+
+Facts tied to who held the case get a fixed treatment under other rules:
+
+* a mediation, a manual notice, a close or a reopen applies to whoever holds
+  the dispute at that time (reported as *moved* when that is another unit);
+* a manual escalation goes to the tier it reached in the log, from wherever
+  the dispute is; if it is already at or above that tier (or closed), the
+  escalation is *dropped* and reported;
+* a fact the dispute's state refuses (a close of a closed dispute, a reopen
+  of an open one) is dropped and reported;
+* a dispute received at a unit the rules do not know is *skipped* whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import pairwise
+from typing import Literal, cast
+
+from escalation.aggregates.dispute import Dispute
+from escalation.errors import EscalationError
+from escalation.policies.decide import tier_entry
+from escalation.policies.due import settle
+from escalation.policies.facts import (
+    Closure,
+    Fact,
+    ManualEscalation,
+    ManualNotice,
+    Mediation,
+    Reopening,
+    apply_fact,
+)
+from escalation.policies.rulebook import RuleBook
+
+NoteKind = Literal["moved", "dropped", "skipped"]
+
+
+@dataclass(frozen=True)
+class Note:
+    """How a recorded fact was treated under the candidate rules."""
+
+    at: datetime
+    event: str  # the fact's event name
+    kind: NoteKind
+    detail: str
+
+
+@dataclass
+class Replayed:
+    events: list[Dispute.Event]  # everything the rules would have recorded, oldest first
+    notes: list[Note] = field(default_factory=list)
+    dispute: Dispute | None = None  # the aggregate at the horizon (None: skipped)
+
+
+def facts_of(events: Sequence[Dispute.Event]) -> list[Dispute.Event]:
+    return [e for e in events if not e.by_rule]
+
+
+def replay(facts: Sequence[Dispute.Event], rules: RuleBook, horizon: datetime) -> Replayed:
+    """The dispute the ``facts`` (one dispute's, oldest first) make under ``rules``."""
+    facts = [f for f in facts if f.occurred_at <= horizon]
+    if not facts or not isinstance(facts[0], Dispute.Received):
+        return Replayed([], [_note(facts[0], "skipped", "no receipt")] if facts else [])
+    first = facts[0]
+    if first.unit not in rules.units:
+        return Replayed([], [_note(first, "skipped", f"unit {first.unit!r} is not in the rules")])
+    dispute = _receive(first, rules)
+    notes: list[Note] = []
+    for before, fact in pairwise(facts):
+        if _closed_by(before, fact):
+            continue  # recorded by the same command as the resolved mediation before it
+        _command(dispute, fact, rules, notes)
+    last = dispute.state.updated_at
+    if last is None or horizon >= last:
+        settle(dispute, rules, horizon, horizon)
+    return Replayed(cast(list[Dispute.Event], dispute.collect_events()), notes, dispute)
+
+
+def _closed_by(before: Dispute.Event, fact: Dispute.Event) -> bool:
+    """The engine's mediate(resolved) records Mediated and then Closed, at one instant."""
+    return (
+        isinstance(fact, Dispute.Closed)
+        and isinstance(before, Dispute.Mediated)
+        and before.outcome == "resolved"
+        and before.occurred_at == fact.occurred_at
+    )
+
+
+def _receive(fact: Dispute.Received, rules: RuleBook) -> Dispute:
+    at = fact.occurred_at
+    due, schedule = tier_entry(rules, fact.unit, at)
+    dispute = Dispute.receive(
+        id=fact.originator_id,
+        unit=fact.unit,
+        tier=rules.unit(fact.unit).tier,
+        category=fact.category,
+        source=fact.source,
+        parties=fact.parties,
+        amount=fact.amount,
+        summary=fact.summary,
+        location=fact.location,
+        claim=fact.claim,
+        at=at,
+        actor=fact.actor,
+        recorded_at=fact.recorded_at,
+        due_at=due,
+        schedule=schedule,
+        rules_version=rules.version,
+        request_id=fact.request_id,
+    )
+    settle(dispute, rules, at, fact.recorded_at)
+    return dispute
+
+
+def _command(dispute: Dispute, first: Dispute.Event, rules: RuleBook, notes: list[Note]) -> None:
+    """One engine command, applied as the engine applies it (``apply_fact``)."""
+    fact = _as_fact(first)
+    if fact is None:
+        notes.append(_note(first, "dropped", "not a kind of fact this replay knows"))
+        return
+    s = dispute.state
+    if s.updated_at is None or fact.at >= s.updated_at:
+        settle(dispute, rules, fact.at, first.recorded_at)  # as apply_fact would, first
+    holder = dispute.state.unit
+    try:
+        apply_fact(dispute, fact, rules, first.recorded_at)
+    except EscalationError as exc:  # refused: the engine would have recorded nothing
+        notes.append(_note(first, "dropped", str(exc)))
+        return
+    recorded_unit = getattr(first, "unit", None)
+    if not isinstance(first, Dispute.Escalated) and recorded_unit not in (None, holder):
+        notes.append(_note(first, "moved", f"recorded at {recorded_unit}, applied at {holder}"))
+
+
+def _as_fact(e: Dispute.Event) -> Fact | None:
+    """The command behind a recorded fact (a resolved mediation also closes)."""
+    at, actor, request = e.occurred_at, e.actor, getattr(e, "request_id", None)
+    if isinstance(e, Dispute.Mediated):
+        return Mediation(at, actor, request, outcome=e.outcome, note=e.note)
+    if isinstance(e, Dispute.Escalated):
+        # To the tier it reached in the log, from wherever the dispute is now.
+        return ManualEscalation(at, actor, request, reason=e.reason, to_tier=e.to_tier)
+    if isinstance(e, Dispute.Supervised):
+        return ManualNotice(at, actor, request, notice=e.notice, reason=e.reason)
+    if isinstance(e, Dispute.Closed):
+        return Closure(at, actor, request, outcome=e.outcome, note=e.note)
+    if isinstance(e, Dispute.Reopened):
+        return Reopening(at, actor, request, reason=e.reason)
+    return None
+
+
+def _note(fact: Dispute.Event, kind: NoteKind, detail: str) -> Note:
+    return Note(fact.occurred_at, type(fact).__name__, kind, detail)

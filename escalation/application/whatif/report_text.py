@@ -1,0 +1,204 @@
+"""Terminal reports (rich tables) of simulations, forecasts and rule diffs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from escalation.application.whatif.compare import TimelineRow
+from escalation.application.whatif.figures import totals_rows, weekly_rows
+from escalation.application.whatif.open_disputes import OpenNow, Upcoming
+from escalation.application.whatif.rule_diff import RuleChange
+from escalation.application.whatif.simulate import Simulation
+
+WEEKS_SHOWN = 20
+
+
+def texts(*cells: str) -> list[Text]:
+    """Table cells as plain text: data (CEL lists, rule ids in brackets) is not markup."""
+    return [Text(c) for c in cells]
+
+
+def print_simulation(
+    console: Console, sim: Simulation, *, limit: int, tiers: Sequence[str]
+) -> None:
+    c, zone = sim.comparison, ZoneInfo(sim.candidate.calendar.timezone)
+    versions = ", ".join(f"{v} ({n:,} decisions)" for v, n in c.versions.most_common(4))
+    console.print(
+        f"candidate [bold]{escape(sim.candidate.source)}[/] (version {sim.candidate.version}) "
+        f"against the recorded log (rules {versions or 'none recorded'})"
+    )
+    w = sim.window
+    chosen = f"received {_day(w.start, zone)} … {_day(w.end, zone)}; " if w.start or w.end else ""
+    console.print(
+        f"{chosen}horizon {w.horizon.astimezone(zone):%Y-%m-%d %H:%M} ({zone.key})"
+        + (" — the log ends there, before --to" if w.clamped else "")
+        + f"; {sim.disputes:,} disputes in {sim.seconds:,.1f}s ({sim.rate:,.0f}/s)"
+    )
+    table = Table(title="totals: current vs candidate", title_justify="left")
+    for col in ("figure", "current", "candidate", "change"):
+        table.add_column(col, justify="left" if col == "figure" else "right")
+    for row in totals_rows(c.current, c.candidate, tiers):
+        table.add_row(*texts(*row), style="bold" if row[3] else None)
+    console.print(table)
+    _weekly(console, sim, tiers)
+    _changes(console, sim, limit, zone)
+    _notes(console, sim)
+    if c.changed == 0 and c.decisions_differ == 0:
+        console.print("[green]no differences[/]: the candidate decides exactly as recorded")
+    else:
+        console.print(
+            f"[yellow]{c.changed:,} of {c.current.disputes:,} disputes would differ[/] "
+            f"({c.decisions_differ:,} with any decision different)"
+        )
+
+
+def _weekly(console: Console, sim: Simulation, tiers: Sequence[str]) -> None:
+    c = sim.comparison
+    rows = weekly_rows(c.current, c.candidate, tiers)
+    differing = [r for r in rows if any("→" in cell for cell in r[1])]
+    shown = differing[:WEEKS_SHOWN]
+    title = f"weekly workload (arrivals per tier): {len(differing)} of {len(rows)} weeks differ"
+    table = Table(title=title, title_justify="left")
+    table.add_column("ISO week")
+    for tier in tiers:
+        table.add_column(tier, justify="right")
+    for week, cells in shown:
+        table.add_row(week, *cells)
+    if shown:
+        console.print(table)
+    else:
+        console.print(title)
+
+
+def _changes(console: Console, sim: Simulation, limit: int, zone: ZoneInfo) -> None:
+    c = sim.comparison
+    if not c.changes:
+        return
+    table = Table(
+        title=f"changed disputes (first {min(limit, len(c.changes))} of {c.changed:,})",
+        title_justify="left",
+    )
+    for col in ("dispute", "received", "unit", "what", "current", "candidate"):
+        table.add_column(col, overflow="fold")
+    for change in c.changes[:limit]:
+        for i, (what, a, b) in enumerate(change.rows):
+            first = i == 0
+            table.add_row(
+                *texts(
+                    str(change.dispute_id) if first else "",
+                    f"{change.received_at.astimezone(zone):%Y-%m-%d}" if first else "",
+                    change.received_unit if first else "",
+                    what,
+                    a,
+                    b,
+                )
+            )
+    console.print(table)
+    console.print("see one side by side: escalation simulate --rules FILE --dispute ID")
+
+
+def _notes(console: Console, sim: Simulation) -> None:
+    c = sim.comparison
+    if not c.notes:
+        return
+    text = ", ".join(f"{n:,} {event} {kind}" for (kind, event), n in sorted(c.notes.items()))
+    console.print(
+        f"recorded facts under the candidate: {text} (moved: applied to the unit holding the "
+        "dispute; dropped: refused there, e.g. a manual escalation it no longer needed)"
+    )
+    if c.skipped_count:
+        console.print(f"{c.skipped_count:,} disputes skipped (not replayable under the candidate):")
+    for did, note in c.skipped[:5]:
+        console.print(f"  skipped {did}: {note.detail}", markup=False)
+
+
+def print_timelines(
+    console: Console,
+    dispute: str,
+    current: list[TimelineRow],
+    candidate: list[TimelineRow],
+    zone: ZoneInfo,
+) -> None:
+    for title, rows in (("recorded (current rules)", current), ("candidate", candidate)):
+        table = Table(title=f"{dispute}: {title}", title_justify="left")
+        for col in ("occurred (local)", "event", "what", "by"):
+            table.add_column(col, overflow="fold")
+        for at, name, what, by_rule in rows:
+            table.add_row(
+                *texts(
+                    f"{at.astimezone(zone):%Y-%m-%d %H:%M}",
+                    name,
+                    what,
+                    "rule" if by_rule else "fact",
+                )
+            )
+        console.print(table)
+
+
+def print_forecast(console: Console, result: OpenNow, *, limit: int) -> None:
+    zone = ZoneInfo(result.candidate_rules.calendar.timezone)
+    console.print(
+        f"if [bold]{escape(result.candidate_rules.source)}[/] "
+        f"({result.candidate_rules.version}) went "
+        f"live at {result.now.astimezone(zone):%Y-%m-%d %H:%M} instead of "
+        f"{result.current_rules.version} (in-flight disputes {result.in_flight} their "
+        f"deadlines), over the {result.open:,} open disputes until "
+        f"{result.until.astimezone(zone):%Y-%m-%d}:"
+    )
+    table = Table(title="open disputes affected", title_justify="left")
+    for col in ("decision", "current", "candidate", "candidate at once"):
+        table.add_column(col, justify="left" if col == "decision" else "right")
+    for kind in ("escalated", "elevated", "notice", "risk", "routed", "rules"):
+        a, b = result.disputes[("current", kind)], result.disputes[("candidate", kind)]
+        now = result.at_once[("candidate", kind)]
+        if a or b:
+            table.add_row(kind, f"{a:,}", f"{b:,}", f"{now:,}")
+    console.print(table)
+    if not result.forecasts:
+        console.print("[green]no open dispute would be handled differently[/]")
+        return
+    table = Table(
+        title=f"open disputes handled differently (first {min(limit, len(result.forecasts))} "
+        f"of {result.changed:,})",
+        title_justify="left",
+    )
+    for col in ("dispute", "now at", "current: next", "candidate: next"):
+        table.add_column(col, overflow="fold")
+    for f in result.forecasts[:limit]:
+        table.add_row(
+            *texts(
+                str(f.dispute_id),
+                f"{f.tier} {f.unit}",
+                _next(f.current, zone),
+                _next(f.candidate, zone),
+            )
+        )
+    console.print(table)
+
+
+def _next(items: Sequence[Upcoming], zone: ZoneInfo) -> str:
+    lines = [f"{u.at.astimezone(zone):%m-%d %H:%M} {u.what}" for u in items]
+    return "\n".join(lines[:4] + ([f"… {len(lines) - 4} more"] if len(lines) > 4 else [])) or "-"
+
+
+def print_rule_diff(console: Console, changes: Sequence[RuleChange], a: str, b: str) -> None:
+    if not changes:
+        console.print(f"[green]no differences[/] in rule terms between {escape(a)} and {escape(b)}")
+        return
+    table = Table(title=Text(f"{a} → {b}: {len(changes)} changes"), title_justify="left")
+    for col in ("section", "what", "change", "before", "after"):
+        table.add_column(col, overflow="fold")
+    for ch in changes:
+        table.add_row(*texts(ch.section, ch.key, ch.kind, ch.before, ch.after))
+    console.print(table)
+
+
+def _day(value: datetime | None, zone: ZoneInfo) -> str:
+    return f"{value.astimezone(zone):%Y-%m-%d}" if isinstance(value, datetime) else "…"

@@ -1,7 +1,0 @@
-"""For auditors: verify the log, read a dispute's timeline, export, report."""
-
-from escalation.audit.findings import Finding, VerifyReport
-from escalation.audit.timeline import TimelineEntry, timeline
-from escalation.audit.verify import verify, verify_dispute
-
-__all__ = ["Finding", "TimelineEntry", "VerifyReport", "timeline", "verify", "verify_dispute"]

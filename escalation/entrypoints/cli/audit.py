@@ -1,0 +1,352 @@
+"""Audit commands: timeline, verify, export, checkpoint, keys (registered on the main app)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, TextIO
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from escalation.adapters.persistence import read_head
+from escalation.application.audit.checkpoint import (
+    Checkpoint,
+    check_signature,
+    create_key,
+    load_private_key,
+    make_checkpoint,
+    public_key_hex,
+    read_checkpoint,
+    write_new_file,
+)
+from escalation.application.audit.export import export as export_records
+from escalation.application.audit.findings import VerifyReport
+from escalation.application.audit.report import dispute_report
+from escalation.application.audit.timeline import timeline
+from escalation.application.audit.verify import verify as verify_log
+from escalation.application.audit.verify import verify_dispute
+from escalation.application.engine import DEFAULT_URL
+from escalation.entrypoints.cli.options import (
+    DbOption,
+    RulesOption,
+    app,
+    console,
+    errors,
+    local_time,
+    open_engine,
+    progress_bar,
+    sqlite_path,
+)
+from escalation.errors import EscalationError, InvalidInput, StorageError
+from escalation.policies.inputs import require_known
+
+KIND_STYLE = {"digest": "magenta", "undecodable": "bold red", "unexpected": "yellow"}
+
+keys_app = typer.Typer(
+    help="Make and show keys (Ed25519 signing keys for checkpoints).", no_args_is_help=True
+)
+app.add_typer(keys_app, name="keys")
+
+
+@app.command()
+def verify(
+    expect: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="POSITION:DIGEST noted from an earlier verify; the log must still give it."
+        ),
+    ] = None,
+    checkpoint: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--checkpoint",
+            help="A signed checkpoint file (`escalation checkpoint`); the log must extend it.",
+        ),
+    ] = None,
+    public_key: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--public-key",
+            help="Trusted signer of --checkpoint (64 hex, `escalation keys show`); repeatable.",
+        ),
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="Findings to list.")] = 50,
+    db: DbOption = DEFAULT_URL,
+    rules: RulesOption = None,
+) -> None:
+    """Re-read the whole log and prove it unaltered; exit 1 on any finding."""
+    anchors = [_anchor(text) for text in expect or []]
+    if public_key and not checkpoint:
+        raise InvalidInput("--public-key names who may sign a --checkpoint; give the checkpoint")
+    # Every checkpoint is read and its signature checked before the database is touched.
+    checkpoints = [read_checkpoint(path) for path in checkpoint or []]
+    for path, cp in zip(checkpoint or [], checkpoints, strict=True):
+        try:
+            check_signature(cp, public_key or None)
+        except InvalidInput as exc:
+            raise InvalidInput(f"checkpoint file {path}: {exc}") from None
+    if checkpoints:
+        _require_store(db)
+    anchors += [cp.anchor for cp in checkpoints]
+    with open_engine(db, rules) as engine, progress_bar() as progress:
+        task = progress.add_task("verifying", total=engine.projections.head() or None)
+        report = verify_log(
+            engine,
+            progress=lambda at, last: progress.update(task, completed=at, total=last),
+            expect=anchors,
+        )
+    _print_report(report, limit)
+    for path, cp in zip(checkpoint or [], checkpoints, strict=True):
+        _print_checkpoint(path, cp, report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _print_checkpoint(file: Path, cp: Checkpoint, report: VerifyReport) -> None:
+    path = escape(str(file))
+    signed = f"signed {cp.time.isoformat()} by {cp.public_key[:16]}…"
+    differs = cp.position in report.expected_differ
+    if not differs:
+        console.print(
+            f"[green]the log extends checkpoint {path}[/green]: the same digest at position "
+            f"{cp.position:,} ({cp.records:,} records; {signed})",
+            highlight=False,
+            soft_wrap=True,
+        )
+    else:
+        why = (
+            f"the log now ends at position {report.log_position:,}, before it: rows were removed"
+            if report.log_position < cp.position
+            else "the rows up to it were rewritten, removed or inserted since"
+        )
+        console.print(
+            f"[red]the log does NOT extend checkpoint {path}[/red]: its digest at position "
+            f"{cp.position:,} differs from the signed one ({signed}); {why}",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def _require_store(db: str) -> None:
+    """Refuse a SQLite file that does not exist (opening it would make an empty store)."""
+    path = sqlite_path(db)
+    if path is not None and not path.exists():
+        raise StorageError(f"no store at {db}: {path} does not exist")
+
+
+def _anchor(text: str) -> tuple[int, str]:
+    position, _, digest = text.partition(":")
+    if not position.strip().isdigit() or len(digest.strip()) != 64:
+        raise EscalationError(
+            f"--expect {text!r}: give POSITION:DIGEST as printed by verify (64 hex digits)"
+        )
+    return int(position), digest.strip()
+
+
+def _print_report(report: VerifyReport, limit: int, out: Console = console) -> None:
+    summary = Table(title="verify", title_justify="left", show_header=False)
+    summary.add_column("what")
+    summary.add_column("value", justify="right")
+    summary.add_row("events read", f"{report.events:,}")
+    summary.add_row("disputes", f"{report.disputes:,}")
+    summary.add_row("checkpoints compared", f"{report.checkpoints:,}")
+    summary.add_row("checkpointed up to position", f"{report.covered_to:,}")
+    summary.add_row("after it (hash chains only)", f"{report.uncovered:,}")
+    for kind, count in sorted(report.kinds().items()):
+        summary.add_row(f"[red]{kind}[/red]", str(count))
+    if report.expected:
+        summary.add_row("expected digests compared", str(report.expected))
+    out.print(summary)
+    if report.log_digest:
+        out.print(
+            f"log digest: {report.log_position}:{report.log_digest}\n"
+            "  note it outside the database; later, `escalation verify --expect "
+            f"{report.log_position}:<digest>` proves those rows unchanged"
+        )
+    if report.ok:
+        out.print("[green]ok[/green]: every hash chain, head and checkpoint matches")
+        return
+    out.print(f"[red]{len(report.findings) + report.dropped} findings[/red], in log order:")
+    for f in report.findings[:limit]:
+        # One line to find it, one to read it: narrow terminals fold tables badly.
+        where = [f"dispute {f.dispute_id}"] if f.dispute_id else []
+        where += [f"version {f.version}"] if f.version is not None else []
+        where += [f"position {f.position}"] if f.position is not None else []
+        where += [f"positions {f.span[0] + 1}..{f.span[1]}"] if f.span else []
+        style = KIND_STYLE.get(f.kind, "red")
+        out.print(f"[{style}]{f.kind:<11}[/] {'  '.join(where)}", highlight=False)
+        out.print(f"            {f.detail}", highlight=False)
+    hidden = len(report.findings) - limit + report.dropped
+    if hidden > 0:
+        out.print(f"… and {hidden} more")
+
+
+@app.command()
+def audit(
+    dispute: Annotated[str, typer.Argument(help="The dispute id.")],
+    html_out: Annotated[
+        Path | None, typer.Option("--html", help="Also write the HTML audit report here.")
+    ] = None,
+    db: DbOption = DEFAULT_URL,
+    rules: RulesOption = None,
+) -> None:
+    """A dispute's full timeline: who, where, which rule and why; and its hash chain."""
+    with open_engine(db, rules) as engine:
+        zone = ZoneInfo(engine.rules.calendar.timezone)
+        entries = timeline(engine, dispute)
+        chain = verify_dispute(engine, dispute)
+        table = Table(
+            title=f"audit of {dispute} (times in {zone})", title_justify="left", show_lines=True
+        )
+        for col in ("#", "pos", "occurred", "event", "actor", "where", "what", "rule / why"):
+            table.add_column(col, overflow="fold")
+        for e in entries:
+            why = e.reason or ""
+            if e.rule_id:
+                why = f"[cyan]{e.rule_id}[/cyan] @ {e.rules_version}\n{why}"
+            table.add_row(
+                str(e.version),
+                str(e.position),
+                local_time(e.occurred_at, zone),
+                f"[bold]{e.event}[/bold]" + (" (rule)" if e.by_rule else ""),
+                e.actor,
+                f"{e.tier}\n{e.unit}",
+                e.what,
+                why,
+            )
+        console.print(table)
+        if html_out is not None:
+            html_out.write_text(dispute_report(engine, dispute), encoding="utf-8")
+            console.print(f"wrote {html_out}")
+    if chain.ok:
+        console.print(
+            f"[green]chain verified[/green]: {chain.events} events linked by their hashes"
+            + (
+                ", the last matches the recorded head"
+                if chain.covered_to and not chain.uncovered
+                else ""
+            )
+        )
+        return
+    console.print("[red]chain does NOT verify[/red]:")
+    for finding in chain.findings:
+        console.print(f"  {finding}")
+    raise typer.Exit(1)
+
+
+@app.command("export")
+def export_(
+    format: Annotated[str, typer.Option("--format", help="jsonl or csv.")] = "jsonl",
+    what: Annotated[str, typer.Option(help="events (the log), queue, or timeline.")] = "events",
+    dispute: Annotated[str | None, typer.Option(help="One dispute (timeline).")] = None,
+    unit: Annotated[str | None, typer.Option(help="Only this unit.")] = None,
+    tier: Annotated[str | None, typer.Option(help="Only this tier.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="File (default: stdout).")] = None,
+    db: DbOption = DEFAULT_URL,
+    rules: RulesOption = None,
+) -> None:
+    """Export events, a queue or a dispute's timeline as JSON lines or CSV."""
+    with open_engine(db, rules) as engine:
+        if unit is not None:
+            require_known("unit", unit, engine.rules.units)
+        if tier is not None:
+            require_known("tier", tier, engine.rules.tiers)
+        # The bar goes to stderr: stdout may be the export itself.
+        with _target(out) as target, progress_bar(errors) as progress:
+            task = progress.add_task(f"exporting {what}", total=None)
+            count = export_records(
+                engine,
+                target,
+                format=format,  # type: ignore[arg-type]  # checked by export
+                what=what,  # type: ignore[arg-type]
+                dispute=dispute,
+                unit=unit,
+                tier=tier,
+                progress=lambda at, last: progress.update(task, completed=at, total=last),
+            )
+    errors.print(f"exported {count:,} records ({what})" + (f" to {out}" if out else ""))
+
+
+@contextmanager
+def _target(out: Path | None) -> Iterator[TextIO]:
+    if out is None:
+        yield sys.stdout
+        return
+    with out.open("w", encoding="utf-8", newline="") as f:
+        yield f
+
+
+# -------------------------------------------------------------- checkpoint
+
+
+@app.command()
+def checkpoint(
+    sign: Annotated[
+        Path,
+        typer.Option(
+            "--sign", help="The Ed25519 signing key (PEM) made by `escalation keys create`."
+        ),
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also write the checkpoint to this new file.")
+    ] = None,
+    db: DbOption = DEFAULT_URL,
+    rules: RulesOption = None,
+) -> None:
+    """Print a signed checkpoint of the log (position, digest, time, Ed25519 signature).
+
+    Keep it outside the database: `escalation verify --checkpoint FILE` later
+    proves the log still extends it. Nothing is written to the database.
+    """
+    key = load_private_key(sign)
+    if out is not None and (out.exists() or out.is_symlink()):
+        raise InvalidInput(f"{out} exists; refusing to overwrite it (choose another file name)")
+    _require_store(db)
+    with open_engine(db, rules) as engine:
+        head = read_head(engine.store)
+    if head.position < 1:
+        raise InvalidInput(f"the log at {db} is empty: there is nothing to checkpoint yet")
+    text = make_checkpoint(head, datetime.now(UTC), key)
+    if out is not None:
+        write_new_file(out, text)
+    typer.echo(text, nl=False)  # plain: rich would fold the signature line
+    errors.print(
+        (f"wrote {escape(str(out))}; " if out is not None else "")
+        + "keep it outside the database; later `escalation verify --checkpoint FILE "
+        f"--public-key {public_key_hex(key)}` proves the log still extends it",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+# -------------------------------------------------------------------- keys
+
+
+@keys_app.command("create")
+def keys_create(
+    file: Annotated[Path, typer.Argument(help="Where to write the new key (must not exist).")],
+) -> None:
+    """Make an Ed25519 signing key for checkpoints (PEM, PKCS8, unencrypted, mode 0600)."""
+    key = create_key(file)
+    console.print(
+        f"wrote Ed25519 signing key {escape(str(file))} (mode 0600); "
+        "keep it private and backed up.\n"
+        f"public key (give it to whoever verifies checkpoints): {public_key_hex(key)}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@keys_app.command("show")
+def keys_show(
+    file: Annotated[Path, typer.Argument(help="A signing key made by `escalation keys create`.")],
+) -> None:
+    """Print a signing key's public key (64 hex digits), never the private key."""
+    typer.echo(public_key_hex(load_private_key(file)))

@@ -1,0 +1,107 @@
+"""``escalation demo``: a seeded, realistic month on a fresh store."""
+
+from __future__ import annotations
+
+import time as systime
+from collections import Counter
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from escalation import bootstrap
+from escalation.application.demo import DemoResult, run_demo
+from escalation.application.engine import EscalationEngine, QueueItem
+from escalation.application.figures_report import figures_table
+from escalation.entrypoints.cli.options import (
+    RulesOption,
+    app,
+    console,
+    load_rules,
+    progress_bar,
+    sqlite_path,
+)
+from escalation.errors import EscalationError
+from escalation.policies.rulebook import RuleBook
+
+
+@app.command()
+def demo(
+    db: Annotated[
+        str, typer.Option("--db", help="Where to write the demo store (made fresh).")
+    ] = "sqlite:///escalation-demo.db",
+    rules: RulesOption = None,
+    start: Annotated[
+        datetime, typer.Option(formats=["%Y-%m-%d"], help="First day of the month.")
+    ] = datetime(2026, 9, 1),
+    days: Annotated[int, typer.Option(min=1, max=366)] = 30,
+    per_day: Annotated[int, typer.Option(min=1, help="Mean disputes registered a day.")] = 60,
+    seed: int = 2025,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing store at --db.")] = False,
+) -> None:
+    """Run a seeded, realistic month of a Luohu-sized district and show the tier queues."""
+    path = sqlite_path(db)
+    if path is not None and path.exists():
+        if path.name != "escalation-demo.db" and not overwrite:
+            raise EscalationError(f"{path} exists; pass --overwrite to replace it")
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+    book = load_rules(rules)
+    first = start.date()
+    began = systime.perf_counter()
+    with bootstrap.open_engine(book, db) as engine, progress_bar() as progress:
+        if engine.projections.head():
+            raise EscalationError(
+                f"the store at {db} already holds events; the demo needs a fresh one "
+                "(SQLite files are replaced, other databases are never emptied by the demo)"
+            )
+        task = progress.add_task("simulating", total=days)
+
+        def day_done(day: date) -> None:
+            progress.update(task, advance=1, description=f"simulating {day.isoformat()}")
+
+        result = run_demo(engine, first, days=days, seed=seed, per_day=per_day, on_day=day_done)
+        elapsed = systime.perf_counter() - began
+    with bootstrap.open_engine(book, db) as engine:
+        _show_queues(engine, book, result.end_at or datetime.now(UTC))
+    _show_figures(result, elapsed)
+    console.print(f"store: {db}  (try: escalation queue --db {db} --tier district)")
+
+
+def _show_queues(engine: EscalationEngine, book: RuleBook, now: datetime) -> None:
+    items = engine.queue()
+    for tier in reversed(book.tiers):
+        at_tier = [i for i in items if i.tier == tier]
+        table = Table(title=f"{tier} queue: {len(at_tier)} open", title_justify="left")
+        for col in ("unit", "open", "red", "yellow", "blue", "overdue", "elevated here"):
+            table.add_column(col, justify="left" if col == "unit" else "right")
+        per_unit: dict[str, list[QueueItem]] = {}
+        for item in at_tier:
+            per_unit.setdefault(item.unit, []).append(item)
+        ranked = sorted(per_unit.items(), key=lambda kv: -len(kv[1]))
+        for unit, queue in ranked[:8]:
+            colours = Counter(i.colour for i in queue)
+            table.add_row(
+                f"{unit} {book.units[unit].name}",
+                str(len(queue)),
+                str(colours["red"]),
+                str(colours["yellow"]),
+                str(colours["blue"]),
+                str(sum(i.overdue(now) for i in queue)),
+                str(sum(i.elevated for i in queue)),
+            )
+        if len(ranked) > 8:
+            rest = [i for _, q in ranked[8:] for i in q]
+            table.add_row(f"… {len(ranked) - 8} more units", str(len(rest)), "", "", "", "", "")
+        console.print(table)
+
+
+def _show_figures(result: DemoResult, elapsed: float) -> None:
+    assert result.figures is not None
+    console.print(figures_table(result.figures, f"figures {result.start} + {result.days} days"))
+    console.print(
+        f"{result.received:,} disputes received, {result.commands:,} commands, "
+        f"{result.events:,} events written in {elapsed:.1f}s ({result.events / elapsed:,.0f}/s)"
+    )

@@ -1,0 +1,396 @@
+"""Commands on disputes and the read models: receive … reopen, tick, get, history,
+queue, rebuild, project, report."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time as systime
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.table import Table
+
+from escalation.application.audit.report import dispute_report
+from escalation.application.engine import DEFAULT_URL, EscalationEngine
+from escalation.application.figures_report import figures_table, period_html, units_table
+from escalation.application.periods import Period, end_of_day
+from escalation.entrypoints.cli.options import (
+    COLOURS,
+    AtOption,
+    DbOption,
+    RulesOption,
+    app,
+    console,
+    local_time,
+    open_engine,
+    progress_bar,
+)
+from escalation.errors import EscalationError
+from projections.follower import follow
+
+
+@app.command()
+def receive(
+    unit: Annotated[str, typer.Option(help="Unit id where it is registered.")],
+    category: Annotated[str, typer.Option()],
+    source: Annotated[str, typer.Option()],
+    summary: Annotated[str, typer.Option()],
+    parties: int = 2,
+    amount: float = 0.0,
+    location: str = "",
+    claim: Annotated[str, typer.Option(help="What the person asks for (诉求).")] = "",
+    request_id: str | None = None,
+    actor: str = "intake",
+    at: AtOption = None,
+    db: DbOption = DEFAULT_URL,
+    rules: RulesOption = None,
+) -> None:
+    """Register a dispute (登记受理); prints its id."""
+    with open_engine(db, rules) as engine:
+        dispute_id = engine.receive(
+            unit=unit,
+            category=category,
+            source=source,
+            summary=summary,
+            parties=parties,
+            amount=amount,
+            location=location,
+            claim=claim,
+            received_at=at,
+            request_id=request_id,
+            actor=actor,
+        )
+        _print_state(engine, str(dispute_id))
+
+
+@app.command()
+def mediate(
+    dispute: str,
+    outcome: Annotated[str, typer.Option(help="resolved, failed or partial.")],
+    mediator: Annotated[str, typer.Option()],
+    note: str = "",
+    request_id: str | None = None,
+    at: AtOption = None,
+    db: DbOption = DEFAULT_URL,
+    rules: RulesOption = None,
+) -> None:
+    """Record a mediation attempt (先行调解)."""
+    with open_engine(db, rules) as engine:
+        engine.mediate(
+            dispute, outcome=outcome, mediator=mediator, note=note, request_id=request_id, at=at
+        )
+        _print_state(engine, dispute)
+
+
+@app.command()
+def escalate(
+    dispute: str,
+    reason: Annotated[str, typer.Option()],
+    actor: Annotated[str, typer.Option()],
+    to_tier: Annotated[str | None, typer.Option(help="Skip levels (提级) to this tier.")] = None,
+    request_id: str | None = None,
+    at: AtOption = None,
+    db: DbOption = DEFAULT_URL,
+    rules: RulesOption = None,
+) -> None:
+    """Escalate by hand to the parent unit, or elevate with --to-tier."""
+    with open_engine(db, rules) as engine:
+        engine.escalate(
+            dispute, reason=reason, actor=actor, to_tier=to_tier, request_id=request_id, at=at
+        )
+        _print_state(engine, dispute)
+
+
+@app.command()
+def supervise(
+    dispute: str,
+    notice: Annotated[str, typer.Option(help="reminder, prompt, warning or supervision.")],
+    actor: Annotated[str, typer.Option()],
+    reason: str = "",
+    request_id: str | None = None,
+    at: AtOption = None,
+    db: DbOption = DEFAULT_URL,
+    rules: RulesOption = None,
+) -> None:
+    """Issue a notice by hand (催办/提示/预警/督办)."""
+    with open_engine(db, rules) as engine:
+        engine.supervise(
+            dispute, notice=notice, actor=actor, reason=reason, request_id=request_id, at=at
+        )
+        _print_state(engine, dispute)
+
+
+@app.command("close")
+def close_(
+    dispute: str,
+    outcome: Annotated[str, typer.Option()],
+    actor: Annotated[str, typer.Option()],
+    note: str = "",
+    request_id: str | None = None,
+    at: AtOption = None,
+    db: DbOption = DEFAULT_URL,
+    rules: RulesOption = None,
+) -> None:
+    """Close a dispute (案结事了)."""
+    with open_engine(db, rules) as engine:
+        engine.close(dispute, outcome=outcome, actor=actor, note=note, request_id=request_id, at=at)
+        _print_state(engine, dispute)
+
+
+@app.command()
+def reopen(
+    dispute: str,
+    reason: Annotated[str, typer.Option()],
+    actor: Annotated[str, typer.Option()],
+    request_id: str | None = None,
+    at: AtOption = None,
+    db: DbOption = DEFAULT_URL,
+    rules: RulesOption = None,
+) -> None:
+    """Reopen a closed dispute that follow-up found unsettled."""
+    with open_engine(db, rules) as engine:
+        engine.reopen(dispute, reason=reason, actor=actor, request_id=request_id, at=at)
+        _print_state(engine, dispute)
+
+
+@app.command()
+def tick(
+    at: AtOption = None,
+    db: DbOption = DEFAULT_URL,
+    rules: RulesOption = None,
+) -> None:
+    """Apply every time-driven decision due by --at (default: now)."""
+    with open_engine(db, rules) as engine:
+        report = engine.tick(at)
+        console.print(
+            f"tick at {report.now.isoformat()}: {report.disputes} disputes, "
+            + (", ".join(f"{n} {k}" for k, n in sorted(report.events.items())) or "no events")
+        )
+
+
+@app.command()
+def get(dispute: str, db: DbOption = DEFAULT_URL, rules: RulesOption = None) -> None:
+    """Show a dispute's current state."""
+    with open_engine(db, rules) as engine:
+        _print_state(engine, dispute)
+
+
+@app.command()
+def history(dispute: str, db: DbOption = DEFAULT_URL, rules: RulesOption = None) -> None:
+    """Show a dispute's events, oldest first, with the rule behind each decision."""
+    with open_engine(db, rules) as engine:
+        zone = ZoneInfo(engine.rules.calendar.timezone)
+        table = Table(title=f"history of {dispute}", title_justify="left")
+        for col in ("#", "occurred (local)", "event", "actor", "what", "rule / version"):
+            table.add_column(col)
+        for e in engine.history(dispute):
+            rule = getattr(e, "rule_id", None)
+            table.add_row(
+                str(e.originator_version),
+                local_time(e.occurred_at, zone),
+                type(e).__name__,
+                e.actor,
+                _describe(e),
+                f"{rule} @ {getattr(e, 'rules_version', '')}" if rule else "",
+            )
+        console.print(table)
+
+
+@app.command()
+def queue(
+    unit: Annotated[str | None, typer.Argument(help="Unit id (omit for all units).")] = None,
+    tier: Annotated[str | None, typer.Option(help="Only this tier.")] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 50,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Show the queue as it stood then: a date (its local close) or an ISO time.",
+        ),
+    ] = None,
+    db: DbOption = DEFAULT_URL,
+    rules: RulesOption = None,
+) -> None:
+    """Show the open disputes of a unit or tier, earliest due first."""
+    with open_engine(db, rules) as engine:
+        zone = ZoneInfo(engine.rules.calendar.timezone)
+        instant = _instant(as_of, engine.rules.calendar.timezone) if as_of else None
+        items = engine.queue(unit=unit, tier=tier, as_of=instant)
+        now = instant or datetime.now(UTC)
+        title = f"queue {unit or ''} {tier or ''}".strip() + f": {len(items)} open"
+        if instant is not None:
+            title += f" as it stood at {local_time(instant, zone)} ({zone.key})"
+        table = Table(title=title, title_justify="left")
+        for col in (
+            "dispute",
+            "unit",
+            "tier",
+            "risk",
+            "category",
+            "due (local)",
+            "notices",
+            "dept",
+        ):
+            table.add_column(col)
+        for item in items[:limit]:
+            due = local_time(item.due_at, zone) + (" overdue" if item.overdue(now) else "")
+            table.add_row(
+                str(item.dispute_id),
+                item.unit,
+                item.tier,
+                f"[{COLOURS[item.colour]}]{item.risk or '-'}[/]",
+                item.category,
+                due,
+                ",".join(item.notices),
+                item.department or "",
+            )
+        console.print(table)
+
+
+def _instant(text: str, timezone: str) -> datetime:
+    """``2026-03-03`` → the close of that local day; an ISO time must carry an offset."""
+    try:
+        if len(text) == 10:
+            return end_of_day(date.fromisoformat(text), timezone)
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise EscalationError(
+            f"--as-of {text!r}: use a date (2026-03-03) or a time with offset "
+            "(2026-03-03T18:00+08:00)"
+        ) from None
+    if value.tzinfo is None:
+        raise EscalationError(f"--as-of {text!r} has no UTC offset; add one, e.g. +08:00")
+    return value
+
+
+@app.command()
+def rebuild(
+    projection: Annotated[
+        str | None, typer.Option(help="Only this projection (default: all).")
+    ] = None,
+    db: DbOption = DEFAULT_URL,
+    rules: RulesOption = None,
+) -> None:
+    """Drop the read models and replay them from the first event, in pages."""
+    with open_engine(db, rules) as engine, progress_bar() as progress:
+        head = engine.projections.head()
+        task = progress.add_task(f"rebuilding {projection or 'all projections'}", total=head)
+        began = systime.perf_counter()
+        applied = engine.rebuild(
+            projection, progress=lambda done, last: progress.update(task, completed=done)
+        )
+        elapsed = systime.perf_counter() - began
+    rate = applied / elapsed if elapsed > 0 else 0.0
+    console.print(f"rebuilt from {applied:,} events in {elapsed:.1f}s ({rate:,.0f} events/s)")
+
+
+@app.command()
+def project(
+    follow_log: Annotated[
+        bool, typer.Option("--follow", help="Keep following the log until stopped.")
+    ] = False,
+    interval: Annotated[
+        float, typer.Option(min=0.05, help="Seconds between polls (SQLite; PostgreSQL is woken).")
+    ] = 1.0,
+    db: DbOption = DEFAULT_URL,
+    rules: RulesOption = None,
+) -> None:
+    """Catch the read models up with the log; with --follow, run as a follower process."""
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    with open_engine(db, rules) as engine:
+        applied = engine.catch_up()
+        console.print(f"caught up: {applied:,} events applied, lag {engine.projections.lag()}")
+        if follow_log:
+            follow(engine.projections, interval=interval, stop=stop)
+    console.print("stopped" if follow_log else "done")
+
+
+@app.command()
+def report(
+    period: Annotated[
+        str | None,
+        typer.Option(help="2026-09-03, 2026-W36, 2026-09, 2026-Q3 or 2026-09-01..2026-09-30."),
+    ] = None,
+    dispute: Annotated[
+        str | None, typer.Option(help="One dispute's audit report instead (needs --html).")
+    ] = None,
+    unit: Annotated[str | None, typer.Option(help="Only this unit.")] = None,
+    tier: Annotated[str | None, typer.Option(help="Only this tier.")] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Figures as known then (a date or an ISO time)."),
+    ] = None,
+    html_out: Annotated[
+        Path | None, typer.Option("--html", help="Also write an HTML report with charts.")
+    ] = None,
+    db: DbOption = DEFAULT_URL,
+    rules: RulesOption = None,
+) -> None:
+    """The figures of a period (intake, funnel, 化解率, on-time rate, notices, per unit),
+    or with --dispute one dispute's audit report."""
+    if (period is None) == (dispute is None):
+        raise EscalationError("report: give either --period or --dispute")
+    if dispute is not None:
+        if html_out is None:
+            raise EscalationError("report --dispute writes HTML: add --html FILE")
+        with open_engine(db, rules) as engine:
+            html_out.write_text(dispute_report(engine, dispute), encoding="utf-8")
+        console.print(f"wrote {html_out}")
+        return
+    assert period is not None
+    with open_engine(db, rules) as engine:
+        known = _instant(as_of, engine.rules.calendar.timezone) if as_of else None
+        chosen = Period.parse(period)
+        figures = engine.figures(chosen, as_of=known, unit=unit, tier=tier)
+        title = f"figures {chosen}" + (f" {unit}" if unit else "") + (f" {tier}" if tier else "")
+        console.print(figures_table(figures, title))
+        console.print(units_table(figures))
+        if html_out is not None:
+            days, series = engine.backlog(chosen)
+            html_out.write_text(period_html(figures, title, days, series), encoding="utf-8")
+            console.print(f"wrote {html_out}")
+
+
+def _print_state(engine: EscalationEngine, dispute: str) -> None:
+    s = engine.get(dispute)
+    zone = ZoneInfo(engine.rules.calendar.timezone)
+    console.print(
+        f"{s.id}  {s.status}  at {s.tier} {s.unit}  risk {s.risk or '-'}  "
+        f"due {local_time(s.due_at, zone)}  dept {s.department or '-'}"
+        + (f"  closed: {s.outcome}" if s.outcome else "")
+    )
+
+
+def _describe(e: object) -> str:
+    name = type(e).__name__
+
+    def get(key: str) -> object:
+        return getattr(e, key, "")
+
+    if name == "Received":
+        return f"{get('category')} from {get('source')} at {get('unit')}, {get('parties')} parties"
+    if name == "RiskAssessed":
+        return f"{get('level')}: {get('reason')}"
+    if name == "Routed":
+        return f"to {get('department')}"
+    if name == "Mediated":
+        return f"{get('outcome')} at {get('unit')}"
+    if name == "Escalated":
+        return f"{get('mode')} {get('from_unit')} → {get('to_unit')}: {get('reason')}"
+    if name == "Supervised":
+        return f"{get('notice')}: {get('reason')}"
+    if name == "Closed":
+        return f"{get('outcome')} at {get('tier')} {get('unit')}"
+    if name == "Reopened":
+        return f"{get('reason')}"
+    return ""

@@ -1,0 +1,88 @@
+"""What every command shares: the typer app, the common options, consoles and helpers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import structlog
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from escalation import bootstrap
+from escalation.adapters.logs import configure_logging
+from escalation.application.engine import EscalationEngine
+from escalation.policies.rulebook import RuleBook
+
+app = typer.Typer(
+    help="Tiered dispute escalation: community → street → district (就地化解、逐级上报、提级管理).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+rules_app = typer.Typer(help="Work with rule books (tiers.yaml).", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+console = Console()
+errors = Console(stderr=True)
+
+DbOption = Annotated[
+    str, typer.Option("--db", envvar="ESCALATION_DB", help="SQLAlchemy URL of the store.")
+]
+RulesOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--rules",
+        envvar="ESCALATION_RULES",
+        help="Rule book file (default: the packaged tiers.yaml).",
+    ),
+]
+AtOption = Annotated[
+    datetime | None,
+    typer.Option(
+        "--at",
+        formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%d %H:%M:%S%z"],
+        help="When it happened, with a UTC offset (default: now).",
+    ),
+]
+COLOURS = {"red": "bold red", "yellow": "yellow", "blue": "blue"}
+
+
+def load_rules(path: Path | None) -> RuleBook:
+    return RuleBook.load(path) if path is not None else RuleBook.default()
+
+
+def open_engine(db: str, rules: Path | None) -> EscalationEngine:
+    """The engine on ``db`` with the rule book file, or the store's active one."""
+    return bootstrap.open_engine(RuleBook.load(rules) if rules else None, db)
+
+
+def local_time(value: datetime | None, zone: ZoneInfo) -> str:
+    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def sqlite_path(url: str) -> Path | None:
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and ":memory:" not in url:
+        return Path(url[len(prefix) :])
+    return None
+
+
+def progress_bar(on: Console = console, transient: bool = False) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=on,
+        transient=transient,
+    )
+
+
+@app.callback()
+def _root() -> None:
+    """Every command takes --db URL (env ESCALATION_DB) and --rules FILE (env ESCALATION_RULES)."""
+    # Warnings only for one-shot commands; `serve` raises the level itself.
+    structlog.contextvars.clear_contextvars()
+    configure_logging(default_level="warning")

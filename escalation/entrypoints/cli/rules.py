@@ -1,0 +1,342 @@
+"""Rule-book commands: activate, diff, history, show; and ``simulate`` (what-if).
+
+Registered on the main app when ``escalation.entrypoints.cli`` imports this module.
+``simulate`` and the read-only ``rules`` commands open the store read-only:
+they never write to the live database.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Annotated, cast
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from escalation.adapters.store import DisputeLog
+from escalation.aggregates.dispute import Dispute
+from escalation.application.engine import DEFAULT_URL
+from escalation.application.rulebook_registry import in_flight_mode
+from escalation.application.whatif.compare import timeline
+from escalation.application.whatif.open_disputes import forecast
+from escalation.application.whatif.outcome import differences, summarise
+from escalation.application.whatif.replay import facts_of, replay
+from escalation.application.whatif.replay_rules import fast
+from escalation.application.whatif.report_html import html_report
+from escalation.application.whatif.report_text import (
+    print_forecast,
+    print_rule_diff,
+    print_simulation,
+    print_timelines,
+    texts,
+)
+from escalation.application.whatif.rule_diff import diff_rules
+from escalation.application.whatif.simulate import simulate, window
+from escalation.application.whatif.stream import LogReader
+from escalation.bootstrap import Storage, activate, open_reader
+from escalation.entrypoints.cli.options import (
+    AtOption,
+    DbOption,
+    app,
+    console,
+    progress_bar,
+    rules_app,
+)
+from escalation.errors import InvalidInput, UnknownDispute
+from escalation.policies.inputs import as_dispute_id
+from escalation.policies.rulebook import RuleBook
+
+_VERSION = re.compile(r"^[0-9a-f]{16}$")
+InFlightOption = Annotated[
+    str,
+    typer.Option(
+        "--in-flight",
+        help="Open disputes keep their deadlines (keep) or take the new limits (adopt).",
+    ),
+]
+
+
+@contextmanager
+def _reading(db: str) -> Iterator[Storage]:
+    with open_reader(db) as storage:
+        yield storage
+
+
+# -------------------------------------------------------------------- rules
+
+
+@rules_app.command("activate")
+def rules_activate(
+    file: Annotated[Path, typer.Argument(help="The rule book to put in force.")],
+    by: Annotated[str, typer.Option("--by", help="Who activates it (recorded).")],
+    note: Annotated[str, typer.Option(help="Why (recorded).")] = "",
+    in_flight: InFlightOption = "keep",
+    at: AtOption = None,
+    db: DbOption = DEFAULT_URL,
+) -> None:
+    """Record FILE as the active rule book for new decisions, and apply it to open disputes."""
+    book = RuleBook.load(file)
+    report = activate(db, book, by=by, at=at, in_flight=in_flight, note=note)
+    if not report.recorded:
+        console.print(f"{book.version} ({file}) was already the active rule book", markup=False)
+    else:
+        was = f" (was {report.previous})" if report.previous else ""
+        console.print(
+            f"[green]active[/green]: {escape(f'{book.version} from {file}{was}, by {by}')}"
+        )
+    events = ", ".join(f"{n} {k}" for k, n in sorted(report.events.items())) or "no events"
+    console.print(
+        f"open disputes: {report.open}; changed by the new rules: {report.changed} "
+        f"(in-flight: {report.in_flight}; {events}); old rules caught up first: "
+        f"{report.caught_up} events"
+    )
+    console.print("engines already running keep their rule book until restarted")
+
+
+@rules_app.command("diff")
+def rules_diff(
+    a: Annotated[str, typer.Argument(help="A rules file, or a stored version (16 hex).")],
+    b: Annotated[str, typer.Argument(help="A rules file, or a stored version (16 hex).")],
+    db: DbOption = DEFAULT_URL,
+) -> None:
+    """Show what changes from rule book A to B, in rule terms."""
+    old, new = _book(a, db), _book(b, db)
+    print_rule_diff(console, diff_rules(old, new), f"{a} ({old.version})", f"{b} ({new.version})")
+
+
+@rules_app.command("history")
+def rules_history(db: DbOption = DEFAULT_URL) -> None:
+    """List the rule books this store has run with, and when each was activated."""
+    with _reading(db) as storage:
+        log = storage.rulebooks.log()
+    if log is None:
+        console.print("no rule book recorded in this store yet")
+        return
+    zone = ZoneInfo("UTC")
+    table = Table(title="rule books", title_justify="left")
+    for col in ("version", "source", "stored", "activations"):
+        table.add_column(col, overflow="fold")
+    for version, book in log.books.items():
+        acts = [a for a in log.activations if a.version == version]
+        active = log.active is not None and log.active.version == version
+        table.add_row(
+            *texts(
+                f"{version}{' (active)' if active else ''}",
+                book.source,
+                f"{book.stored_at.astimezone(zone):%Y-%m-%d %H:%M}Z by {book.stored_by}",
+                "\n".join(
+                    f"{a.at.astimezone(zone):%Y-%m-%d %H:%M}Z by {a.by} ({a.in_flight})"
+                    + (f": {a.note}" if a.note else "")
+                    for a in acts
+                ),
+            )
+        )
+    console.print(table)
+
+
+@rules_app.command("show")
+def rules_show(
+    version: Annotated[str, typer.Argument(help="A stored version (see rules history).")],
+    db: DbOption = DEFAULT_URL,
+) -> None:
+    """Print the exact text of a stored rule book (the rules behind a rules_version)."""
+    with _reading(db) as storage:
+        stored = storage.rulebooks.stored(version)
+    typer.echo(stored.text, nl=False)
+
+
+def _book(ref: str, db: str) -> RuleBook:
+    if Path(ref).is_file():
+        return RuleBook.load(ref)
+    if _VERSION.match(ref):
+        with _reading(db) as storage:
+            return storage.rulebooks.book(ref)
+    raise InvalidInput(f"{ref!r} is neither a rules file nor a stored version (16 hex digits)")
+
+
+# ----------------------------------------------------------------- simulate
+
+
+@app.command("simulate")
+def simulate_command(
+    rules: Annotated[Path, typer.Option("--rules", help="The candidate rule book.")],
+    db: DbOption = DEFAULT_URL,
+    from_: Annotated[
+        str | None,
+        typer.Option("--from", help="Only disputes received from this day (YYYY-MM-DD)."),
+    ] = None,
+    to: Annotated[
+        str | None,
+        typer.Option(help="Only disputes received up to this day, which is also the horizon."),
+    ] = None,
+    html: Annotated[Path | None, typer.Option(help="Also write an HTML report here.")] = None,
+    limit: Annotated[int, typer.Option(min=0, help="Changed disputes shown.")] = 20,
+    dispute: Annotated[
+        str | None, typer.Option(help="Show one dispute's two timelines side by side.")
+    ] = None,
+    open_now: Annotated[
+        bool, typer.Option("--open-now", help="What the candidate would do to open disputes now.")
+    ] = False,
+    at: AtOption = None,
+    days: Annotated[int, typer.Option(min=1, help="--open-now: how far ahead to look.")] = 30,
+    in_flight: InFlightOption = "keep",
+    current: Annotated[
+        Path | None, typer.Option(help="--open-now: the rules in force (default: the active ones).")
+    ] = None,
+) -> None:
+    """Replay the recorded facts under a candidate rule book; compare with what happened.
+
+    The live database is opened read-only: nothing is written.
+    """
+    candidate = RuleBook.load(rules)
+    zone = ZoneInfo(candidate.calendar.timezone)
+    start = _day(from_, "--from", zone)
+    end = _day(to, "--to", zone, end_of_day=True)
+    with _reading(db) as storage:
+        if dispute is not None:
+            _one(storage.store, candidate, dispute, start, end, zone)
+        elif open_now:
+            _open_now(storage, candidate, current, at, days, in_flight, limit)
+        else:
+            _simulate(storage.store, candidate, start, end, limit, html)
+
+
+def _simulate(
+    store: DisputeLog,
+    candidate: RuleBook,
+    start: datetime | None,
+    end: datetime | None,
+    limit: int,
+    html: Path | None,
+) -> None:
+    with progress_bar(transient=True) as bar:
+        task = bar.add_task("replaying disputes", total=None)
+        run = simulate(
+            store,
+            candidate,
+            start=start,
+            end=end,
+            keep=max(limit, 200),
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    print_simulation(console, run, limit=limit, tiers=candidate.tiers)
+    if html is not None:
+        html.write_text(html_report(run, candidate.tiers), encoding="utf-8")
+        console.print(f"wrote {html}", markup=False)
+
+
+def _one(
+    store: DisputeLog,
+    candidate: RuleBook,
+    ref: str,
+    start: datetime | None,
+    end: datetime | None,
+    zone: ZoneInfo,
+) -> None:
+    did: UUID = as_dispute_id(ref)
+    reader = LogReader(store)
+    horizon = window(reader, reader.head(), start, end).horizon
+    recorded = cast(list[Dispute.Event], list(store.events.get(did)))
+    events = [e for e in recorded if e.occurred_at <= horizon]
+    if not events:
+        raise UnknownDispute(f"no dispute with id {did} (by {horizon.isoformat()})")
+    replayed = replay(facts_of(events), fast(candidate), horizon)
+    print_timelines(console, str(did), timeline(events), timeline(replayed.events), zone)
+    if not replayed.events:
+        details = "; ".join(n.detail for n in replayed.notes)
+        console.print(f"skipped under the candidate: {details}", markup=False)
+        return
+    rows = differences(summarise(events, horizon), summarise(replayed.events, horizon))
+    for what, a, b in rows:
+        console.print(f"{what}: {a} → {b}", markup=False)
+    for note in replayed.notes:
+        console.print(
+            f"{note.event} at {note.at:%Y-%m-%d %H:%M}Z {note.kind}: {note.detail}", markup=False
+        )
+    if not rows:
+        console.print("[green]no differences[/] for this dispute")
+
+
+def _open_now(
+    storage: Storage,
+    candidate: RuleBook,
+    current: Path | None,
+    at: datetime | None,
+    days: int,
+    in_flight: str,
+    limit: int,
+) -> None:
+    in_flight = in_flight_mode(in_flight)
+    now_rules = _in_force(storage, current)
+    reader = LogReader(storage.store)
+    last = reader.last_event_time(reader.head())
+    now = at.astimezone(UTC) if at is not None else datetime.now(UTC)
+    if last is not None and now < last:
+        console.print(
+            f"the log runs to {last.isoformat()}, after {now.isoformat()}: using it as now"
+        )
+        now = last
+    with progress_bar(transient=True) as bar:
+        task = bar.add_task("reading open disputes", total=None)
+        result = forecast(
+            storage.store,
+            now_rules,
+            candidate,
+            now=now,
+            until=now + timedelta(days=days),
+            in_flight=in_flight,
+            keep=max(limit, 200),
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    print_forecast(console, result, limit=limit)
+
+
+def _in_force(storage: Storage, current: Path | None) -> RuleBook:
+    if current is not None:
+        return RuleBook.load(current)
+    active = storage.rulebooks.active()
+    if active is not None:
+        return storage.rulebooks.book(active.version)
+    console.print("no active rule book recorded: taking the packaged default as the current rules")
+    return RuleBook.default()
+
+
+def _day(
+    text: str | None, option: str, zone: ZoneInfo, *, end_of_day: bool = False
+) -> datetime | None:
+    """A local day as an instant: its start, or (``end_of_day``) the start of the next."""
+    if text is None:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"{option} {text!r} is not a date; write it like 2026-09-30") from None
+    if end_of_day:
+        day += timedelta(days=1)
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+
+
+@rules_app.command("check")
+def rules_check(file: Annotated[Path, typer.Argument(help="The rule book to validate.")]) -> None:
+    """Validate a rule book; print a summary, or every problem with its line."""
+    book = RuleBook.load(file)
+    console.print(f"[green]ok[/green] {file}: version {book.version}")
+    console.print(
+        f"  tiers {' → '.join(book.tiers)}; {len(book.units)} units; "
+        f"{len(book.risk_rules)} risk, {len(book.elevate_rules)} elevation, "
+        f"{len(book.routing_rules)} routing rules"
+    )
+    for tier in book.tiers:
+        t = book.tier(tier)
+        ladder = ", ".join(f"{s.notice} at {s.at:.0%}" for s in t.notices) or "no notices"
+        console.print(
+            f"  {tier}: within {t.handle_within}, max attempts "
+            f"{t.max_mediation_attempts or 'unlimited'}; {ladder}"
+        )

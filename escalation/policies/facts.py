@@ -1,0 +1,196 @@
+"""Facts from outside and how they are applied: the one place that says so.
+
+A fact is something people did (a mediation, a hand-made escalation, a
+notice, a close, a reopening). ``apply_fact`` does what the engine does with
+each: apply what fell due before it, record it, let the policies react. The
+engine's commands, the bulk importer and replays all go through here, so a
+history imported or replayed is decided exactly as it would have been live.
+Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+
+from escalation.aggregates.dispute import Dispute
+from escalation.aggregates.times import as_utc
+from escalation.errors import IllegalTransition
+from escalation.policies.decide import tier_entry
+from escalation.policies.due import settle
+from escalation.policies.inputs import ReceiveInput, require_known, validated
+from escalation.policies.rulebook import RuleBook
+
+_REQUEST_NAMESPACE = uuid5(NAMESPACE_URL, "escalation:request")
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A dispute registered at a unit (登记受理): the fact that opens its history."""
+
+    unit: str
+    category: str
+    source: str
+    summary: str
+    received_at: datetime
+    parties: int = 1
+    amount: float = 0.0
+    location: str = ""
+    request_id: str | None = None  # the platform's own case number: re-imports skip it
+    actor: str = "import"
+    claim: str = ""  # what the person asks for (诉求)
+
+
+@dataclass(frozen=True)
+class Fact:
+    at: datetime  # aware UTC
+    actor: str
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Mediation(Fact):
+    outcome: str = "failed"
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ManualEscalation(Fact):
+    reason: str = ""
+    to_tier: str | None = None  # None: the parent unit (逐级); a higher tier: 提级
+
+
+@dataclass(frozen=True)
+class ManualNotice(Fact):
+    notice: str = "reminder"
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Closure(Fact):
+    outcome: str = "resolved"
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Reopening(Fact):
+    reason: str = ""
+
+
+def register(rules: RuleBook, receipt: Receipt, recorded_at: datetime) -> Dispute:
+    """The receipt fact: a validated dispute with the policies applied at receipt.
+
+    The id derives from the request id when there is one, so the same request
+    registered twice (a retry, a re-import) collides in the store.
+    """
+    cmd = validated(ReceiveInput, "receive", **vars(receipt))
+    require_known("unit", cmd.unit, rules.units)
+    require_known("category", cmd.category, rules.categories)
+    require_known("source", cmd.source, rules.sources)
+    dispute_id = dispute_id_for(cmd.request_id) if cmd.request_id else uuid4()
+    at = as_utc(cmd.received_at)
+    due, schedule = tier_entry(rules, cmd.unit, at)
+    dispute = Dispute.receive(
+        id=dispute_id,
+        unit=cmd.unit,
+        tier=rules.unit(cmd.unit).tier,
+        category=cmd.category,
+        source=cmd.source,
+        parties=cmd.parties,
+        amount=cmd.amount,
+        summary=cmd.summary,
+        location=cmd.location,
+        at=at,
+        actor=cmd.actor,
+        recorded_at=recorded_at,
+        due_at=due,
+        schedule=schedule,
+        rules_version=rules.version,
+        request_id=cmd.request_id,
+        claim=cmd.claim,
+    )
+    settle(dispute, rules, at, recorded_at)
+    return dispute
+
+
+def dispute_id_for(request_id: str) -> UUID:
+    """The id of the dispute registered by ``request_id``."""
+    return uuid5(_REQUEST_NAMESPACE, request_id)
+
+
+def apply_fact(dispute: Dispute, fact: Fact, rules: RuleBook, recorded_at: datetime) -> None:
+    """Catch up to ``fact.at``, record the fact, then let the policies react."""
+    state = dispute.state
+    if state.updated_at is None or fact.at >= state.updated_at:
+        settle(dispute, rules, fact.at, recorded_at)  # what fell due before this fact
+    _record(dispute, fact, rules, recorded_at)
+    settle(dispute, rules, fact.at, recorded_at)
+
+
+def _record(dispute: Dispute, fact: Fact, rules: RuleBook, recorded_at: datetime) -> None:
+    common: dict[str, Any] = {"actor": fact.actor, "at": fact.at, "recorded_at": recorded_at}
+    if isinstance(fact, Mediation):
+        dispute.mediate(outcome=fact.outcome, note=fact.note, request_id=fact.request_id, **common)
+        if fact.outcome == "resolved":  # a resolved mediation concludes the case
+            dispute.close(outcome="resolved", note=fact.note, **common)
+    elif isinstance(fact, ManualEscalation):
+        _escalate(dispute, fact, rules, recorded_at)
+    elif isinstance(fact, ManualNotice):
+        dispute.supervise(
+            notice=fact.notice,
+            reason=fact.reason or f"{fact.notice} issued by {fact.actor}",
+            rule_id=None,
+            rules_version=rules.version,
+            request_id=fact.request_id,
+            **common,
+        )
+    elif isinstance(fact, Closure):
+        dispute.close(outcome=fact.outcome, note=fact.note, request_id=fact.request_id, **common)
+    elif isinstance(fact, Reopening):
+        due, schedule = tier_entry(rules, dispute.state.unit, fact.at)
+        dispute.reopen(
+            reason=fact.reason,
+            due_at=due,
+            schedule=schedule,
+            rules_version=rules.version,
+            request_id=fact.request_id,
+            **common,
+        )
+    else:  # pragma: no cover - a new Fact type must be wired here
+        raise TypeError(f"unhandled fact {fact!r}")
+
+
+def _escalate(
+    dispute: Dispute, fact: ManualEscalation, rules: RuleBook, recorded_at: datetime
+) -> None:
+    s = dispute.state
+    parent = rules.parent(s.unit)
+    if parent is None:
+        raise IllegalTransition(
+            f"dispute {s.id} is already at the top tier ({s.tier}, unit {s.unit}); "
+            "there is nothing above to escalate to"
+        )
+    target_tier = fact.to_tier or rules.unit(parent).tier
+    if rules.tier_index(target_tier) <= rules.tier_index(s.tier):
+        raise IllegalTransition(
+            f"cannot move dispute {s.id} from {s.tier} to {target_tier}: escalation only goes up"
+        )
+    target = rules.ancestor(s.unit, target_tier)
+    due, schedule = tier_entry(rules, target, fact.at)
+    dispute.escalate(
+        to_unit=target,
+        to_tier=target_tier,
+        tiers=rules.tiers,
+        mode="stepwise" if target == parent else "elevated",
+        reason=fact.reason,
+        due_at=due,
+        schedule=schedule,
+        rule_id=None,
+        rules_version=rules.version,
+        actor=fact.actor,
+        at=fact.at,
+        recorded_at=recorded_at,
+        request_id=fact.request_id,
+    )
