@@ -45,11 +45,11 @@ from rich.table import Table
 from escalation import EscalationEngine, RuleBook
 from escalation.aggregates.dispute import Dispute
 from escalation.application.importer import insert_events
-from escalation.application.whatif.replay_rules import fast
+from escalation.application.whatif.replay_rules import memoised
 from escalation.application.whatif.simulate import simulate
 from escalation.application.workload import Intake, Workload
 from escalation.bootstrap import open_log
-from escalation.policies.due import settle
+from escalation.policies.due import apply_due
 from escalation.policies.facts import Mediation, apply_fact, register
 
 console = Console()
@@ -125,7 +125,7 @@ def history_part(url: str, target: int, sample: int, seed: int, part: tuple[int,
     out = Generated()
     active: dict[UUID, Dispute] = {}
     with EscalationEngine(rules, url=url) as engine:
-        engine.rules = fast(engine.rules)  # same version, memoised: only computation is faster
+        engine.rules = memoised(engine.rules)  # same version, memoised: only computation is faster
         rules = engine.rules
         workload = Workload(rules, seed=seed, per_day=per_day(target * parts))
         last_intake: date | None = None
@@ -153,7 +153,7 @@ def history_part(url: str, target: int, sample: int, seed: int, part: tuple[int,
             for d in active.values():  # the evening tick, through the due index
                 due = d.state.next_due_at()
                 if due is not None and due <= tick_at:
-                    settle(d, rules, tick_at, tick_at)
+                    apply_due(d, rules, tick_at, tick_at)
             events = [e for d in active.values() for e in d.collect_events()]
             insert_events(engine, events)
             out.events += len(events)

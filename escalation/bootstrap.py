@@ -22,11 +22,12 @@ from pathlib import Path
 from sqlalchemy import inspect
 
 from escalation.adapters.store import STORE_NAME, DisputeLog, open_store
+from escalation.aggregates.rules_applied import InFlight
 from escalation.application.activation import ActivationReport
 from escalation.application.activation import activate as activate_on
 from escalation.application.clock import Clock, system_clock
 from escalation.application.engine import DEFAULT_URL, EscalationEngine
-from escalation.application.rulebook_registry import InFlight, RuleBookRegistry
+from escalation.application.rulebook_registry import RuleBookRegistry
 from escalation.errors import StorageError
 from escalation.policies.rulebook import RuleBook
 from projections.registry import all_projections

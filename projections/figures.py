@@ -23,16 +23,16 @@ from __future__ import annotations
 import json
 import statistics
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from projections.disputes import timeline
+from projections.views import open_rows
 
 RESOLUTIONS = frozenset({"resolved", "agreement", "judicial_confirmation"})
 
@@ -205,25 +205,6 @@ def _missed_a_limit(session: Session, end: datetime, as_of: datetime | None) -> 
     if as_of is not None:
         query = query.where(t.recorded_at <= as_of)
     return {row.dispute_id for row in session.execute(query)}
-
-
-def valid_at(instant: datetime) -> ColumnElement[bool]:
-    """Timeline rows describing a dispute's state at ``instant``."""
-    t = timeline.c
-    return and_(t.occurred_at <= instant, or_(t.valid_to.is_(None), t.valid_to > instant))
-
-
-def open_rows(
-    session: Session, instant: datetime, *, unit: str | None = None, tier: str | None = None
-) -> Iterable[Any]:
-    """The open disputes as they stood at ``instant`` (business time)."""
-    t = timeline.c
-    query = select(timeline).where(valid_at(instant), t.status == "open")
-    if unit is not None:
-        query = query.where(t.unit == unit)
-    if tier is not None:
-        query = query.where(t.tier == tier)
-    return session.execute(query.order_by(t.due_at, t.dispute_id))
 
 
 def backlog(

@@ -9,7 +9,7 @@ crash between pages loses nothing and repeats nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, cast
 
 from eventsourcing.application import Application
@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 from escalation.adapters.database import create_serialised
 from escalation.adapters.logs import get_logger
 from escalation.aggregates.dispute import Dispute
+from escalation.progress import Progress
 from projections.base import Projection
 
-Progress = Callable[[int, int], None]  # (position reached, last position)
 #: Times one catch-up may lose the race to insert a first tracking row.
 MAX_LOST_RACES = 8
 #: A projection caught up from the start of a log at least this long (a rebuild,

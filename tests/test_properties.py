@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from escalation.aggregates.dispute import CLOSE_OUTCOMES, MEDIATION_OUTCOMES, Dispute
 from escalation.errors import EscalationError
 from escalation.policies.decide import decide, tier_entry
-from escalation.policies.due import settle
+from escalation.policies.due import apply_due
 from escalation.policies.rulebook import NOTICES, RuleBook
 from tests.conftest import SMALL_RULES, T0
 
@@ -53,17 +53,17 @@ def received(receipt: dict[str, object]) -> Dispute:
         rules_version=RULES.version,
         **receipt,  # type: ignore[arg-type]
     )
-    settle(d, RULES, T0, T0)
+    apply_due(d, RULES, T0, T0)
     return d
 
 
 def act(d: Dispute, kind: str, at: datetime, pick: int) -> None:
     """One outside fact, as the engine would apply it (catch up, act, react)."""
     if kind == "tick":
-        settle(d, RULES, at, at)
+        apply_due(d, RULES, at, at)
         return
     if d.state.updated_at is not None and at >= d.state.updated_at:
-        settle(d, RULES, at, at)
+        apply_due(d, RULES, at, at)
     if kind == "mediate":
         d.mediate(outcome=MEDIATION_OUTCOMES[pick % 3], note="", actor="m", at=at, recorded_at=at)
     elif kind == "escalate":
@@ -107,7 +107,7 @@ def act(d: Dispute, kind: str, at: datetime, pick: int) -> None:
             at=at,
             recorded_at=at,
         )
-    settle(d, RULES, at, at)
+    apply_due(d, RULES, at, at)
 
 
 def run(receipt: dict[str, object], plan: list[tuple[str, float, int]]) -> tuple[Dispute, datetime]:
@@ -154,9 +154,9 @@ def test_deciding_is_deterministic_and_settling_reaches_a_fixpoint(
     d, at = run(receipt, plan)
     now = at + timedelta(hours=later)
     assert decide(d.state, RULES, now) == decide(d.state, RULES, now)
-    settle(d, RULES, now, now)
+    apply_due(d, RULES, now, now)
     assert decide(d.state, RULES, now) == []
-    assert settle(d, RULES, now, now) == 0
+    assert apply_due(d, RULES, now, now) == 0
 
 
 @settings(max_examples=150, deadline=None)
@@ -165,7 +165,7 @@ def test_each_ladder_notice_at_most_once_per_tier_visit(
     receipt: dict[str, object], plan: list[tuple[str, float, int]]
 ) -> None:
     d, at = run(receipt, plan)
-    settle(d, RULES, at + timedelta(days=60), at + timedelta(days=60))
+    apply_due(d, RULES, at + timedelta(days=60), at + timedelta(days=60))
     visit = 0
     issued: set[str] = set()
     for event in d.collect_events():

@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from escalation.aggregates.dispute import CLOSE_OUTCOMES, MEDIATION_OUTCOMES, Dispute
 from escalation.application.whatif.outcome import Move, differences, summarise
 from escalation.application.whatif.replay import facts_of, replay
-from escalation.application.whatif.replay_rules import fast
+from escalation.application.whatif.replay_rules import memoised
 from escalation.errors import EscalationError
 from escalation.policies.decide import tier_entry
-from escalation.policies.due import settle
+from escalation.policies.due import apply_due
 from escalation.policies.facts import (
     Closure,
     Fact,
@@ -56,13 +56,13 @@ def received(unit: str = "c11", parties: int = 2, category: str = "family") -> D
         schedule=schedule,
         rules_version=RULES.version,
     )
-    settle(d, RULES, T0, T0)
+    apply_due(d, RULES, T0, T0)
     return d
 
 
 def history(d: Dispute, horizon: datetime) -> list[Dispute.Event]:
     """The recorded log of ``d`` as a tick at ``horizon`` would leave it."""
-    settle(d, RULES, horizon, horizon)
+    apply_due(d, RULES, horizon, horizon)
     return cast(list[Dispute.Event], d.collect_events())
 
 
@@ -180,8 +180,8 @@ def test_facts_after_the_horizon_are_left_out() -> None:
 
 
 def test_the_memoising_twin_has_the_same_version_and_decisions() -> None:
-    twin = fast(RULES)
-    assert twin.version == RULES.version and fast(twin) is twin
+    twin = memoised(RULES)
+    assert twin.version == RULES.version and memoised(twin) is twin
     d = received(parties=45, category="wage_arrears")
     events = history(d, T0 + timedelta(days=20))
     plain = replay(facts_of(events), RULES, T0 + timedelta(days=20))
@@ -247,7 +247,7 @@ def test_replaying_under_the_recorded_rules_reproduces_every_decision(
     d, at = live(receipt, plan)
     horizon = at + timedelta(hours=later)
     events = history(d, horizon)
-    out = replay(facts_of(events), fast(RULES), horizon)
+    out = replay(facts_of(events), memoised(RULES), horizon)
     assert summarise(out.events, horizon) == summarise(events, horizon)
     assert out.notes == []
 

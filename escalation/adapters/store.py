@@ -179,6 +179,15 @@ def open_store(url: str) -> DisputeLog:
     return app
 
 
+def offline_mapper() -> Mapper[UUID]:
+    """The store's own mapper (same topics, transcodings and settings), without a database.
+
+    For work that encodes or decodes events away from any store, such as the
+    importer's worker processes.
+    """
+    return DisputeLog(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}).mapper
+
+
 def _touched(app: DisputeLog) -> DisputeLog:
     recorder = cast(Any, app.recorder)
     # Seal a store written before the chain, refuse one written by a newer version.

@@ -9,6 +9,8 @@ constants; the store registers them with ``eventsourcing`` when it opens.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Final
 
 from escalation.aggregates.dispute import Dispute
@@ -43,26 +45,37 @@ def stored_topic(cls: type) -> str:
 
 
 #: Stable name -> class.
-TOPICS: Final[dict[str, type]] = {stored_topic(cls): cls for cls in STORED_CLASSES}
+TOPICS: Final[Mapping[str, type]] = MappingProxyType(
+    {stored_topic(cls): cls for cls in STORED_CLASSES}
+)
+
+#: The dispute events, in catalogue order, by the name readers and read models
+#: know them by (the class name: ``Escalated``, ``RulesApplied``). Code that maps
+#: every event to something (a text, a marker, a kind) checks itself against this.
+DISPUTE_EVENTS: Final[Mapping[str, type[Dispute.Event]]] = MappingProxyType(
+    {cls.__name__: cls for cls in STORED_CLASSES if issubclass(cls, Dispute.Event)}
+)
 
 #: Module-path topics written before stable names (commit 531e6f3 and earlier) -> class.
 #: Literal text on purpose: these strings are in stored logs and must never move.
-LEGACY_TOPICS: Final[dict[str, type]] = {
-    "escalation.aggregates.dispute:Dispute": Dispute,
-    "escalation.aggregates.dispute:Dispute.Received": Dispute.Received,
-    "escalation.aggregates.dispute:Dispute.RiskAssessed": Dispute.RiskAssessed,
-    "escalation.aggregates.dispute:Dispute.Routed": Dispute.Routed,
-    "escalation.aggregates.dispute:Dispute.Mediated": Dispute.Mediated,
-    "escalation.aggregates.dispute:Dispute.Escalated": Dispute.Escalated,
-    "escalation.aggregates.dispute:Dispute.Supervised": Dispute.Supervised,
-    "escalation.aggregates.dispute:Dispute.Closed": Dispute.Closed,
-    "escalation.aggregates.dispute:Dispute.Reopened": Dispute.Reopened,
-    "escalation.aggregates.rules_applied:RulesApplied": RulesApplied,
-    "escalation.aggregates.rulebook_log:RuleBookLog": RuleBookLog,
-    "escalation.aggregates.rulebook_log:RuleBookLog.Opened": RuleBookLog.Opened,
-    "escalation.aggregates.rulebook_log:RuleBookLog.Stored": RuleBookLog.Stored,
-    "escalation.aggregates.rulebook_log:RuleBookLog.Activated": RuleBookLog.Activated,
-}
+LEGACY_TOPICS: Final[Mapping[str, type]] = MappingProxyType(
+    {
+        "escalation.aggregates.dispute:Dispute": Dispute,
+        "escalation.aggregates.dispute:Dispute.Received": Dispute.Received,
+        "escalation.aggregates.dispute:Dispute.RiskAssessed": Dispute.RiskAssessed,
+        "escalation.aggregates.dispute:Dispute.Routed": Dispute.Routed,
+        "escalation.aggregates.dispute:Dispute.Mediated": Dispute.Mediated,
+        "escalation.aggregates.dispute:Dispute.Escalated": Dispute.Escalated,
+        "escalation.aggregates.dispute:Dispute.Supervised": Dispute.Supervised,
+        "escalation.aggregates.dispute:Dispute.Closed": Dispute.Closed,
+        "escalation.aggregates.dispute:Dispute.Reopened": Dispute.Reopened,
+        "escalation.aggregates.rules_applied:RulesApplied": RulesApplied,
+        "escalation.aggregates.rulebook_log:RuleBookLog": RuleBookLog,
+        "escalation.aggregates.rulebook_log:RuleBookLog.Opened": RuleBookLog.Opened,
+        "escalation.aggregates.rulebook_log:RuleBookLog.Stored": RuleBookLog.Stored,
+        "escalation.aggregates.rulebook_log:RuleBookLog.Activated": RuleBookLog.Activated,
+    }
+)
 
 
 def class_versions() -> dict[str, int]:

@@ -450,18 +450,7 @@ class Dispute(Aggregate):
         s = self.state
         if mode not in ESCALATION_MODES:
             raise InvalidInput(f"unknown escalation mode {mode!r}; use stepwise or elevated")
-        if s.tier not in tiers or to_tier not in tiers:
-            raise InvalidInput(f"tier {s.tier!r} or {to_tier!r} is not in the rule book")
-        here, there = tiers.index(s.tier), tiers.index(to_tier)
-        if here == len(tiers) - 1:
-            raise IllegalTransition(
-                f"dispute {s.id} is already at the top tier ({s.tier}, unit {s.unit}); "
-                "there is nothing above to escalate to"
-            )
-        if there <= here:
-            raise IllegalTransition(
-                f"cannot move dispute {s.id} from {s.tier} to {to_tier}: escalation only goes up"
-            )
+        self.check_escalation(to_tier, tiers)
         self.trigger_event(
             event_class=self.Escalated,
             timestamp=at,
@@ -479,6 +468,27 @@ class Dispute(Aggregate):
             rules_version=rules_version,
             request_id=request_id,
         )
+
+    def check_escalation(self, to_tier: str | None, tiers: Sequence[str]) -> None:
+        """Refuse (IllegalTransition) an escalation that does not go up.
+
+        ``tiers`` is the order, lowest first; ``to_tier`` None means there is
+        no unit above the dispute's own (it is at the top). The one place that
+        says when escalating is allowed: ``escalate`` and the manual-escalation
+        fact (which must know before it looks for a target) both ask here.
+        """
+        s = self.state
+        if to_tier is not None and (s.tier not in tiers or to_tier not in tiers):
+            raise InvalidInput(f"tier {s.tier!r} or {to_tier!r} is not in the rule book")
+        if to_tier is None or tiers.index(s.tier) == len(tiers) - 1:
+            raise IllegalTransition(
+                f"dispute {s.id} is already at the top tier ({s.tier}, unit {s.unit}); "
+                "there is nothing above to escalate to"
+            )
+        if tiers.index(to_tier) <= tiers.index(s.tier):
+            raise IllegalTransition(
+                f"cannot move dispute {s.id} from {s.tier} to {to_tier}: escalation only goes up"
+            )
 
     def supervise(
         self,

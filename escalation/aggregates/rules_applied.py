@@ -16,14 +16,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Final, Literal, get_args
 
 from eventsourcing.utils import register_topic
 
 from escalation.aggregates.dispute import Dispute, require_aware
 from escalation.errors import IllegalTransition, InvalidInput, TimeWentBackwards
 
-IN_FLIGHT_MODES = ("keep", "adopt")
-RULE_ID = "rules/activated"
+#: What open disputes do when a rule book is activated: ``keep`` the deadline
+#: and schedule their current visit began with, or ``adopt`` the new limits.
+InFlight = Literal["keep", "adopt"]
+IN_FLIGHT_MODES: Final[tuple[InFlight, ...]] = get_args(InFlight)
+RULE_ID: Final = "rules/activated"
 
 
 class RulesApplied(Dispute.Event):

@@ -24,13 +24,14 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError
 
 from escalation.aggregates.dispute import Dispute
+from escalation.aggregates.rules_applied import InFlight
 from escalation.aggregates.times import as_utc
 from escalation.application.clock import Clock, system_clock
 from escalation.application.engine import EscalationEngine
-from escalation.application.rulebook_registry import InFlight, in_flight_mode
+from escalation.application.rulebook_registry import in_flight_mode
 from escalation.errors import ConcurrencyError, InvalidInput
 from escalation.policies.inputs import aware
-from escalation.policies.rule_change import bring_under
+from escalation.policies.rule_change import apply_rule_change
 from escalation.policies.rulebook import RuleBook
 
 if TYPE_CHECKING:
@@ -151,7 +152,7 @@ def _load(engine: EscalationEngine, did: UUID) -> Dispute:
 
 
 def _bring(engine: EscalationEngine, dispute: Dispute, at: datetime, actor: str) -> bool:
-    return bring_under(
+    return apply_rule_change(
         dispute,
         engine.rules,
         at=at,

@@ -45,18 +45,7 @@ def run_demo(
         if rules.calendar.is_workday(day):
             _mediation_sessions(engine, workload, day, result)
         for item in workload.intake(day):
-            dispute_id = engine.receive(
-                unit=item.unit,
-                category=item.category,
-                source=item.source,
-                summary=item.summary,
-                parties=item.parties,
-                amount=item.amount,
-                location=item.location,
-                received_at=item.received_at,
-                request_id=item.request_id,
-                actor="intake-desk",
-            )
+            dispute_id = item.receive(engine)
             result.received += 1
             result.commands += 1
             if workload.rng.random() < 0.02:  # 不予受理: outside the centre's remit

@@ -7,28 +7,27 @@ is always given (or read once from the injected clock here, never deeper).
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import reduce
 from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
-from sqlalchemy import select
 
 from escalation.adapters.logs import log_events, to_log, to_log_batch
 from escalation.aggregates.dispute import Dispute
+from escalation.aggregates.rebuild import rebuild
+from escalation.aggregates.rules_applied import InFlight
 from escalation.aggregates.state import DisputeState
 from escalation.aggregates.times import as_utc
 from escalation.application.clock import Clock, system_clock
 from escalation.application.periods import Period, end_of_day
-from escalation.application.rulebook_registry import InFlight, in_flight_mode
+from escalation.application.rulebook_registry import in_flight_mode
 from escalation.errors import ConcurrencyError, InvalidInput, StorageError, UnknownDispute
-from escalation.policies.due import settle
+from escalation.policies.due import apply_due
 from escalation.policies.facts import (
     Closure,
     Fact,
@@ -48,46 +47,16 @@ from escalation.policies.inputs import (
     validated,
 )
 from escalation.policies.rulebook import NOTICES, RuleBook
-from projections.disputes import disputes, timeline
-from projections.figures import Figures, backlog, compute_figures, open_rows
-from projections.runner import Progress, ProjectionRunner
+from escalation.progress import Progress
+from projections import views
+from projections.figures import Figures, backlog, compute_figures
+from projections.runner import ProjectionRunner
 
 if TYPE_CHECKING:
     from escalation.bootstrap import Storage
 
 DEFAULT_URL = "sqlite:///escalation.db"
-RISK_COLOURS = {"high": "red", "medium": "yellow", "low": "blue"}
-
-
-@dataclass(frozen=True)
-class QueueItem:
-    """One open dispute in a unit's or tier's queue."""
-
-    dispute_id: UUID
-    unit: str
-    tier: str
-    status: str
-    risk: str | None
-    category: str
-    source: str
-    parties: int
-    amount: float
-    received_at: datetime
-    tier_entered_at: datetime | None
-    due_at: datetime | None
-    notices: tuple[str, ...]
-    department: str | None
-    elevated: bool
-    escalations: int
-    updated_at: datetime | None
-
-    @property
-    def colour(self) -> str:
-        """Risk marks as the centres show them: red / yellow / blue (红/黄/蓝)."""
-        return RISK_COLOURS.get(self.risk or "low", "blue")
-
-    def overdue(self, now: datetime) -> bool:
-        return self.due_at is not None and now > self.due_at
+QueueItem = views.QueueItem  # the queue's rows: defined with their query (projections.views)
 
 
 @dataclass
@@ -289,15 +258,8 @@ class EscalationEngine:
         now = as_utc(aware("now", now) if now is not None else self.clock())
         report = TickReport(now=now)
         self.catch_up()
-        # Order by the indexed column: ordering by id made SQLite walk the whole
-        # primary key (and so every open dispute) to find the few that are due.
-        query = (
-            select(disputes.c.id)
-            .where(disputes.c.next_due_at <= now)
-            .order_by(disputes.c.next_due_at, disputes.c.id)
-        )
         with self._read() as session:
-            due = [row.id for row in session.execute(query)]
+            due = views.due_ids(session, now)
         for start in range(0, len(due), self.tick_batch):
             self._tick_batch(due[start : start + self.tick_batch], now, report)
         self.catch_up()
@@ -350,7 +312,7 @@ class EscalationEngine:
             raise UnknownDispute(
                 f"dispute {dispute_id} had not been received by {when.isoformat()}"
             )
-        dispute = cast(Dispute, reduce(lambda agg, e: e.mutate(agg), events, cast(Any, None)))
+        dispute = rebuild(Dispute, events)
         return dispute.state
 
     def queue(
@@ -365,18 +327,11 @@ class EscalationEngine:
         if tier is not None:
             require_known("tier", tier, self.rules.tiers)
         self.catch_up()
+        instant = as_utc(aware("as_of", as_of)) if as_of is not None else None
         with self._read() as session:
-            if as_of is not None:
-                instant = as_utc(aware("as_of", as_of))
-                rows = list(open_rows(session, instant, unit=unit, tier=tier))
-                return [_queue_item(r, r.dispute_id) for r in rows]
-            query = select(disputes).where(disputes.c.status == "open")
-            if unit is not None:
-                query = query.where(disputes.c.unit == unit)
-            if tier is not None:
-                query = query.where(disputes.c.tier == tier)
-            query = query.order_by(disputes.c.due_at, disputes.c.id)
-            return [_queue_item(r, r.id) for r in session.execute(query)]
+            if instant is not None:
+                return views.queue_at(session, instant, unit=unit, tier=tier)
+            return views.queue(session, unit=unit, tier=tier)
 
     def figures(
         self,
@@ -416,8 +371,7 @@ class EscalationEngine:
         did = as_dispute_id(dispute_id)
         self.catch_up()
         with self._read() as session:
-            query = select(timeline).where(timeline.c.dispute_id == did)
-            rows = list(session.execute(query.order_by(timeline.c.version)))
+            rows = views.timeline_rows(session, did)
         if not rows:
             raise UnknownDispute(f"no dispute with id {did}")
         return rows
@@ -498,26 +452,4 @@ class EscalationEngine:
         )
 
     def _settle(self, dispute: Dispute, now: datetime, recorded: datetime | None = None) -> None:
-        settle(dispute, self.rules, now, recorded or self.clock())
-
-
-def _queue_item(row: Any, dispute_id: UUID) -> QueueItem:
-    return QueueItem(
-        dispute_id=dispute_id,
-        unit=row.unit,
-        tier=row.tier,
-        status=row.status,
-        risk=row.risk,
-        category=row.category,
-        source=row.source,
-        parties=row.parties,
-        amount=row.amount,
-        received_at=row.received_at,
-        tier_entered_at=row.tier_entered_at,
-        due_at=row.due_at,
-        notices=tuple(json.loads(row.notices)),
-        department=row.department,
-        elevated=row.elevated,
-        escalations=row.escalations,
-        updated_at=row.updated_at,
-    )
+        apply_due(dispute, self.rules, now, recorded or self.clock())

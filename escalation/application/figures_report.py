@@ -1,12 +1,14 @@
 """Period reports: the figures as terminal tables and as a self-contained HTML page.
 
-Charts are inline SVG drawn here (a funnel community → street → district and
-the backlog per tier over time), so a report is one file with no assets.
+Charts are inline SVG drawn here (a funnel community → street → district,
+the backlog per tier over time, plain bars), so a report is one file with no
+assets; the reviews (``escalation.application.reviews``) draw with them too.
 """
 
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from datetime import date
 
 from rich.table import Table
@@ -68,6 +70,26 @@ def units_table(f: Figures, limit: int = 15) -> Table:
             str(u.overdue),
         )
     return table
+
+
+def bars_svg(counts: Sequence[tuple[str, int]], width: int = 640, colour: str = "") -> str:
+    """Horizontal bars, one per label (intake by source or category, notices)."""
+    bar_h, label_w = 22, 170
+    peak = max([n for _, n in counts] + [1])
+    height = bar_h * len(counts) + 10
+    fill = colour or TIER_COLOURS[0]
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">']
+    for i, (label, value) in enumerate(counts):
+        y = 5 + i * bar_h
+        w = (width - label_w - 60) * value / peak
+        parts.append(
+            f'<text x="0" y="{y + bar_h * 0.65:.1f}" font-size="12">{html.escape(label)}</text>'
+            f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h - 5}" fill="{fill}"/>'
+            f'<text x="{label_w + w + 6:.1f}" y="{y + bar_h * 0.65:.1f}" '
+            f'font-size="12">{value}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
 
 
 def funnel_svg(f: Figures, width: int = 640) -> str:

@@ -2,7 +2,7 @@
 
 Each record is a receipt plus the facts that followed it. The importer runs
 them through the same pure core as live commands (``register``,
-``apply_fact``, ``settle``), so an imported history carries exactly the
+``apply_fact``, ``apply_due``), so an imported history carries exactly the
 decisions the engine would have taken live, then writes many disputes per
 transaction: commit cost dominates single commands.
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import multiprocessing
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,13 +24,14 @@ from typing import TYPE_CHECKING, Any
 from eventsourcing.persistence import IntegrityError, Mapper, StoredEvent
 
 from escalation.adapters.persistence import BulkApplicationRecorder
-from escalation.adapters.store import DisputeLog
+from escalation.adapters.store import offline_mapper
 from escalation.aggregates.dispute import Dispute
 from escalation.aggregates.times import as_utc
 from escalation.errors import EscalationError, InvalidInput
-from escalation.policies.due import settle
+from escalation.policies.due import apply_due
 from escalation.policies.facts import Fact, Receipt, apply_fact, register
 from escalation.policies.rulebook import RuleBook
+from escalation.progress import Count
 
 if TYPE_CHECKING:
     from escalation.application.engine import EscalationEngine
@@ -53,9 +54,6 @@ class ImportReport:
     errors: list[str] = field(default_factory=list)
 
 
-Progress = Callable[[int], None]
-
-
 @dataclass(frozen=True)
 class _Outcome:
     """One record, decided: its dispute's stored events, or why it was refused."""
@@ -72,7 +70,7 @@ def import_disputes(
     until: datetime | None = None,
     batch: int = 500,
     skip_invalid: bool = False,
-    progress: Progress | None = None,
+    progress: Count | None = None,
     jobs: int = 1,
 ) -> ImportReport:
     """Import records; time-driven decisions are applied up to ``until`` (if given).
@@ -183,9 +181,7 @@ def _start_worker(text: str, source: str, version: str) -> None:
     rules = RuleBook.from_yaml(text, source=source)
     if rules.version != version:  # pragma: no cover - the same text hashes the same
         raise RuntimeError(f"rule book {source} changed in the worker: {rules.version}")
-    # The store's own mapper (same transcodings and settings), without a database.
-    mapper = DisputeLog(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}).mapper
-    _WORKER = (rules, mapper)
+    _WORKER = (rules, offline_mapper())
 
 
 def _work(
@@ -226,7 +222,7 @@ def _replay(
         apply_fact(dispute, fact, rules, recorded)
     last = dispute.state.updated_at
     if horizon is not None and last is not None and horizon >= last:
-        settle(dispute, rules, horizon, recorded)
+        apply_due(dispute, rules, horizon, recorded)
     return dispute
 
 

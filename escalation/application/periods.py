@@ -1,4 +1,8 @@
-"""Reporting periods in local dates: a day, an ISO week, a month, a quarter, a range."""
+"""Reporting periods in local dates: a day, an ISO week, a month, a quarter, a range.
+
+``Period.parse`` reads a period's text, ``period_label`` writes it (file-safe);
+``last_complete`` is the last whole day, week, month or quarter before a date.
+"""
 
 from __future__ import annotations
 
@@ -71,3 +75,49 @@ def end_of_day(day: date, timezone: str) -> datetime:
     """The last instant of a local day, in UTC (``--as-of 2026-03-03`` means its close)."""
     midnight = datetime.combine(day + timedelta(days=1), time(0), ZoneInfo(timezone))
     return (midnight - timedelta(microseconds=1)).astimezone(UTC)
+
+
+#: The lengths ``last_complete`` knows, named as the reviews that cover them.
+LENGTHS = ("daily", "weekly", "monthly", "quarterly")
+
+
+def last_complete(length: str, today: date) -> Period:
+    """The last complete period of ``length`` (``LENGTHS``) before ``today`` (a local date).
+
+    daily: yesterday; weekly: last ISO week (Monday to Sunday); monthly: last
+    month; quarterly: last calendar quarter.
+    """
+    if length not in LENGTHS:
+        raise InvalidInput(f"unknown period length {length!r}; use one of {', '.join(LENGTHS)}")
+    if length == "daily":
+        day = today - timedelta(days=1)
+        return Period(day, day)
+    if length == "weekly":
+        monday = today - timedelta(days=today.weekday())
+        return Period(monday - timedelta(days=7), monday - timedelta(days=1))
+    first = today.replace(day=1)
+    if length == "quarterly":
+        first = first.replace(month=3 * ((first.month - 1) // 3) + 1)
+    last = first - timedelta(days=1)
+    start = last.replace(day=1)
+    if length == "quarterly":
+        start = start.replace(month=3 * ((start.month - 1) // 3) + 1)
+    return Period(start, last)
+
+
+def period_label(period: Period) -> str:
+    """``2026-09-03``, ``2026-W36``, ``2026-09``, ``2026-Q3``, else ``first_last`` (file-safe)."""
+    first, last = period.first, period.last
+    if first == last:
+        return first.isoformat()
+    if first.weekday() == 0 and (last - first).days == 6:
+        year, week, _ = first.isocalendar()
+        return f"{year}-W{week:02d}"
+    following = last + timedelta(days=1)
+    if first.day == 1 and following.day == 1:
+        months = (following.year - first.year) * 12 + following.month - first.month
+        if months == 1:
+            return f"{first.year}-{first.month:02d}"
+        if months == 3 and first.month % 3 == 1:
+            return f"{first.year}-Q{(first.month - 1) // 3 + 1}"
+    return f"{first.isoformat()}_{last.isoformat()}"

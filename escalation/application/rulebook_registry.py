@@ -19,25 +19,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from functools import reduce
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from eventsourcing.persistence import EventStore, IntegrityError
 from sqlalchemy import inspect
 
 from escalation.adapters.database import create_serialised
 from escalation.adapters.store import DisputeLog
+from escalation.aggregates.rebuild import rebuild
 from escalation.aggregates.rulebook_log import (
     RULEBOOK_LOG_ID,
     Activation,
     RuleBookLog,
     StoredBook,
 )
+from escalation.aggregates.rules_applied import IN_FLIGHT_MODES, InFlight
 from escalation.errors import InvalidInput, RulesError
 from escalation.policies.rulebook import RuleBook
 
-InFlight = Literal["keep", "adopt"]
-IN_FLIGHT: tuple[InFlight, ...] = ("keep", "adopt")
 TABLE_PURPOSE = "rulebooks"  # the table is escalation_rulebooks
 _RETRIES = 5
 T = TypeVar("T")
@@ -53,7 +52,7 @@ class UnknownRuleBook(InvalidInput):
 
 def in_flight_mode(value: str) -> InFlight:
     """Check an in-flight setting: ``keep`` (the default) or ``adopt``."""
-    for mode in IN_FLIGHT:
+    for mode in IN_FLIGHT_MODES:
         if value == mode:
             return mode
     raise InvalidInput(
@@ -85,7 +84,7 @@ class RuleBookRegistry:
         events = cast(list[RuleBookLog.Event], list(self.events.get(RULEBOOK_LOG_ID)))
         if not events:
             return None
-        return cast(RuleBookLog, reduce(lambda agg, e: e.mutate(agg), events, cast(Any, None)))
+        return rebuild(RuleBookLog, events)
 
     def active(self) -> Activation | None:
         log = self.log()

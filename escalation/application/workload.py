@@ -12,11 +12,16 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from escalation.application.importer import DisputeRecord
 from escalation.policies.facts import Closure, Fact, Mediation, Receipt
 from escalation.policies.rulebook import RuleBook
+
+if TYPE_CHECKING:
+    from escalation.application.engine import EscalationEngine
 
 SOURCES = {
     "grid_patrol": 34,
@@ -68,6 +73,10 @@ class Intake:
     location: str
     received_at: datetime
     request_id: str
+
+    def receive(self, engine: EscalationEngine, actor: str = "intake-desk") -> UUID:
+        """Register this intake on ``engine``, live; returns the dispute's id."""
+        return engine.receive(**vars(self.receipt(actor=actor)))
 
     def receipt(self, request_id: str | None = None, actor: str = "import") -> Receipt:
         """This intake as a receipt (under another request id if given)."""

@@ -8,26 +8,17 @@ Deciding twice on the same state and time gives the same answer.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from types import MappingProxyType
+from typing import Final
 
 from escalation.aggregates.state import ESCALATE, DisputeState
 from escalation.policies.decisions import AssessRisk, Decision, Escalate, Notify, Route
-from escalation.policies.rulebook import ElevateRule, RoutingRule, RuleBook
-
-_T = TypeVar("_T")
-
-NOTICE_NAMES = {
-    "reminder": "催办函",
-    "prompt": "提示函",
-    "warning": "预警函",
-    "supervision": "督办函",
-}
+from escalation.policies.rulebook import NOTICE_NAMES, ElevateRule, RoutingRule, RuleBook
 
 # Tie-break for decisions taking effect at the same instant.
-_ORDER = {AssessRisk: 0, Route: 1, Escalate: 2, Notify: 2}
+_ORDER: Final = MappingProxyType({AssessRisk: 0, Route: 1, Escalate: 2, Notify: 2})
 
 
 def tier_entry(
@@ -57,16 +48,12 @@ class Verdict:
     elevate: ElevateRule | None  # matching elevation rule lifting highest above the tier
 
 
-# Settling a dispute asks ``decide`` again after every decision while the facts
-# rarely change. A section's outcome depends only on the facts its conditions
-# read, so verdicts are remembered per (rule book, tier, each section's facts),
+# Applying what is due asks ``decide`` again after every decision while the
+# facts rarely change. A section's outcome depends only on the facts its
+# conditions read, so verdicts are remembered per (tier, each section's facts),
 # and on a miss each section per its own facts (a risk change leaves routing
-# alone). Memos of pure functions, bounded, safe to drop at any time.
-_VERDICTS: dict[tuple[object, ...], Verdict] = {}
-_SECTIONS: dict[tuple[object, ...], object] = {}
-_MEMO_MAX = 100_000
-
-
+# alone). The answers are kept in the rule book's own memo (``RuleBook.memo``):
+# pure, bounded, safe to drop at any time.
 def verdict(state: DisputeState, rules: RuleBook) -> Verdict:
     facts = state.facts()
     tier = state.tier
@@ -78,33 +65,17 @@ def verdict(state: DisputeState, rules: RuleBook) -> Verdict:
         return Verdict(
             _risk_of(facts, rules), _route_of(facts, rules), _elevate_of(facts, tier, rules)
         )
-    key = (rules.version, tier, risk_key, route_key, elevate_key)
-    found = _VERDICTS.get(key)
-    if found is None:
-        found = Verdict(
-            risk=_remember(("risk", rules.version, risk_key), lambda: _risk_of(facts, rules)),
-            route=_remember(("route", rules.version, route_key), lambda: _route_of(facts, rules)),
-            elevate=_remember(
-                ("elevate", rules.version, tier, elevate_key),
-                lambda: _elevate_of(facts, tier, rules),
+    memo = rules.memo
+    return memo.get(
+        ("verdict", tier, risk_key, route_key, elevate_key),
+        lambda: Verdict(
+            risk=memo.get(("risk", risk_key), lambda: _risk_of(facts, rules)),
+            route=memo.get(("route", route_key), lambda: _route_of(facts, rules)),
+            elevate=memo.get(
+                ("elevate", tier, elevate_key), lambda: _elevate_of(facts, tier, rules)
             ),
-        )
-        _store(_VERDICTS, key, found)
-    return found
-
-
-def _remember(key: tuple[object, ...], compute: Callable[[], _T]) -> _T:
-    if key in _SECTIONS:
-        return cast(_T, _SECTIONS[key])
-    found = compute()
-    _store(_SECTIONS, key, found)
-    return found
-
-
-def _store(memo: dict[tuple[object, ...], Any], key: tuple[object, ...], value: object) -> None:
-    if len(memo) >= _MEMO_MAX:
-        memo.clear()
-    memo[key] = value
+        ),
+    )
 
 
 def _risk_of(facts: dict[str, object], rules: RuleBook) -> tuple[str, str | None, tuple[str, ...]]:
@@ -223,24 +194,24 @@ def _failed_mediation(state: DisputeState, rules: RuleBook) -> list[Decision]:
         return []
     at = state.last_mediation_at or state.updated_at
     assert at is not None
+    why = f"mediation failed {state.attempts} times at {state.tier} {state.unit} (limit {limit})"
+    return [_stepwise(rules, parent, at, f"{state.tier}/max_mediation_attempts", why)]
+
+
+def _stepwise(rules: RuleBook, parent: str, at: datetime, rule_id: str, why: str) -> Escalate:
+    """逐级上报 to ``parent`` at ``at``; ``why`` begins the reason."""
     due, schedule = tier_entry(rules, parent, at)
     parent_tier = rules.unit(parent).tier
-    reason = (
-        f"mediation failed {state.attempts} times at {state.tier} {state.unit} "
-        f"(limit {limit}): 逐级上报 to {parent_tier} {parent}"
+    return Escalate(
+        at=at,
+        rule_id=rule_id,
+        reason=f"{why}: 逐级上报 to {parent_tier} {parent}",
+        to_unit=parent,
+        to_tier=parent_tier,
+        mode="stepwise",
+        due_at=due,
+        schedule=schedule,
     )
-    return [
-        Escalate(
-            at=at,
-            rule_id=f"{state.tier}/max_mediation_attempts",
-            reason=reason,
-            to_unit=parent,
-            to_tier=parent_tier,
-            mode="stepwise",
-            due_at=due,
-            schedule=schedule,
-        )
-    ]
 
 
 def _schedule(state: DisputeState, rules: RuleBook, now: datetime) -> list[Decision]:
@@ -256,30 +227,17 @@ def _schedule(state: DisputeState, rules: RuleBook, now: datetime) -> list[Decis
             parent = rules.parent(state.unit)
             if parent is None:
                 continue
-            due, schedule = tier_entry(rules, parent, at)
-            parent_tier = rules.unit(parent).tier
-            reason = (
+            why = (
                 f"time limit at {state.tier} {state.unit} ({limit}) passed at "
-                f"{state.due_at.isoformat()}: 逐级上报 to {parent_tier} {parent}"
+                f"{state.due_at.isoformat()}"
             )
-            decisions.append(
-                Escalate(
-                    at=at,
-                    rule_id=f"{state.tier}/handle_within",
-                    reason=reason,
-                    to_unit=parent,
-                    to_tier=parent_tier,
-                    mode="stepwise",
-                    due_at=due,
-                    schedule=schedule,
-                )
-            )
+            decisions.append(_stepwise(rules, parent, at, f"{state.tier}/handle_within", why))
         else:
             assert state.tier_entered_at is not None
             share = (when - state.tier_entered_at) / (state.due_at - state.tier_entered_at)
             reason = (
                 f"{share:.0%} of the time limit at {state.tier} {state.unit} ({limit}, due "
-                f"{state.due_at.isoformat()}) used: {action} {NOTICE_NAMES.get(action, '')}"
+                f"{state.due_at.isoformat()}) used: {action} {_letter(action)}"
             ).rstrip()
             decisions.append(
                 Notify(
@@ -287,3 +245,9 @@ def _schedule(state: DisputeState, rules: RuleBook, now: datetime) -> list[Decis
                 )
             )
     return decisions
+
+
+def _letter(notice: str) -> str:
+    """The letter a notice is sent as (催办函), "" for a notice without a Chinese name."""
+    name = NOTICE_NAMES.get(notice)
+    return f"{name}函" if name else ""

@@ -20,7 +20,7 @@ RULES_ACTOR = "rules"
 MAX_DECISIONS = 64  # far above any real chain; a rule book that loops is stopped here
 
 
-def settle(dispute: Dispute, rules: RuleBook, now: datetime, recorded_at: datetime) -> int:
+def apply_due(dispute: Dispute, rules: RuleBook, now: datetime, recorded_at: datetime) -> int:
     """Apply every decision due by ``now``; returns how many were applied."""
     applied = 0
     while applied < MAX_DECISIONS:

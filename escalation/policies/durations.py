@@ -8,23 +8,27 @@ Chinese working days or on plain calendar days.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from types import MappingProxyType
+from typing import Final, Literal, get_args
 
 Unit = Literal["workdays", "days", "hours"]
-UNITS: tuple[Unit, ...] = ("workdays", "days", "hours")
+UNITS: Final[tuple[Unit, ...]] = get_args(Unit)
 
 # Singular and plural spellings map to one canonical unit.
-_SPELLINGS: dict[str, Unit] = {
-    "workday": "workdays",
-    "workdays": "workdays",
-    "working day": "workdays",
-    "working days": "workdays",
-    "day": "days",
-    "days": "days",
-    "hour": "hours",
-    "hours": "hours",
-}
+_SPELLINGS: Final[Mapping[str, Unit]] = MappingProxyType(
+    {
+        "workday": "workdays",
+        "workdays": "workdays",
+        "working day": "workdays",
+        "working days": "workdays",
+        "day": "days",
+        "days": "days",
+        "hour": "hours",
+        "hours": "hours",
+    }
+)
 _PATTERN = re.compile(r"^\s*([+-]?\d+(?:\.\d*)?)\s+([a-z]+(?:\s+[a-z]+)?)\s*$", re.IGNORECASE)
 _EXAMPLES = "write it like '5 workdays', '15 days' or '36 hours'"
 

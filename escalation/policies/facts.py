@@ -17,9 +17,8 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from escalation.aggregates.dispute import Dispute
 from escalation.aggregates.times import as_utc
-from escalation.errors import IllegalTransition
 from escalation.policies.decide import tier_entry
-from escalation.policies.due import settle
+from escalation.policies.due import apply_due
 from escalation.policies.inputs import ReceiveInput, require_known, validated
 from escalation.policies.rulebook import RuleBook
 
@@ -90,29 +89,57 @@ def register(rules: RuleBook, receipt: Receipt, recorded_at: datetime) -> Disput
     require_known("category", cmd.category, rules.categories)
     require_known("source", cmd.source, rules.sources)
     dispute_id = dispute_id_for(cmd.request_id) if cmd.request_id else uuid4()
-    at = as_utc(cmd.received_at)
-    due, schedule = tier_entry(rules, cmd.unit, at)
+    return open_dispute(rules, dispute_id, Receipt(**cmd.model_dump()), recorded_at)
+
+
+def open_dispute(
+    rules: RuleBook, dispute_id: UUID, receipt: Receipt, recorded_at: datetime
+) -> Dispute:
+    """Open the dispute ``receipt`` registers and apply what the policies decide at once.
+
+    The one place a receipt becomes a ``Dispute.receive``: ``register`` calls
+    it on validated input, replays on a recorded receipt (``receipt_of``).
+    """
+    at = as_utc(receipt.received_at)
+    due, schedule = tier_entry(rules, receipt.unit, at)
     dispute = Dispute.receive(
         id=dispute_id,
-        unit=cmd.unit,
-        tier=rules.unit(cmd.unit).tier,
-        category=cmd.category,
-        source=cmd.source,
-        parties=cmd.parties,
-        amount=cmd.amount,
-        summary=cmd.summary,
-        location=cmd.location,
+        unit=receipt.unit,
+        tier=rules.unit(receipt.unit).tier,
+        category=receipt.category,
+        source=receipt.source,
+        parties=receipt.parties,
+        amount=receipt.amount,
+        summary=receipt.summary,
+        location=receipt.location,
         at=at,
-        actor=cmd.actor,
+        actor=receipt.actor,
         recorded_at=recorded_at,
         due_at=due,
         schedule=schedule,
         rules_version=rules.version,
-        request_id=cmd.request_id,
-        claim=cmd.claim,
+        request_id=receipt.request_id,
+        claim=receipt.claim,
     )
-    settle(dispute, rules, at, recorded_at)
+    apply_due(dispute, rules, at, recorded_at)
     return dispute
+
+
+def receipt_of(event: Dispute.Received) -> Receipt:
+    """The receipt a recorded ``Received`` event was made from."""
+    return Receipt(
+        unit=event.unit,
+        category=event.category,
+        source=event.source,
+        summary=event.summary,
+        received_at=event.occurred_at,
+        parties=event.parties,
+        amount=event.amount,
+        location=event.location,
+        request_id=event.request_id,
+        actor=event.actor,
+        claim=event.claim,
+    )
 
 
 def dispute_id_for(request_id: str) -> UUID:
@@ -124,9 +151,9 @@ def apply_fact(dispute: Dispute, fact: Fact, rules: RuleBook, recorded_at: datet
     """Catch up to ``fact.at``, record the fact, then let the policies react."""
     state = dispute.state
     if state.updated_at is None or fact.at >= state.updated_at:
-        settle(dispute, rules, fact.at, recorded_at)  # what fell due before this fact
+        apply_due(dispute, rules, fact.at, recorded_at)  # what fell due before this fact
     _record(dispute, fact, rules, recorded_at)
-    settle(dispute, rules, fact.at, recorded_at)
+    apply_due(dispute, rules, fact.at, recorded_at)
 
 
 def _record(dispute: Dispute, fact: Fact, rules: RuleBook, recorded_at: datetime) -> None:
@@ -167,16 +194,12 @@ def _escalate(
 ) -> None:
     s = dispute.state
     parent = rules.parent(s.unit)
-    if parent is None:
-        raise IllegalTransition(
-            f"dispute {s.id} is already at the top tier ({s.tier}, unit {s.unit}); "
-            "there is nothing above to escalate to"
-        )
-    target_tier = fact.to_tier or rules.unit(parent).tier
-    if rules.tier_index(target_tier) <= rules.tier_index(s.tier):
-        raise IllegalTransition(
-            f"cannot move dispute {s.id} from {s.tier} to {target_tier}: escalation only goes up"
-        )
+    target_tier = None if parent is None else (fact.to_tier or rules.unit(parent).tier)
+    if target_tier is not None:  # names these rules do not know: refused with close matches
+        rules.tier(target_tier)
+        rules.tier(s.tier)
+    dispute.check_escalation(target_tier, rules.tiers)  # from the top, or not upward: refused
+    assert target_tier is not None  # refused above otherwise
     target = rules.ancestor(s.unit, target_tier)
     due, schedule = tier_entry(rules, target, fact.at)
     dispute.escalate(

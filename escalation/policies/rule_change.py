@@ -16,11 +16,11 @@ from datetime import datetime
 from escalation.aggregates.dispute import Dispute
 from escalation.aggregates.rules_applied import apply_rules
 from escalation.policies.decide import decide, tier_entry
-from escalation.policies.due import settle
+from escalation.policies.due import apply_due
 from escalation.policies.rulebook import RuleBook
 
 
-def bring_under(
+def apply_rule_change(
     dispute: Dispute,
     rules: RuleBook,
     *,
@@ -58,5 +58,5 @@ def bring_under(
         at=at,
         recorded_at=recorded_at,
     )
-    settle(dispute, rules, at, recorded_at)
+    apply_due(dispute, rules, at, recorded_at)
     return True

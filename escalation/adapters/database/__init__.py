@@ -4,6 +4,13 @@ several processes start at once, column types, upserts and fast multi-row insert
 from escalation.adapters.database.bulk import insert_rows
 from escalation.adapters.database.ddl import create_serialised
 from escalation.adapters.database.types import UTCDateTime, sqlite_text
-from escalation.adapters.database.upsert import upsert
+from escalation.adapters.database.upsert import insert_missing, upsert
 
-__all__ = ["UTCDateTime", "create_serialised", "insert_rows", "sqlite_text", "upsert"]
+__all__ = [
+    "UTCDateTime",
+    "create_serialised",
+    "insert_missing",
+    "insert_rows",
+    "sqlite_text",
+    "upsert",
+]

@@ -1,4 +1,4 @@
-"""Insert-or-update many rows in one statement, on SQLite and PostgreSQL."""
+"""Insert-or-update (or insert-if-missing) many rows in one statement, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -20,6 +20,23 @@ def upsert(session: Session, table: Table, rows: Sequence[dict[str, Any]], key: 
     """
     if not rows:
         return
+    stmt = _insert(session, table)
+    updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in key}
+    ordered = sorted(rows, key=lambda row: tuple(row[k] for k in key))
+    session.execute(stmt.on_conflict_do_update(index_elements=key, set_=updates), ordered)
+
+
+def insert_missing(
+    session: Session, table: Table, rows: Sequence[dict[str, Any]], key: list[str]
+) -> None:
+    """``INSERT ... ON CONFLICT (key) DO NOTHING``: add the rows whose key is not there yet."""
+    if rows:
+        stmt = _insert(session, table).on_conflict_do_nothing(index_elements=key)
+        session.execute(stmt, sorted(rows, key=lambda row: tuple(row[k] for k in key)))
+
+
+def _insert(session: Session, table: Table) -> Any:
+    """The dialect's own ``insert`` (the one with ``ON CONFLICT``)."""
     dialect = session.get_bind().dialect.name
     module = _DIALECTS.get(dialect)
     if module is None:
@@ -27,7 +44,4 @@ def upsert(session: Session, table: Table, rows: Sequence[dict[str, Any]], key: 
             f"upsert into {table.name}: the {dialect} dialect is not supported; "
             "use SQLite or PostgreSQL"
         )
-    stmt = module.insert(table)
-    updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in key}
-    ordered = sorted(rows, key=lambda row: tuple(row[k] for k in key))
-    session.execute(stmt.on_conflict_do_update(index_elements=key, set_=updates), ordered)
+    return module.insert(table)

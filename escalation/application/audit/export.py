@@ -20,12 +20,13 @@ from types import NoneType, UnionType
 from typing import Any, Literal, TextIO
 from uuid import UUID
 
-from escalation.aggregates.dispute import Dispute
-from escalation.application.audit.log import PAGE_SIZE, Progress, Row, dispute_rows, log_rows
+from escalation.aggregates.catalogue import DISPUTE_EVENTS
+from escalation.application.audit.log import PAGE_SIZE, Row, dispute_rows, log_rows
 from escalation.application.audit.timeline import Placement, entry
 from escalation.application.engine import EscalationEngine, QueueItem
 from escalation.errors import InvalidInput, UnknownDispute
 from escalation.policies.inputs import as_dispute_id
+from escalation.progress import Progress
 
 Format = Literal["jsonl", "csv"]
 What = Literal["events", "queue", "timeline"]
@@ -208,8 +209,8 @@ def load_event_records(lines: Iterable[str]) -> Iterator[Record]:
         for key in ("occurred_at", "recorded_at"):
             if record[key] is not None:
                 record[key] = datetime.fromisoformat(record[key])
-        cls = getattr(Dispute, record["event"] or "", None)
-        if isinstance(cls, type) and issubclass(cls, Dispute.Event):
+        cls = DISPUTE_EVENTS.get(record["event"] or "")
+        if cls is not None:
             hints = typing.get_type_hints(cls)
             record["fields"] = {
                 k: _restore(v, hints.get(k, Any)) for k, v in record["fields"].items()

@@ -91,28 +91,61 @@ class _Scale:
         return out
 
 
-def _shape(event: str, fields: Mapping[str, Any], x: float, y: float) -> str:
-    if event == "Received":
-        return f'<circle cx="{x}" cy="{y}" r="6" fill="#1565c0"/>'
-    if event == "Mediated":
-        colour = MEDIATION_COLOURS.get(str(fields.get("outcome")), "#777")
-        return f'<rect x="{x - 5}" y="{y - 5}" width="10" height="10" fill="{colour}"/>'
-    if event == "Escalated":
-        colour = "#6a1b9a" if fields.get("mode") == "stepwise" else "#880e4f"
-        return f'<path d="M{x},{y - 8} L{x + 7},{y + 5} L{x - 7},{y + 5} Z" fill="{colour}"/>'
-    if event == "Supervised":
-        colour = NOTICE_COLOURS.get(str(fields.get("notice")), "#999")
-        return f'<path d="M{x},{y - 7} L{x + 6},{y} L{x},{y + 7} L{x - 6},{y} Z" fill="{colour}"/>'
-    if event == "Closed":
-        return (
-            f'<rect x="{x - 6}" y="{y - 6}" width="12" height="12" fill="#212121"/>'
-            f'<path d="M{x - 4},{y - 4} L{x + 4},{y + 4} M{x + 4},{y - 4} L{x - 4},{y + 4}" '
-            'stroke="#fff" stroke-width="2"/>'
-        )
-    if event == "Reopened":
-        return f'<circle cx="{x}" cy="{y}" r="6" fill="#fff" stroke="#1565c0" stroke-width="2"/>'
-    # RiskAssessed, Routed: small; decisions about the file, not moves
+Marker = Callable[[Mapping[str, Any], float, float], str]  # (fields, x, y) -> SVG
+
+
+def _received(fields: Mapping[str, Any], x: float, y: float) -> str:
+    return f'<circle cx="{x}" cy="{y}" r="6" fill="#1565c0"/>'
+
+
+def _mediated(fields: Mapping[str, Any], x: float, y: float) -> str:
+    colour = MEDIATION_COLOURS.get(str(fields.get("outcome")), "#777")
+    return f'<rect x="{x - 5}" y="{y - 5}" width="10" height="10" fill="{colour}"/>'
+
+
+def _escalated(fields: Mapping[str, Any], x: float, y: float) -> str:
+    colour = "#6a1b9a" if fields.get("mode") == "stepwise" else "#880e4f"
+    return f'<path d="M{x},{y - 8} L{x + 7},{y + 5} L{x - 7},{y + 5} Z" fill="{colour}"/>'
+
+
+def _supervised(fields: Mapping[str, Any], x: float, y: float) -> str:
+    colour = NOTICE_COLOURS.get(str(fields.get("notice")), "#999")
+    return f'<path d="M{x},{y - 7} L{x + 6},{y} L{x},{y + 7} L{x - 6},{y} Z" fill="{colour}"/>'
+
+
+def _closed(fields: Mapping[str, Any], x: float, y: float) -> str:
+    return (
+        f'<rect x="{x - 6}" y="{y - 6}" width="12" height="12" fill="#212121"/>'
+        f'<path d="M{x - 4},{y - 4} L{x + 4},{y + 4} M{x + 4},{y - 4} L{x - 4},{y + 4}" '
+        'stroke="#fff" stroke-width="2"/>'
+    )
+
+
+def _reopened(fields: Mapping[str, Any], x: float, y: float) -> str:
+    return f'<circle cx="{x}" cy="{y}" r="6" fill="#fff" stroke="#1565c0" stroke-width="2"/>'
+
+
+def _about_the_file(fields: Mapping[str, Any], x: float, y: float) -> str:
+    """Risk, routing, a rule book reaching the dispute: decisions about the file, not moves."""
     return f'<circle cx="{x}" cy="{y}" r="3" fill="#90a4ae"/>'
+
+
+#: The marker of every dispute event, by name (complete over the catalogue's events).
+MARKERS: dict[str, Marker] = {
+    "Received": _received,
+    "RiskAssessed": _about_the_file,
+    "Routed": _about_the_file,
+    "Mediated": _mediated,
+    "Escalated": _escalated,
+    "Supervised": _supervised,
+    "Closed": _closed,
+    "Reopened": _reopened,
+    "RulesApplied": _about_the_file,
+}
+
+
+def _shape(event: str, fields: Mapping[str, Any], x: float, y: float) -> str:
+    return MARKERS.get(event, _about_the_file)(fields, x, y)
 
 
 def _marker(entry: TimelineEntry, x: float, y: float) -> str:
@@ -213,7 +246,7 @@ def legend() -> str:
         *[("Supervised", {"notice": n}, n) for n in NOTICE_COLOURS],
         ("Closed", {}, "closed"),
         ("Reopened", {}, "reopened"),
-        ("Routed", {}, "risk / routing decision"),
+        ("Routed", {}, "risk, routing or rule book decision"),
     ]
     items = [
         f'<svg width="22" height="18" viewBox="0 0 22 18">{_shape(event, fields, 11, 9)}</svg>'

@@ -9,7 +9,7 @@ longer decodes says why.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -22,8 +22,8 @@ from escalation.adapters.log_digests import as_uuid
 from escalation.adapters.persistence import chain_table
 from escalation.adapters.store import DisputeLog
 from escalation.aggregates.dispute import Dispute
+from escalation.progress import Progress
 
-Progress = Callable[[int, int], None]  # (position reached, last position)
 PAGE_SIZE = 2000
 
 

@@ -14,6 +14,7 @@ from uuid import UUID
 from escalation.aggregates.dispute import Dispute
 from escalation.application.audit.log import Seal, dispute_rows
 from escalation.application.engine import EscalationEngine
+from escalation.application.event_text import describe
 from escalation.errors import UnknownDispute
 from escalation.policies.inputs import as_dispute_id
 
@@ -78,7 +79,7 @@ def entry(
         rule_id=getattr(event, "rule_id", None),
         rules_version=getattr(event, "rules_version", None),
         reason=reason if isinstance(reason, str) else None,
-        what=describe(event),
+        what=describe(event, detail=True),
         prev_hash=seal.prev if seal is not None else "",
         digest=seal.digest if seal is not None else "",
         fields=fields_of(event),
@@ -98,32 +99,3 @@ def timeline(engine: EscalationEngine, dispute_id: UUID | str) -> list[TimelineE
     placement = Placement()
     rows.sort(key=lambda r: r.version)
     return [entry(r.event, r.position, placement, r.seal) for r in rows if r.event is not None]
-
-
-def describe(event: Dispute.Event) -> str:
-    """What happened, in one line."""
-    if isinstance(event, Dispute.Received):
-        return (
-            f"{event.category} from {event.source} at {event.unit}, {event.parties} parties"
-            + (f", ¥{event.amount:,.0f}" if event.amount else "")
-            + f": {event.summary}"
-        )
-    if isinstance(event, Dispute.RiskAssessed):
-        return f"risk {event.level}" + (f" ({', '.join(event.matched)})" if event.matched else "")
-    if isinstance(event, Dispute.Routed):
-        return f"routed to {event.department}"
-    if isinstance(event, Dispute.Mediated):
-        return f"mediation {event.outcome} at {event.unit}" + (
-            f": {event.note}" if event.note else ""
-        )
-    if isinstance(event, Dispute.Escalated):
-        return f"{event.mode} {event.from_tier} {event.from_unit} → {event.to_tier} {event.to_unit}"
-    if isinstance(event, Dispute.Supervised):
-        return f"{event.notice} notice at {event.unit}"
-    if isinstance(event, Dispute.Closed):
-        return f"closed: {event.outcome} at {event.tier} {event.unit}" + (
-            f": {event.note}" if event.note else ""
-        )
-    if isinstance(event, Dispute.Reopened):
-        return f"reopened at {event.unit}"
-    return type(event).__name__

@@ -30,9 +30,10 @@ from escalation.adapters.persistence import LogHead, head_in
 from escalation.adapters.store import DisputeLog
 from escalation.application.audit.chains import ChainChecker
 from escalation.application.audit.findings import Finding, VerifyReport
-from escalation.application.audit.log import PAGE_SIZE, Progress, dispute_rows, log_rows
+from escalation.application.audit.log import PAGE_SIZE, dispute_rows, log_rows
 from escalation.application.engine import EscalationEngine
 from escalation.policies.inputs import as_dispute_id
+from escalation.progress import Progress
 from projections.audit import (
     START,
     Checkpoint,

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from escalation.aggregates.dispute import Dispute
+from escalation.application.event_text import describe
 from escalation.application.whatif.outcome import Outcome, differences
 from escalation.application.whatif.replay import Note
 
@@ -59,12 +60,12 @@ class Totals:
             self.weekly[(f"{year}-W{week:02d}", tier)] += 1
 
     def merge(self, other: Totals) -> None:
-        for name in ("disputes", "closed", "open_at_horizon", "stepwise", "elevations"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        for name in ("elevated", "overdue", "open_overdue"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        for counter in ("received_at", "reached", "closed_at", "notices", "weekly"):
-            getattr(self, counter).update(getattr(other, counter))
+        for f in fields(self):
+            mine, theirs = getattr(self, f.name), getattr(other, f.name)
+            if isinstance(mine, Counter):
+                mine.update(theirs)
+            else:
+                setattr(self, f.name, mine + theirs)
 
     def settled_share(self, tier: str) -> float:
         """Share of closed disputes closed at ``tier`` (小事不出社区、大事不出街道)."""
@@ -144,27 +145,4 @@ class Comparison:
 
 
 def timeline(events: Sequence[Dispute.Event]) -> list[TimelineRow]:
-    return [(e.occurred_at, type(e).__name__, describe(e), e.by_rule) for e in events]
-
-
-def describe(e: Dispute.Event) -> str:
-    """One line on what an event did, for timelines."""
-    if isinstance(e, Dispute.Received):
-        return f"{e.category} from {e.source} at {e.unit} ({e.tier}), {e.parties} parties"
-    if isinstance(e, Dispute.RiskAssessed):
-        return f"risk {e.level} ({e.rule_id})"
-    if isinstance(e, Dispute.Routed):
-        return f"to {e.department} ({e.rule_id})"
-    if isinstance(e, Dispute.Mediated):
-        return f"{e.outcome} at {e.unit}"
-    if isinstance(e, Dispute.Escalated):
-        how = e.rule_id or "by hand"
-        return f"{e.mode} {e.from_unit} → {e.to_unit} ({e.to_tier}) [{how}]"
-    if isinstance(e, Dispute.Supervised):
-        return f"{e.notice} at {e.unit} [{e.rule_id or 'by hand'}]"
-    if isinstance(e, Dispute.Closed):
-        return f"{e.outcome} at {e.unit} ({e.tier})"
-    if isinstance(e, Dispute.Reopened):
-        return f"reopened at {e.unit}: {e.reason}"
-    due = getattr(e, "due_at", None)
-    return f"due {due:%Y-%m-%d %H:%M}Z" if isinstance(due, datetime) else ""
+    return [(e.occurred_at, type(e).__name__, describe(e, rule=True), e.by_rule) for e in events]

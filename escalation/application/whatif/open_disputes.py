@@ -17,19 +17,19 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import reduce
-from typing import Any, cast
+from typing import cast
 from uuid import UUID
 
 from escalation.adapters.store import DisputeLog
 from escalation.aggregates.dispute import Dispute
-from escalation.application.whatif.compare import describe
-from escalation.application.whatif.replay_rules import fast
-from escalation.application.whatif.simulate import Progress
+from escalation.aggregates.rebuild import rebuild
+from escalation.application.event_text import describe
+from escalation.application.whatif.replay_rules import memoised
 from escalation.application.whatif.stream import LogReader
-from escalation.policies.due import settle
-from escalation.policies.rule_change import bring_under
+from escalation.policies.due import apply_due
+from escalation.policies.rule_change import apply_rule_change
 from escalation.policies.rulebook import RuleBook
+from escalation.progress import Progress
 
 WHAT_IF_ACTOR = "what-if"
 
@@ -82,7 +82,7 @@ def forecast(
     reader = LogReader(store)
     head = reader.head()
     result = OpenNow(now, until, in_flight, current, candidate, keep=keep)
-    old, new = fast(current), fast(candidate)
+    old, new = memoised(current), memoised(candidate)
     for done, events in enumerate(reader.disputes(head), start=1):
         if _is_open(events):
             add(result, forecast_one(events, old, new, now=now, until=until, in_flight=in_flight))
@@ -103,12 +103,12 @@ def forecast_one(
     """Both futures of one open dispute (pure)."""
     ours, theirs = _rebuild(events), _rebuild(events)
     state = ours.state
-    settle(ours, current, until, now)
-    settle(theirs, current, now, now)  # the rules in force answer for the past
-    bring_under(
+    apply_due(ours, current, until, now)
+    apply_due(theirs, current, now, now)  # the rules in force answer for the past
+    apply_rule_change(
         theirs, candidate, at=now, in_flight=in_flight, actor=WHAT_IF_ACTOR, recorded_at=now
     )
-    settle(theirs, candidate, until, now)
+    apply_due(theirs, candidate, until, now)
     return Forecast(
         state.id, state.unit, state.tier, state.due_at, _upcoming(ours), _upcoming(theirs)
     )
@@ -135,18 +135,25 @@ def _is_open(events: Sequence[Dispute.Event]) -> bool:
 
 
 def _rebuild(events: Sequence[Dispute.Event]) -> Dispute:
-    return cast(Dispute, reduce(lambda agg, e: e.mutate(agg), events, cast(Any, None)))
+    return rebuild(Dispute, events)
 
 
 def _upcoming(dispute: Dispute) -> tuple[Upcoming, ...]:
     out = []
     for e in cast(list[Dispute.Event], dispute.collect_events()):
-        kind = _KINDS.get(type(e).__name__, "rules")
-        if isinstance(e, Dispute.Escalated):
-            kind = "elevated" if e.mode == "elevated" else "escalated"
-        what = describe(e) if kind != "rules" else f"rules applied: {describe(e)}"
-        out.append(Upcoming(e.occurred_at, kind, what))
+        kind = KINDS[type(e).__name__]
+        if isinstance(e, Dispute.Escalated) and e.mode == "elevated":
+            kind = "elevated"
+        out.append(Upcoming(e.occurred_at, kind, describe(e, rule=True)))
     return tuple(out)
 
 
-_KINDS = {"Supervised": "notice", "RiskAssessed": "risk", "Routed": "routed"}
+#: The kind of every decision a forecast can hold: the events a rule can take
+#: (those with a ``rule_id``; an escalation by rule is "elevated" by its mode).
+KINDS = {
+    "RiskAssessed": "risk",
+    "Routed": "routed",
+    "Escalated": "escalated",
+    "Supervised": "notice",
+    "RulesApplied": "rules",
+}

@@ -3,8 +3,8 @@
 The facts are the events no policy decided (``by_rule`` is False): receipts,
 mediations, manual escalations and notices, closes, reopens. They are fed to
 the Dispute aggregate exactly as the engine feeds commands: catch up on what
-fell due before the fact (``settle``), apply it, let the policies react
-(``settle``) and, after the last fact, catch up to the horizon. With the rules
+fell due before the fact (``apply_due``), apply it, let the policies react
+(``apply_due``) and, after the last fact, catch up to the horizon. With the rules
 the history was recorded under, this reproduces the recorded decisions.
 
 Facts tied to who held the case get a fixed treatment under other rules:
@@ -29,8 +29,7 @@ from typing import Literal, cast
 
 from escalation.aggregates.dispute import Dispute
 from escalation.errors import EscalationError
-from escalation.policies.decide import tier_entry
-from escalation.policies.due import settle
+from escalation.policies.due import apply_due
 from escalation.policies.facts import (
     Closure,
     Fact,
@@ -39,6 +38,8 @@ from escalation.policies.facts import (
     Mediation,
     Reopening,
     apply_fact,
+    open_dispute,
+    receipt_of,
 )
 from escalation.policies.rulebook import RuleBook
 
@@ -74,7 +75,7 @@ def replay(facts: Sequence[Dispute.Event], rules: RuleBook, horizon: datetime) -
     first = facts[0]
     if first.unit not in rules.units:
         return Replayed([], [_note(first, "skipped", f"unit {first.unit!r} is not in the rules")])
-    dispute = _receive(first, rules)
+    dispute = open_dispute(rules, first.originator_id, receipt_of(first), first.recorded_at)
     notes: list[Note] = []
     for before, fact in pairwise(facts):
         if _closed_by(before, fact):
@@ -82,7 +83,7 @@ def replay(facts: Sequence[Dispute.Event], rules: RuleBook, horizon: datetime) -
         _command(dispute, fact, rules, notes)
     last = dispute.state.updated_at
     if last is None or horizon >= last:
-        settle(dispute, rules, horizon, horizon)
+        apply_due(dispute, rules, horizon, horizon)
     return Replayed(cast(list[Dispute.Event], dispute.collect_events()), notes, dispute)
 
 
@@ -96,32 +97,6 @@ def _closed_by(before: Dispute.Event, fact: Dispute.Event) -> bool:
     )
 
 
-def _receive(fact: Dispute.Received, rules: RuleBook) -> Dispute:
-    at = fact.occurred_at
-    due, schedule = tier_entry(rules, fact.unit, at)
-    dispute = Dispute.receive(
-        id=fact.originator_id,
-        unit=fact.unit,
-        tier=rules.unit(fact.unit).tier,
-        category=fact.category,
-        source=fact.source,
-        parties=fact.parties,
-        amount=fact.amount,
-        summary=fact.summary,
-        location=fact.location,
-        claim=fact.claim,
-        at=at,
-        actor=fact.actor,
-        recorded_at=fact.recorded_at,
-        due_at=due,
-        schedule=schedule,
-        rules_version=rules.version,
-        request_id=fact.request_id,
-    )
-    settle(dispute, rules, at, fact.recorded_at)
-    return dispute
-
-
 def _command(dispute: Dispute, first: Dispute.Event, rules: RuleBook, notes: list[Note]) -> None:
     """One engine command, applied as the engine applies it (``apply_fact``)."""
     fact = _as_fact(first)
@@ -130,7 +105,7 @@ def _command(dispute: Dispute, first: Dispute.Event, rules: RuleBook, notes: lis
         return
     s = dispute.state
     if s.updated_at is None or fact.at >= s.updated_at:
-        settle(dispute, rules, fact.at, first.recorded_at)  # as apply_fact would, first
+        apply_due(dispute, rules, fact.at, first.recorded_at)  # as apply_fact would, first
     holder = dispute.state.unit
     try:
         apply_fact(dispute, fact, rules, first.recorded_at)

@@ -1,4 +1,4 @@
-"""A memoising twin of a rule book, for bulk replay.
+"""A memoising twin of a rule book, for bulk replay: ``memoised(rules)``.
 
 Replaying a year of history asks the calendar about the same few hundred days
 and the CEL conditions about the same fact combinations over and over
@@ -14,19 +14,21 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from operator import itemgetter
-from typing import Any
+from typing import Any, Final, TypeVar
 
 from escalation.policies.calendar import WorkCalendar
 from escalation.policies.conditions import Condition
-from escalation.policies.rulebook import RuleBook
+from escalation.policies.rulebook import Rule, RuleBook
+
+R = TypeVar("R", bound=Rule)
 
 # Conditions over amounts see a new key for nearly every dispute: start over
 # rather than grow without bound.
-_MAX_MEMO = 50_000
+_MAX_MEMO: Final = 50_000
 
 
 @dataclass(frozen=True)
-class _MemoCalendar(WorkCalendar):
+class _MemoisedCalendar(WorkCalendar):
     _days: dict[date, bool] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def is_workday(self, d: date) -> bool:
@@ -37,7 +39,7 @@ class _MemoCalendar(WorkCalendar):
 
 
 @dataclass(frozen=True)
-class _MemoCondition(Condition):
+class _MemoisedCondition(Condition):
     _key: Callable[[Mapping[str, object]], Any] = field(
         default=lambda facts: (), repr=False, compare=False
     )
@@ -58,8 +60,8 @@ class _MemoCondition(Condition):
         return known
 
 
-def _memo_condition(c: Condition) -> Condition:
-    return _MemoCondition(
+def _memoised_condition(c: Condition) -> Condition:
+    return _MemoisedCondition(
         source=c.source,
         variables=c.variables,
         _program=c._program,
@@ -72,21 +74,19 @@ def _no_facts(facts: Mapping[str, object]) -> tuple[()]:
     return ()
 
 
-def fast(rules: RuleBook) -> RuleBook:
-    """The memoising twin of ``rules`` (same version, same decisions)."""
-    if isinstance(rules.calendar, _MemoCalendar):
+def memoised(rules: RuleBook) -> RuleBook:
+    """The memoising twin of ``rules`` (same version, same decisions); itself if it is one."""
+    if isinstance(rules.calendar, _MemoisedCalendar):
         return rules
     cal = rules.calendar
     return dataclasses.replace(
         rules,
-        calendar=_MemoCalendar(cal.kind, cal.timezone, cal.extra_holidays, cal.extra_workdays),
-        risk_rules=tuple(
-            dataclasses.replace(r, when=_memo_condition(r.when)) for r in rules.risk_rules
-        ),
-        elevate_rules=tuple(
-            dataclasses.replace(r, when=_memo_condition(r.when)) for r in rules.elevate_rules
-        ),
-        routing_rules=tuple(
-            dataclasses.replace(r, when=_memo_condition(r.when)) for r in rules.routing_rules
-        ),
+        calendar=_MemoisedCalendar(cal.kind, cal.timezone, cal.extra_holidays, cal.extra_workdays),
+        risk_rules=_memoised_rules(rules.risk_rules),
+        elevate_rules=_memoised_rules(rules.elevate_rules),
+        routing_rules=_memoised_rules(rules.routing_rules),
     )
+
+
+def _memoised_rules(rules: tuple[R, ...]) -> tuple[R, ...]:
+    return tuple(dataclasses.replace(r, when=_memoised_condition(r.when)) for r in rules)

@@ -13,7 +13,6 @@ earlier.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -23,12 +22,11 @@ from escalation.aggregates.dispute import Dispute
 from escalation.application.whatif.compare import Comparison
 from escalation.application.whatif.outcome import summarise
 from escalation.application.whatif.replay import facts_of, replay
-from escalation.application.whatif.replay_rules import fast
+from escalation.application.whatif.replay_rules import memoised
 from escalation.application.whatif.stream import LogReader, Part
 from escalation.errors import InvalidInput
 from escalation.policies.rulebook import RuleBook
-
-Progress = Callable[[int, int], None]  # (disputes done, disputes in the run)
+from escalation.progress import Progress
 
 
 @dataclass(frozen=True)
@@ -89,7 +87,7 @@ def simulate(
     reader = reader or LogReader(store)
     head = reader.head()
     win = window(reader, head, start, end)
-    rules = fast(candidate)
+    rules = memoised(candidate)
     comparison = Comparison(ZoneInfo(candidate.calendar.timezone), keep=keep)
     run = Simulation(candidate, win, comparison, head=head)
     for events in reader.disputes(head, part=part, keep=win.selects):

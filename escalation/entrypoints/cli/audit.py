@@ -8,12 +8,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, TextIO
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from escalation.adapters.persistence import read_head
 from escalation.application.audit.checkpoint import (
@@ -41,8 +41,11 @@ from escalation.entrypoints.cli.options import (
     errors,
     local_time,
     open_engine,
-    progress_bar,
+    progress_shown,
+    rule_and_why,
     sqlite_path,
+    write_html,
+    zone_of,
 )
 from escalation.errors import EscalationError, InvalidInput, StorageError
 from escalation.policies.inputs import require_known
@@ -95,13 +98,11 @@ def verify(
     if checkpoints:
         _require_store(db)
     anchors += [cp.anchor for cp in checkpoints]
-    with open_engine(db, rules) as engine, progress_bar() as progress:
-        task = progress.add_task("verifying", total=engine.projections.head() or None)
-        report = verify_log(
-            engine,
-            progress=lambda at, last: progress.update(task, completed=at, total=last),
-            expect=anchors,
-        )
+    with (
+        open_engine(db, rules) as engine,
+        progress_shown("verifying", engine.projections.head() or None) as advance,
+    ):
+        report = verify_log(engine, progress=advance, expect=anchors)
     _print_report(report, limit)
     for path, cp in zip(checkpoint or [], checkpoints, strict=True):
         _print_checkpoint(path, cp, report)
@@ -199,7 +200,7 @@ def audit(
 ) -> None:
     """A dispute's full timeline: who, where, which rule and why; and its hash chain."""
     with open_engine(db, rules) as engine:
-        zone = ZoneInfo(engine.rules.calendar.timezone)
+        zone = zone_of(engine)
         entries = timeline(engine, dispute)
         chain = verify_dispute(engine, dispute)
         table = Table(
@@ -208,23 +209,19 @@ def audit(
         for col in ("#", "pos", "occurred", "event", "actor", "where", "what", "rule / why"):
             table.add_column(col, overflow="fold")
         for e in entries:
-            why = e.reason or ""
-            if e.rule_id:
-                why = f"[cyan]{e.rule_id}[/cyan] @ {e.rules_version}\n{why}"
             table.add_row(
                 str(e.version),
                 str(e.position),
                 local_time(e.occurred_at, zone),
                 f"[bold]{e.event}[/bold]" + (" (rule)" if e.by_rule else ""),
-                e.actor,
-                f"{e.tier}\n{e.unit}",
-                e.what,
-                why,
+                Text(e.actor),
+                Text(f"{e.tier}\n{e.unit}"),
+                Text(e.what),
+                rule_and_why(e.rule_id, e.rules_version, e.reason),
             )
         console.print(table)
         if html_out is not None:
-            html_out.write_text(dispute_report(engine, dispute), encoding="utf-8")
-            console.print(f"wrote {html_out}")
+            write_html(html_out, dispute_report(engine, dispute))
     if chain.ok:
         console.print(
             f"[green]chain verified[/green]: {chain.events} events linked by their hashes"
@@ -259,8 +256,7 @@ def export_(
         if tier is not None:
             require_known("tier", tier, engine.rules.tiers)
         # The bar goes to stderr: stdout may be the export itself.
-        with _target(out) as target, progress_bar(errors) as progress:
-            task = progress.add_task(f"exporting {what}", total=None)
+        with _target(out) as target, progress_shown(f"exporting {what}", on=errors) as advance:
             count = export_records(
                 engine,
                 target,
@@ -269,7 +265,7 @@ def export_(
                 dispute=dispute,
                 unit=unit,
                 tier=tier,
-                progress=lambda at, last: progress.update(task, completed=at, total=last),
+                progress=advance,
             )
     errors.print(f"exported {count:,} records ({what})" + (f" to {out}" if out else ""))
 

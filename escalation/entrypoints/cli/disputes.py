@@ -6,16 +6,18 @@ from __future__ import annotations
 import signal
 import threading
 import time as systime
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from escalation.application.audit.report import dispute_report
 from escalation.application.engine import DEFAULT_URL, EscalationEngine
+from escalation.application.event_text import describe
 from escalation.application.figures_report import figures_table, period_html, units_table
 from escalation.application.periods import Period, end_of_day
 from escalation.entrypoints.cli.options import (
@@ -27,7 +29,10 @@ from escalation.entrypoints.cli.options import (
     console,
     local_time,
     open_engine,
-    progress_bar,
+    progress_shown,
+    rule_and_why,
+    write_html,
+    zone_of,
 )
 from escalation.errors import EscalationError
 from projections.follower import follow
@@ -50,8 +55,10 @@ def receive(
     rules: RulesOption = None,
 ) -> None:
     """Register a dispute (登记受理); prints its id."""
-    with open_engine(db, rules) as engine:
-        dispute_id = engine.receive(
+    _record(
+        db,
+        rules,
+        lambda engine: engine.receive(
             unit=unit,
             category=category,
             source=source,
@@ -63,8 +70,8 @@ def receive(
             received_at=at,
             request_id=request_id,
             actor=actor,
-        )
-        _print_state(engine, str(dispute_id))
+        ),
+    )
 
 
 @app.command()
@@ -79,11 +86,14 @@ def mediate(
     rules: RulesOption = None,
 ) -> None:
     """Record a mediation attempt (先行调解)."""
-    with open_engine(db, rules) as engine:
-        engine.mediate(
+    _record(
+        db,
+        rules,
+        lambda engine: engine.mediate(
             dispute, outcome=outcome, mediator=mediator, note=note, request_id=request_id, at=at
-        )
-        _print_state(engine, dispute)
+        ),
+        dispute,
+    )
 
 
 @app.command()
@@ -98,11 +108,14 @@ def escalate(
     rules: RulesOption = None,
 ) -> None:
     """Escalate by hand to the parent unit, or elevate with --to-tier."""
-    with open_engine(db, rules) as engine:
-        engine.escalate(
+    _record(
+        db,
+        rules,
+        lambda engine: engine.escalate(
             dispute, reason=reason, actor=actor, to_tier=to_tier, request_id=request_id, at=at
-        )
-        _print_state(engine, dispute)
+        ),
+        dispute,
+    )
 
 
 @app.command()
@@ -117,11 +130,14 @@ def supervise(
     rules: RulesOption = None,
 ) -> None:
     """Issue a notice by hand (催办/提示/预警/督办)."""
-    with open_engine(db, rules) as engine:
-        engine.supervise(
+    _record(
+        db,
+        rules,
+        lambda engine: engine.supervise(
             dispute, notice=notice, actor=actor, reason=reason, request_id=request_id, at=at
-        )
-        _print_state(engine, dispute)
+        ),
+        dispute,
+    )
 
 
 @app.command("close")
@@ -136,9 +152,14 @@ def close_(
     rules: RulesOption = None,
 ) -> None:
     """Close a dispute (案结事了)."""
-    with open_engine(db, rules) as engine:
-        engine.close(dispute, outcome=outcome, actor=actor, note=note, request_id=request_id, at=at)
-        _print_state(engine, dispute)
+    _record(
+        db,
+        rules,
+        lambda engine: engine.close(
+            dispute, outcome=outcome, actor=actor, note=note, request_id=request_id, at=at
+        ),
+        dispute,
+    )
 
 
 @app.command()
@@ -152,9 +173,14 @@ def reopen(
     rules: RulesOption = None,
 ) -> None:
     """Reopen a closed dispute that follow-up found unsettled."""
-    with open_engine(db, rules) as engine:
-        engine.reopen(dispute, reason=reason, actor=actor, request_id=request_id, at=at)
-        _print_state(engine, dispute)
+    _record(
+        db,
+        rules,
+        lambda engine: engine.reopen(
+            dispute, reason=reason, actor=actor, request_id=request_id, at=at
+        ),
+        dispute,
+    )
 
 
 @app.command()
@@ -183,19 +209,23 @@ def get(dispute: str, db: DbOption = DEFAULT_URL, rules: RulesOption = None) -> 
 def history(dispute: str, db: DbOption = DEFAULT_URL, rules: RulesOption = None) -> None:
     """Show a dispute's events, oldest first, with the rule behind each decision."""
     with open_engine(db, rules) as engine:
-        zone = ZoneInfo(engine.rules.calendar.timezone)
+        zone = zone_of(engine)
         table = Table(title=f"history of {dispute}", title_justify="left")
-        for col in ("#", "occurred (local)", "event", "actor", "what", "rule / version"):
-            table.add_column(col)
+        for col in ("#", "occurred (local)", "event", "actor", "what", "rule / why"):
+            table.add_column(col, overflow="fold")
         for e in engine.history(dispute):
-            rule = getattr(e, "rule_id", None)
+            reason = getattr(e, "reason", None)
             table.add_row(
                 str(e.originator_version),
                 local_time(e.occurred_at, zone),
                 type(e).__name__,
-                e.actor,
-                _describe(e),
-                f"{rule} @ {getattr(e, 'rules_version', '')}" if rule else "",
+                Text(e.actor),
+                Text(describe(e)),
+                rule_and_why(
+                    getattr(e, "rule_id", None),
+                    getattr(e, "rules_version", None),
+                    reason if isinstance(reason, str) else None,
+                ),
             )
         console.print(table)
 
@@ -217,7 +247,7 @@ def queue(
 ) -> None:
     """Show the open disputes of a unit or tier, earliest due first."""
     with open_engine(db, rules) as engine:
-        zone = ZoneInfo(engine.rules.calendar.timezone)
+        zone = zone_of(engine)
         instant = _instant(as_of, engine.rules.calendar.timezone) if as_of else None
         items = engine.queue(unit=unit, tier=tier, as_of=instant)
         now = instant or datetime.now(UTC)
@@ -276,13 +306,13 @@ def rebuild(
     rules: RulesOption = None,
 ) -> None:
     """Drop the read models and replay them from the first event, in pages."""
-    with open_engine(db, rules) as engine, progress_bar() as progress:
-        head = engine.projections.head()
-        task = progress.add_task(f"rebuilding {projection or 'all projections'}", total=head)
+    described = f"rebuilding {projection or 'all projections'}"
+    with (
+        open_engine(db, rules) as engine,
+        progress_shown(described, engine.projections.head()) as advance,
+    ):
         began = systime.perf_counter()
-        applied = engine.rebuild(
-            projection, progress=lambda done, last: progress.update(task, completed=done)
-        )
+        applied = engine.rebuild(projection, progress=advance)
         elapsed = systime.perf_counter() - began
     rate = applied / elapsed if elapsed > 0 else 0.0
     console.print(f"rebuilt from {applied:,} events in {elapsed:.1f}s ({rate:,.0f} events/s)")
@@ -344,8 +374,7 @@ def report(
         if html_out is None:
             raise EscalationError("report --dispute writes HTML: add --html FILE")
         with open_engine(db, rules) as engine:
-            html_out.write_text(dispute_report(engine, dispute), encoding="utf-8")
-        console.print(f"wrote {html_out}")
+            write_html(html_out, dispute_report(engine, dispute))
         return
     assert period is not None
     with open_engine(db, rules) as engine:
@@ -357,40 +386,26 @@ def report(
         console.print(units_table(figures))
         if html_out is not None:
             days, series = engine.backlog(chosen)
-            html_out.write_text(period_html(figures, title, days, series), encoding="utf-8")
-            console.print(f"wrote {html_out}")
+            write_html(html_out, period_html(figures, title, days, series))
+
+
+def _record(
+    db: str,
+    rules: Path | None,
+    command: Callable[[EscalationEngine], object],
+    dispute: str | None = None,
+) -> None:
+    """Run one command on the engine, then print the dispute's state (``dispute``, or
+    the id the command returned)."""
+    with open_engine(db, rules) as engine:
+        done = command(engine)
+        _print_state(engine, dispute if dispute is not None else str(done))
 
 
 def _print_state(engine: EscalationEngine, dispute: str) -> None:
     s = engine.get(dispute)
-    zone = ZoneInfo(engine.rules.calendar.timezone)
     console.print(
         f"{s.id}  {s.status}  at {s.tier} {s.unit}  risk {s.risk or '-'}  "
-        f"due {local_time(s.due_at, zone)}  dept {s.department or '-'}"
+        f"due {local_time(s.due_at, zone_of(engine))}  dept {s.department or '-'}"
         + (f"  closed: {s.outcome}" if s.outcome else "")
     )
-
-
-def _describe(e: object) -> str:
-    name = type(e).__name__
-
-    def get(key: str) -> object:
-        return getattr(e, key, "")
-
-    if name == "Received":
-        return f"{get('category')} from {get('source')} at {get('unit')}, {get('parties')} parties"
-    if name == "RiskAssessed":
-        return f"{get('level')}: {get('reason')}"
-    if name == "Routed":
-        return f"to {get('department')}"
-    if name == "Mediated":
-        return f"{get('outcome')} at {get('unit')}"
-    if name == "Escalated":
-        return f"{get('mode')} {get('from_unit')} → {get('to_unit')}: {get('reason')}"
-    if name == "Supervised":
-        return f"{get('notice')}: {get('reason')}"
-    if name == "Closed":
-        return f"{get('outcome')} at {get('tier')} {get('unit')}"
-    if name == "Reopened":
-        return f"{get('reason')}"
-    return ""

@@ -21,6 +21,7 @@ from escalation.entrypoints.cli.options import (
     errors,
     open_engine,
     progress_bar,
+    progress_shown,
 )
 from escalation.errors import EscalationError
 
@@ -77,6 +78,7 @@ def import_(
                 batch=batch,
                 jobs=jobs,
                 skip_invalid=skip_invalid,
+                # Malformed lines are counted here, not by the importer: it never sees them.
                 progress=lambda seen: progress.update(task, completed=seen + len(malformed)),
             )
             elapsed = time.perf_counter() - began
@@ -87,9 +89,8 @@ def import_(
             f"{elapsed:.1f}s ({rate:,.0f} events/s); {report.skipped:,} already there"
         )
         if project:
-            with progress_bar() as progress:
-                task = progress.add_task("read models", total=engine.projections.head())
-                engine.catch_up(progress=lambda done, last: progress.update(task, completed=done))
+            with progress_shown("read models", engine.projections.head()) as advance:
+                engine.catch_up(progress=advance)
     problems = malformed + report.errors
     if problems:
         errors.print(f"[yellow]{len(problems):,} lines left out:[/yellow]")

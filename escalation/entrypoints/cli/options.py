@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -10,12 +12,15 @@ from zoneinfo import ZoneInfo
 import structlog
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as Bar
+from rich.text import Text
 
 from escalation import bootstrap
 from escalation.adapters.logs import configure_logging
 from escalation.application.engine import EscalationEngine
 from escalation.policies.rulebook import RuleBook
+from escalation.progress import Progress
 
 app = typer.Typer(
     help="Tiered dispute escalation: community → street → district (就地化解、逐级上报、提级管理).",
@@ -58,8 +63,29 @@ def open_engine(db: str, rules: Path | None) -> EscalationEngine:
     return bootstrap.open_engine(RuleBook.load(rules) if rules else None, db)
 
 
+def zone_of(engine: EscalationEngine) -> ZoneInfo:
+    """The rule book's time zone, in which every command shows times."""
+    return ZoneInfo(engine.rules.calendar.timezone)
+
+
 def local_time(value: datetime | None, zone: ZoneInfo) -> str:
     return value.astimezone(zone).strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def rule_and_why(rule_id: str | None, rules_version: str | None, reason: str | None) -> Text:
+    """A table cell: the rule behind a decision @ its rule book's version, then why.
+
+    Plain text (data is never read as markup), the rule id highlighted.
+    """
+    cell = Text()
+    if rule_id:
+        cell.append(rule_id, style="cyan").append(f" @ {rules_version or ''}\n")
+    return cell.append(reason or "")
+
+
+def write_html(path: Path, html: str) -> None:
+    path.write_text(html, encoding="utf-8")
+    console.print(f"wrote {path}", markup=False)
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -69,8 +95,8 @@ def sqlite_path(url: str) -> Path | None:
     return None
 
 
-def progress_bar(on: Console = console, transient: bool = False) -> Progress:
-    return Progress(
+def progress_bar(on: Console = console, transient: bool = False) -> Bar:
+    return Bar(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -78,6 +104,20 @@ def progress_bar(on: Console = console, transient: bool = False) -> Progress:
         console=on,
         transient=transient,
     )
+
+
+@contextmanager
+def progress_shown(
+    description: str, total: int | None = None, *, on: Console = console, transient: bool = False
+) -> Iterator[Progress]:
+    """A bar with one task, and the ``Progress`` callback (done, total) that moves it."""
+    with progress_bar(on, transient) as bar:
+        task = bar.add_task(description, total=total)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield advance
 
 
 @app.callback()

@@ -8,8 +8,6 @@ they never write to the live database.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, cast
@@ -28,7 +26,7 @@ from escalation.application.whatif.compare import timeline
 from escalation.application.whatif.open_disputes import forecast
 from escalation.application.whatif.outcome import differences, summarise
 from escalation.application.whatif.replay import facts_of, replay
-from escalation.application.whatif.replay_rules import fast
+from escalation.application.whatif.replay_rules import memoised
 from escalation.application.whatif.report_html import html_report
 from escalation.application.whatif.report_text import (
     print_forecast,
@@ -46,8 +44,9 @@ from escalation.entrypoints.cli.options import (
     DbOption,
     app,
     console,
-    progress_bar,
+    progress_shown,
     rules_app,
+    write_html,
 )
 from escalation.errors import InvalidInput, UnknownDispute
 from escalation.policies.inputs import as_dispute_id
@@ -61,12 +60,6 @@ InFlightOption = Annotated[
         help="Open disputes keep their deadlines (keep) or take the new limits (adopt).",
     ),
 ]
-
-
-@contextmanager
-def _reading(db: str) -> Iterator[Storage]:
-    with open_reader(db) as storage:
-        yield storage
 
 
 # -------------------------------------------------------------------- rules
@@ -114,7 +107,7 @@ def rules_diff(
 @rules_app.command("history")
 def rules_history(db: DbOption = DEFAULT_URL) -> None:
     """List the rule books this store has run with, and when each was activated."""
-    with _reading(db) as storage:
+    with open_reader(db) as storage:
         log = storage.rulebooks.log()
     if log is None:
         console.print("no rule book recorded in this store yet")
@@ -147,7 +140,7 @@ def rules_show(
     db: DbOption = DEFAULT_URL,
 ) -> None:
     """Print the exact text of a stored rule book (the rules behind a rules_version)."""
-    with _reading(db) as storage:
+    with open_reader(db) as storage:
         stored = storage.rulebooks.stored(version)
     typer.echo(stored.text, nl=False)
 
@@ -156,7 +149,7 @@ def _book(ref: str, db: str) -> RuleBook:
     if Path(ref).is_file():
         return RuleBook.load(ref)
     if _VERSION.match(ref):
-        with _reading(db) as storage:
+        with open_reader(db) as storage:
             return storage.rulebooks.book(ref)
     raise InvalidInput(f"{ref!r} is neither a rules file nor a stored version (16 hex digits)")
 
@@ -199,7 +192,7 @@ def simulate_command(
     zone = ZoneInfo(candidate.calendar.timezone)
     start = _day(from_, "--from", zone)
     end = _day(to, "--to", zone, end_of_day=True)
-    with _reading(db) as storage:
+    with open_reader(db) as storage:
         if dispute is not None:
             _one(storage.store, candidate, dispute, start, end, zone)
         elif open_now:
@@ -216,20 +209,13 @@ def _simulate(
     limit: int,
     html: Path | None,
 ) -> None:
-    with progress_bar(transient=True) as bar:
-        task = bar.add_task("replaying disputes", total=None)
+    with progress_shown("replaying disputes", transient=True) as advance:
         run = simulate(
-            store,
-            candidate,
-            start=start,
-            end=end,
-            keep=max(limit, 200),
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            store, candidate, start=start, end=end, keep=max(limit, 200), progress=advance
         )
     print_simulation(console, run, limit=limit, tiers=candidate.tiers)
     if html is not None:
-        html.write_text(html_report(run, candidate.tiers), encoding="utf-8")
-        console.print(f"wrote {html}", markup=False)
+        write_html(html, html_report(run, candidate.tiers))
 
 
 def _one(
@@ -247,7 +233,7 @@ def _one(
     events = [e for e in recorded if e.occurred_at <= horizon]
     if not events:
         raise UnknownDispute(f"no dispute with id {did} (by {horizon.isoformat()})")
-    replayed = replay(facts_of(events), fast(candidate), horizon)
+    replayed = replay(facts_of(events), memoised(candidate), horizon)
     print_timelines(console, str(did), timeline(events), timeline(replayed.events), zone)
     if not replayed.events:
         details = "; ".join(n.detail for n in replayed.notes)
@@ -283,8 +269,7 @@ def _open_now(
             f"the log runs to {last.isoformat()}, after {now.isoformat()}: using it as now"
         )
         now = last
-    with progress_bar(transient=True) as bar:
-        task = bar.add_task("reading open disputes", total=None)
+    with progress_shown("reading open disputes", transient=True) as advance:
         result = forecast(
             storage.store,
             now_rules,
@@ -293,7 +278,7 @@ def _open_now(
             until=now + timedelta(days=days),
             in_flight=in_flight,
             keep=max(limit, 200),
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            progress=advance,
         )
     print_forecast(console, result, limit=limit)
 

@@ -1,0 +1,415 @@
+"""Reading a rule book's text: every problem found at once, or a valid model.
+
+Rule owners edit the YAML; everything that can be wrong with it is found at
+load time and reported together, each problem with its file, line and key,
+so a broken rule book never reaches a running engine. Pydantic checks the
+shape of each entry (``schema``); the cross-references (unit tree, tier
+names, rule ids, notice ladders, CEL conditions) are checked afterwards on
+whatever entries were well-formed, so one typo does not hide the other
+problems. The loader takes text: reading files belongs to the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from types import MappingProxyType
+from typing import Any, Final, NamedTuple
+
+import yaml
+from pydantic import ValidationError
+
+from escalation.errors import RulesError
+from escalation.policies.conditions import FACT_VARIABLES, Condition
+from escalation.policies.rulebook.messages import (
+    KeyPath,
+    Problem,
+    key_text,
+    percent,
+    schema_message,
+    unknown,
+)
+from escalation.policies.rulebook.schema import (
+    RISK_LEVELS,
+    RULE_SECTIONS,
+    NoticeModel,
+    RuleBookModel,
+)
+
+# A rule may not read what it decides: it would flip-flop on every decision.
+_FORBIDDEN: Final[Mapping[str, str]] = MappingProxyType({"risk": "risk", "routing": "department"})
+
+
+@dataclass(frozen=True)
+class Validated:
+    """A rule book's text that passed every check."""
+
+    model: RuleBookModel
+    #: Each rule's compiled ``when``, by section, in the file's order.
+    conditions: Mapping[str, tuple[Condition, ...]]
+
+
+def validate(text: str, source: str = "<string>") -> Validated:
+    """Check ``text`` (named ``source`` in problems); RulesError lists every problem."""
+    return _Loader(text, source).build()
+
+
+def _bad_scalar(
+    loader: yaml.SafeLoader, node: yaml.Node, path: KeyPath
+) -> tuple[int | None, KeyPath]:
+    """Find the scalar that failed to construct, to point at its line."""
+    if isinstance(node, yaml.ScalarNode):
+        try:
+            loader.construct_object(node, deep=True)
+        except (ValueError, yaml.YAMLError):
+            return node.start_mark.line + 1, path
+    elif isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            found = _bad_scalar(loader, value, (*path, str(key.value)))
+            if found[0] is not None:
+                return found
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            found = _bad_scalar(loader, item, (*path, index))
+            if found[0] is not None:
+                return found
+    return None, ()
+
+
+class _RawUnit(NamedTuple):
+    position: int  # index in the units list
+    tier: str | None
+    parent: str | None
+
+
+def _entries(data: dict[str, Any], key: str) -> list[tuple[int, dict[str, Any]]]:
+    raw = data.get(key)
+    if not isinstance(raw, list):
+        return []
+    return [(index, item) for index, item in enumerate(raw) if isinstance(item, dict)]
+
+
+def _str(item: dict[str, Any], key: str) -> str | None:
+    value = item.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def _dates(raw: object) -> list[date | None]:
+    """Dates as pydantic will read them (None where it will complain)."""
+    out: list[date | None] = []
+    for value in raw if isinstance(raw, list) else []:
+        if isinstance(value, datetime):
+            value = value.date()
+        elif isinstance(value, str):
+            try:
+                value = date.fromisoformat(value)
+            except ValueError:
+                value = None
+        out.append(value if isinstance(value, date) else None)
+    return out
+
+
+def _line(root: yaml.Node | None, path: KeyPath) -> int | None:
+    """Line of the node at ``path`` (of its key, in a mapping), else of its nearest parent."""
+    if root is None:
+        return None
+    node, line = root, root.start_mark.line + 1
+    for part in path:
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            entry = next((kv for kv in node.value if kv[0].value == part), None)
+            if entry is None:
+                break
+            line, node = entry[0].start_mark.line + 1, entry[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if not 0 <= part < len(node.value):
+                break
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+class _Loader:
+    """One validation run: collects every problem, then builds or raises."""
+
+    def __init__(self, text: str, source: str) -> None:
+        self.text, self.source = text, source
+        self.problems: list[tuple[KeyPath, str, int | None]] = []
+        self.root: yaml.Node | None = None
+        self.conditions: dict[KeyPath, Condition] = {}
+        self.walked: set[int] = set()
+
+    def add(self, path: KeyPath, message: str, line: int | None = None) -> None:
+        """Record a problem; its line is looked up from ``path`` unless given."""
+        self.problems.append((path, message, line))
+
+    def fail(self) -> RulesError:
+        problems: list[Problem] = []
+        for path, message, line in self.problems:
+            problem = (self.source, line or _line(self.root, path), key_text(path), message)
+            if problem not in problems:
+                problems.append(problem)
+        problems.sort(key=lambda p: p[1] or 0)
+        return RulesError(problems)
+
+    def build(self) -> Validated:
+        data = self.parse()
+        model: RuleBookModel | None = None
+        try:
+            model = RuleBookModel.model_validate(data)
+        except ValidationError as exc:
+            for error in exc.errors():
+                self.add(tuple(error["loc"]), schema_message(error))
+        if isinstance(data, dict):
+            self.check(data)
+        if self.problems or model is None:
+            raise self.fail()
+        conditions = {
+            section: tuple(
+                self.conditions[(section, index, "when")]
+                for index in range(len(getattr(model, section)))
+            )
+            for section in RULE_SECTIONS
+        }
+        return Validated(model, MappingProxyType(conditions))
+
+    def parse(self) -> object:
+        loader = yaml.SafeLoader(self.text)
+        try:
+            self.root = loader.get_single_node()
+            if self.root is None:
+                raise RulesError([(self.source, 1, "<top level>", "the rule book is empty")])
+            self.duplicate_keys(self.root, ())
+            try:
+                return loader.construct_document(self.root)
+            except ValueError as exc:  # e.g. 2027-02-30 matches YAML's date pattern
+                line, key = _bad_scalar(yaml.SafeLoader(""), self.root, ())
+                raise RulesError(
+                    [(self.source, line, key_text(key), f"cannot read: {exc}")]
+                ) from exc
+        except yaml.MarkedYAMLError as exc:
+            # The context (e.g. where an unclosed bracket opened) is nearer the
+            # mistake than the place the parser gave up.
+            mark = exc.context_mark or exc.problem_mark
+            line = mark.line + 1 if mark is not None else None
+            parts = [(exc.context, exc.context_mark), (exc.problem, exc.problem_mark)]
+            detail = " ".join(
+                f"{text} (line {where.line + 1})" if where is not None else str(text)
+                for text, where in parts
+                if text
+            )
+            message = f"YAML syntax error: {detail}"
+            raise RulesError([(self.source, line, "<yaml>", message)]) from exc
+        except yaml.YAMLError as exc:
+            raise RulesError([(self.source, None, "<yaml>", f"YAML error: {exc}")]) from exc
+        finally:
+            loader.dispose()
+
+    def duplicate_keys(self, node: yaml.Node, path: KeyPath) -> None:
+        # PyYAML keeps the last of two equal keys silently; a second `risk:`
+        # section would quietly replace the first.
+        if id(node) in self.walked:  # an alias met again (or a recursive one)
+            return
+        self.walked.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            seen: set[object] = set()
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    if key.value in seen:
+                        line = key.start_mark.line + 1  # the second one, not the first
+                        self.add((*path, key.value), f"key {key.value!r} appears twice", line)
+                    seen.add(key.value)
+                    self.duplicate_keys(value, (*path, key.value))
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                self.duplicate_keys(item, (*path, index))
+
+    # Cross-reference checks. They read the raw data leniently (pydantic has
+    # reported the malformed parts), so one broken entry hides nothing else.
+    def check(self, data: dict[str, Any]) -> None:
+        categories = self.names(data, "categories", "category")
+        sources = self.names(data, "sources", "source")
+        self.check_calendar(data)
+        tiers = self.check_tiers(data)
+        units = self.check_units(data, tiers)
+        self.check_rules(data, tiers, categories, sources, units)
+
+    def names(self, data: dict[str, Any], key: str, noun: str) -> list[str]:
+        raw = data.get(key)
+        if not isinstance(raw, list):
+            return []
+        if not raw:
+            self.add((key,), f"list at least one {noun}")
+        names: list[str] = []
+        for index, name in enumerate(raw):
+            if isinstance(name, str) and name in names:
+                self.add((key, index), f"{noun} {name!r} is listed twice")
+            elif isinstance(name, str):
+                names.append(name)
+        return names
+
+    def check_calendar(self, data: dict[str, Any]) -> None:
+        holidays, workdays = _dates(data.get("holidays")), _dates(data.get("workdays"))
+        if data.get("calendar") == "calendar-days":
+            for key in ("holidays", "workdays"):
+                if data.get(key):
+                    self.add(
+                        (key,),
+                        f"{key} only apply to calendar: cn-workdays; with calendar-days every "
+                        "day counts, so remove them or change the calendar",
+                    )
+        for index, day in enumerate(workdays):
+            if day is not None and day in holidays:
+                self.add(("workdays", index), f"{day} is also listed in holidays")
+
+    def check_tiers(self, data: dict[str, Any]) -> list[str]:
+        tiers: list[str] = []
+        if data.get("tiers") == []:
+            self.add(("tiers",), "define at least one tier")
+        for index, item in _entries(data, "tiers"):
+            name = _str(item, "name")
+            if name in tiers:
+                self.add(("tiers", index, "name"), f"tier {name!r} is defined twice")
+            elif name is not None:
+                tiers.append(name)
+            self.check_ladder(item.get("notices"), ("tiers", index, "notices"))
+        return tiers
+
+    def check_ladder(self, raw: object, path: KeyPath) -> None:
+        previous: NoticeModel | None = None
+        used: set[str] = set()
+        for index, item in enumerate(raw if isinstance(raw, list) else []):
+            try:
+                step = NoticeModel.model_validate(item)
+            except ValidationError:
+                continue  # reported by the full validation
+            if previous is not None and step.at <= previous.at:
+                self.add(
+                    (*path, index, "at"),
+                    f"{percent(step.at)} must come after the previous step "
+                    f"({percent(previous.at)}); list the notices in the order they are sent",
+                )
+            if step.notice in used:
+                self.add((*path, index, "notice"), f"notice {step.notice!r} appears twice")
+            used.add(step.notice)
+            previous = step
+
+    def check_units(self, data: dict[str, Any], tiers: list[str]) -> list[str]:
+        # Read ids, tiers and parents leniently, so that a unit with another
+        # problem (say, an empty name) does not make its children orphans.
+        units: dict[str, _RawUnit] = {}
+        for index, item in _entries(data, "units"):
+            unit_id, tier, parent = _str(item, "id"), _str(item, "tier"), item.get("parent")
+            if unit_id is None:
+                continue
+            if unit_id in units:
+                self.add(("units", index, "id"), f"unit id {unit_id!r} is used twice")
+                continue
+            units[unit_id] = _RawUnit(index, tier, parent if isinstance(parent, str) else None)
+            if tier is not None and tier not in tiers and tiers:
+                self.add(("units", index, "tier"), unknown("tier", tier, tiers))
+            if parent is not None and not isinstance(parent, str):
+                units[unit_id] = units[unit_id]._replace(tier=None)  # reported by pydantic
+        rank = {name: i for i, name in enumerate(tiers)}
+        for unit in units.values():
+            if unit.tier not in rank:
+                continue
+            path: KeyPath = ("units", unit.position, "parent")
+            above = tiers[rank[unit.tier] + 1] if rank[unit.tier] + 1 < len(tiers) else None
+            if unit.parent is None and above is not None:
+                self.add(path, f"a {unit.tier} unit needs a parent one tier up, at {above!r}")
+            elif unit.parent is None:
+                continue
+            elif above is None:
+                self.add(path, f"{unit.tier!r} is the top tier: its units have no parent")
+            elif unit.parent not in units:
+                self.add(path, unknown("unit", unit.parent, list(units)))
+            elif units[unit.parent].tier != above and units[unit.parent].tier is not None:
+                self.add(
+                    path,
+                    f"parent {unit.parent!r} is at tier {units[unit.parent].tier!r}, but the "
+                    f"parent of a {unit.tier} unit must be one tier up, at {above!r}",
+                )
+        self.cycles(units)
+        present = {unit.tier for unit in units.values()}
+        if isinstance(data.get("units"), list):
+            for index, item in _entries(data, "tiers"):
+                name = _str(item, "name")
+                if name is not None and name not in present:
+                    self.add(("tiers", index, "name"), f"no unit belongs to tier {name!r}")
+        return list(units)
+
+    def cycles(self, units: dict[str, _RawUnit]) -> None:
+        done: set[str] = set()
+        for start in units:
+            chain: list[str] = []
+            current: str | None = start
+            while current in units and current not in chain and current not in done:
+                chain.append(current)
+                current = units[current].parent
+            if current in chain:
+                loop = chain[chain.index(current) :]
+                first = loop.index(min(loop, key=lambda u: units[u].position))
+                shown = " → ".join([*loop[first:], *loop[:first], loop[first]])
+                where = ("units", units[loop[first]].position, "parent")
+                self.add(where, f"units form a cycle: {shown}")
+            done.update(chain)
+
+    def check_rules(
+        self,
+        data: dict[str, Any],
+        tiers: list[str],
+        categories: list[str],
+        sources: list[str],
+        units: list[str],
+    ) -> None:
+        departments = [_str(item, "department") for _, item in _entries(data, "routing")]
+        enums: dict[str, list[str]] = {"risk": list(RISK_LEVELS)}
+        for name, values in (
+            ("category", categories),
+            ("source", sources),
+            ("tier", tiers),
+            ("unit", units),
+            ("department", [*(d for d in departments if d), ""]),
+        ):
+            if values:
+                enums[name] = values
+        ids: dict[str, KeyPath] = {}
+        for section in RULE_SECTIONS:
+            for index, item in _entries(data, section):
+                path: KeyPath = (section, index)
+                rule_id, when = _str(item, "id"), _str(item, "when")
+                if rule_id is not None and rule_id in ids:
+                    used = key_text(ids[rule_id])
+                    self.add((*path, "id"), f"rule id {rule_id!r} is already used by {used}")
+                elif rule_id is not None:
+                    ids[rule_id] = path
+                if when is not None and when.strip():
+                    self.condition((*path, "when"), when, section, enums)
+                to = _str(item, "to")
+                if section != "elevate" or to is None or not tiers:
+                    continue
+                if to not in tiers:
+                    self.add((*path, "to"), unknown("tier", to, tiers))
+                elif to == tiers[0]:
+                    self.add((*path, "to"), f"{to!r} is the lowest tier; elevation must go higher")
+
+    def condition(
+        self, path: KeyPath, source: str, section: str, enums: Mapping[str, list[str]]
+    ) -> None:
+        try:
+            condition = Condition.compile(source, FACT_VARIABLES, enums=enums)
+        except ValueError as exc:
+            self.add(path, str(exc))
+            return
+        forbidden = _FORBIDDEN.get(section)
+        if forbidden in condition.variables:
+            self.add(
+                path,
+                f"{section} rules cannot use {forbidden!r}: they decide it, and a rule reading "
+                "its own result would flip-flop",
+            )
+            return
+        self.conditions[path] = condition

@@ -1,0 +1,227 @@
+"""The rule book file's shape: pydantic models of ``config/tiers.yaml``.
+
+Each model checks one entry on its own (types, spellings, ranges, defaults);
+what ties entries together (the unit tree, rule ids, tier names inside CEL)
+is the loader's cross-reference check. The vocabularies a rule book may use
+(notices, risk levels) have their one home here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from types import MappingProxyType
+from typing import Annotated, Any, Final, Literal, get_args
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    PlainSerializer,
+    PlainValidator,
+    StrictInt,
+    WithJsonSchema,
+)
+
+from escalation.policies.calendar import DEFAULT_TIMEZONE, CalendarKind, zone
+from escalation.policies.durations import Duration, parse_duration
+
+NoticeName = Literal["reminder", "prompt", "warning", "supervision"]
+#: The notices, in ladder order (a tier may send any of them, in this order or not).
+NOTICES: Final[tuple[NoticeName, ...]] = get_args(NoticeName)
+#: Each notice's Chinese name (催办 ...); the letter sent is the name + 函 (催办函).
+NOTICE_NAMES: Final[Mapping[str, str]] = MappingProxyType(
+    {"reminder": "催办", "prompt": "提示", "warning": "预警", "supervision": "督办"}
+)
+RiskLevel = Literal["low", "medium", "high"]
+RISK_LEVELS: Final[tuple[RiskLevel, ...]] = get_args(RiskLevel)
+#: The sections that hold rules (each rule: an id and a CEL condition ``when``).
+RULE_SECTIONS: Final = ("risk", "elevate", "routing")
+
+
+def _duration(value: object) -> Duration:
+    if isinstance(value, Duration):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"cannot read duration {value!r}; write it like '5 workdays'")
+    return parse_duration(value)
+
+
+def _fraction(value: object) -> float:
+    # "50%" is how people write it; 0.5 is accepted for generated files.
+    if isinstance(value, str) and value.strip().endswith("%"):
+        try:
+            share = float(value.strip()[:-1]) / 100
+        except ValueError:
+            share = float("nan")
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        share = float(value)
+    else:
+        raise ValueError(f"cannot read {value!r}; write a share of the time limit like 50%")
+    if not 0 < share <= 2:
+        raise ValueError(f"{value!r} must be more than 0% and at most 200% of the time limit")
+    return share
+
+
+def _word(value: str) -> str:
+    if not value.strip() or value != value.strip() or any(c.isspace() for c in value):
+        raise ValueError(f"{value!r} must be one word without spaces")
+    return value
+
+
+def _text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+def _version(value: int) -> int:
+    if value != 1:
+        raise ValueError(f"unsupported version {value}; this engine reads version 1")
+    return value
+
+
+def _positive(value: int) -> int:
+    if value < 1:
+        raise ValueError(f"must be at least 1 (or left out for no limit), got {value}")
+    return value
+
+
+def _timezone(value: str) -> str:
+    zone(value)
+    return value
+
+
+def _window(value: object) -> Duration:
+    duration = _duration(value)
+    if duration.unit == "workdays":
+        raise ValueError(
+            f"cannot use {value!r} as a window; write it in days or hours (clusters are "
+            "counted in calendar time)"
+        )
+    return duration
+
+
+def _cluster_size(value: int) -> int:
+    if value < 2:
+        raise ValueError(f"a cluster needs at least 2 disputes, got {value}")
+    return value
+
+
+def _groupings(value: tuple[str, ...]) -> tuple[str, ...]:
+    if not value:
+        raise ValueError("list at least one of unit, location")
+    if len(set(value)) != len(value):
+        raise ValueError(f"{list(value)} lists a grouping twice")
+    return value
+
+
+DurationField = Annotated[
+    Duration,
+    PlainValidator(_duration),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"type": "string", "examples": ["5 workdays", "15 days", "36 hours"]}),
+]
+Fraction = Annotated[
+    float, PlainValidator(_fraction), WithJsonSchema({"type": "string", "examples": ["50%"]})
+]
+Word = Annotated[str, AfterValidator(_word)]
+Text = Annotated[str, AfterValidator(_text)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NoticeModel(_Model):
+    at: Fraction
+    notice: NoticeName
+
+
+class TierModel(_Model):
+    name: Word
+    handle_within: DurationField
+    max_mediation_attempts: Annotated[StrictInt, AfterValidator(_positive)] | None = None
+    notices: tuple[NoticeModel, ...] = ()
+
+
+class UnitModel(_Model):
+    id: Word
+    name: Text
+    tier: Word
+    parent: Word | None = None
+
+
+class _RuleModel(_Model):
+    id: Word
+    when: Text  # a CEL expression over the dispute's facts
+
+
+class RiskModel(_RuleModel):
+    level: RiskLevel
+
+
+class ElevateModel(_RuleModel):
+    to: Word
+
+
+class RoutingModel(_RuleModel):
+    department: Word
+
+
+class WeakSignalsModel(_Model):
+    """弱信号: clusters of similar disputes the reviews flag for 类案治理 (reviews only)."""
+
+    window: Annotated[
+        Duration,
+        PlainValidator(_window),
+        PlainSerializer(str, return_type=str),
+        WithJsonSchema({"type": "string", "examples": ["7 days", "72 hours"]}),
+    ] = Duration(7, "days")
+    min_cluster: Annotated[StrictInt, AfterValidator(_cluster_size)] = 3
+    by: Annotated[tuple[Literal["unit", "location"], ...], AfterValidator(_groupings)] = (
+        "unit",
+        "location",
+    )
+
+
+class RuleBookModel(_Model):
+    version: Annotated[StrictInt, AfterValidator(_version)]
+    calendar: CalendarKind = "cn-workdays"
+    timezone: Annotated[str, AfterValidator(_timezone)] = DEFAULT_TIMEZONE
+    holidays: tuple[date, ...] = ()
+    workdays: tuple[date, ...] = ()
+    categories: tuple[Word, ...]
+    sources: tuple[Word, ...]
+    tiers: tuple[TierModel, ...]
+    units: tuple[UnitModel, ...]
+    risk: tuple[RiskModel, ...] = ()
+    elevate: tuple[ElevateModel, ...] = ()
+    routing: tuple[RoutingModel, ...] = ()
+    weak_signals: WeakSignalsModel = WeakSignalsModel()
+
+
+#: Which model describes the mapping at a path (list indices dropped): used to
+#: suggest the right spelling of an unknown key.
+MODELS: Final[Mapping[tuple[str, ...], type[BaseModel]]] = MappingProxyType(
+    {
+        (): RuleBookModel,
+        ("tiers",): TierModel,
+        ("tiers", "notices"): NoticeModel,
+        ("units",): UnitModel,
+        ("risk",): RiskModel,
+        ("elevate",): ElevateModel,
+        ("routing",): RoutingModel,
+        ("weak_signals",): WeakSignalsModel,
+    }
+)
+
+
+def plain(model: RuleBookModel) -> dict[str, Any]:
+    """The model as plain data, as hashed for the version.
+
+    ``weak_signals`` only shapes the reviews: it is left out unless the file
+    sets it, so rule books written before the section existed keep their version.
+    """
+    unset = None if "weak_signals" in model.model_fields_set else {"weak_signals"}
+    return model.model_dump(mode="json", exclude=unset)
