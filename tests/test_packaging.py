@@ -45,6 +45,7 @@ FORK_EACH = """
 import importlib, os, sys, traceback
 for lib in sys.argv[1].split():
     importlib.import_module(lib)
+running = []
 for name in sys.argv[2:]:
     pid = os.fork()
     if pid == 0:
@@ -54,6 +55,10 @@ for name in sys.argv[2:]:
             print(name + ': ' + traceback.format_exc().strip().splitlines()[-1], flush=True)
             os._exit(1)
         os._exit(0)
+    running.append(pid)
+    if len(running) >= 4:
+        os.waitpid(running.pop(0), 0)
+for pid in running:
     os.waitpid(pid, 0)
 """
 
