@@ -31,14 +31,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from run import receipts
 
-import escalation.adapters.persistence as persistence
-import escalation.application.importer as importer
-import projections.audit as audit
-import projections.disputes as disputes
 from escalation import EscalationEngine, RuleBook
+from escalation.adapters import persistence
 from escalation.adapters.log_digests import GENESIS, advance, as_uuid, record_digest
 from escalation.adapters.persistence import BulkApplicationRecorder
+from escalation.application import importer
 from escalation.application.importer import DisputeRecord, ImportReport, _replay
+from projections import audit, disputes
 
 spent: Counter[str] = Counter()
 
@@ -57,9 +56,11 @@ def timed(owner: Any, name: str, label: str) -> None:
 
 
 def quiet_heap() -> None:
-    """Freeze what this script holds (every decided dispute, event and row) before a
-    timed step: otherwise the collector's passes over it land on whichever step
-    allocates most. The importer and the rebuild themselves hold little."""
+    """Freeze what this script holds (every decided dispute, event and row).
+
+    Called before a timed step: otherwise the collector's passes over it land on
+    whichever step allocates most. The importer and the rebuild themselves hold little.
+    """
     gc.collect()
     gc.freeze()
 

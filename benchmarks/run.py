@@ -202,8 +202,11 @@ def bulk_import(folder: Path, rules: RuleBook, n: int) -> tuple[list[Row], Path]
 
 
 def tick_cost(folder: Path, rules: RuleBook, sizes: list[int], due: int) -> list[Row]:
-    """Each store: ``due`` disputes received early (their notices have fallen due)
-    among ``size`` open ones received later (nothing due yet)."""
+    """The cost of a tick per store size.
+
+    Each store: ``due`` disputes received early (their notices have fallen due)
+    among ``size`` open ones received later (nothing due yet).
+    """
     costs: dict[int, float] = {}
     for size in sizes:
         engine = EscalationEngine(rules, url=f"sqlite:///{folder / f'tick{size}.db'}")
@@ -359,11 +362,11 @@ def svg(rows: list[Row]) -> str:
 
 def table(rows: list[Row]) -> str:
     lines = ["| measure | value | baseline (same run) | ratio |", "|---|---:|---|---:|"]
-    for r in rows:
-        lines.append(
-            f"| {r.name} | {r.value:,.1f} {r.unit} | {r.baseline_name}: {r.baseline:,.1f} "
-            f"{r.unit} | {r.ratio:.2f} |"
-        )
+    lines.extend(
+        f"| {r.name} | {r.value:,.1f} {r.unit} | {r.baseline_name}: {r.baseline:,.1f} "
+        f"{r.unit} | {r.ratio:.2f} |"
+        for r in rows
+    )
     return "\n".join(lines)
 
 

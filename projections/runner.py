@@ -39,7 +39,7 @@ class ProjectionRunner:
         self.app = app
         self.projections = list(projections)
         self.page_size = page_size
-        self.recorder: Any = cast(Any, app.recorder)  # the eventsourcing-sqlalchemy recorder
+        self.recorder: Any = cast("Any", app.recorder)  # the eventsourcing-sqlalchemy recorder
         self.datastore: Any = self.recorder.datastore
         self.retries = 0  # pages tried again after losing a race to another process
         self.tracking: Any = create_serialised(self.datastore.engine, self._create_tables)
@@ -96,7 +96,7 @@ class ProjectionRunner:
             )
             if not page:
                 break
-            events = [cast(Dispute.Event, self.app.mapper.to_domain_event(n)) for n in page]
+            events = [cast("Dispute.Event", self.app.mapper.to_domain_event(n)) for n in page]
             last = page[-1].id
             try:
                 with self.datastore.transaction(commit=True) as session:

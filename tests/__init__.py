@@ -1,0 +1,1 @@
+"""The test suite: ``unit/`` (pure, seconds) and ``integration/`` (databases, processes)."""

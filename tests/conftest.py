@@ -1,4 +1,6 @@
-"""Shared fixtures: rule books, times, and engines on real databases.
+"""Shared fixtures and hooks: rule books and engines on real databases.
+
+Plain helpers (times, rule-book text, tamper-able logs) are in ``tests/helpers.py``.
 
 Every test that takes ``db_url`` (or ``engine``, or ``new_db_url``) runs twice:
 on a SQLite file and on a PostgreSQL database of its own (a throwaway cluster
@@ -11,16 +13,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import select
 
 from escalation import EscalationEngine, RuleBook
-from projections.registry import all_projections
+from tests.helpers import SMALL_RULES, T0
 from tests.postgres_server import (
     DATABASES_VARIABLE,
     PostgresUnavailable,
@@ -30,57 +29,6 @@ from tests.postgres_server import (
 )
 
 DATABASES = wanted_databases()
-
-# A small organisation with a calendar-days calendar, so expected deadlines
-# can be worked out by hand: limits 2 / 4 / 8 days.
-SMALL_RULES = """
-version: 1
-calendar: calendar-days
-categories: [wage_arrears, family, neighbour, debt, other]
-sources: [walk_in, grid_patrol, hotline_12345, petition, police_referral]
-tiers:
-  - name: community
-    handle_within: 2 days
-    max_mediation_attempts: 2
-    notices:
-      - {at: 50%, notice: reminder}
-      - {at: 75%, notice: warning}
-  - name: street
-    handle_within: 4 days
-    max_mediation_attempts: 3
-    notices:
-      - {at: 50%, notice: prompt}
-      - {at: 100%, notice: supervision}
-  - name: district
-    handle_within: 8 days
-    notices:
-      - {at: 50%, notice: reminder}
-      - {at: 100%, notice: supervision}
-units:
-  - {id: d1, name: District One, tier: district}
-  - {id: s1, name: Street One, tier: street, parent: d1}
-  - {id: s2, name: Street Two, tier: street, parent: d1}
-  - {id: c11, name: Community 1-1, tier: community, parent: s1}
-  - {id: c12, name: Community 1-2, tier: community, parent: s1}
-  - {id: c21, name: Community 2-1, tier: community, parent: s2}
-risk:
-  - {id: mass-wage, when: 'category == "wage_arrears" && (parties >= 30 || amount >= 500000.0)', level: high}
-  - {id: repeat, when: 'reopened >= 2', level: high}
-  - {id: many, when: 'parties >= 10', level: medium}
-elevate:
-  - {id: high-risk, when: 'risk == "high"', to: district}
-  - {id: many-at-community, when: 'parties >= 10 && tier == "community"', to: street}
-routing:
-  - {id: petition, when: 'source == "petition"', department: petition_office}
-  - {id: wages, when: 'category == "wage_arrears"', department: human_resources_bureau}
-  - {id: rest, when: 'true', department: governance_centre}
-"""
-
-T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Shanghai
-
-
-def hours(n: float) -> timedelta:
-    return timedelta(hours=n)
 
 
 @pytest.fixture(scope="session")
@@ -179,31 +127,3 @@ def db_url(new_db_url: Callable[[], str]) -> str:
 def engine(small_rules: RuleBook, db_url: str) -> Iterator[EscalationEngine]:
     with EscalationEngine(small_rules, url=db_url, clock=lambda: T0) as engine:
         yield engine
-
-
-def read_model_rows(engine: EscalationEngine) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every read model, in primary-key order (to compare stores)."""
-    out: dict[str, list[tuple[Any, ...]]] = {}
-    with engine._read() as session:
-        for projection in all_projections():
-            for table in projection.tables:
-                order = list(table.primary_key.columns) or list(table.columns)
-                out[table.name] = [
-                    tuple(r) for r in session.execute(select(table).order_by(*order))
-                ]
-    return out
-
-
-def recomputed_chain(engine: EscalationEngine, dispute_id: Any) -> list[str]:
-    """The dispute's chain digests recomputed from its stored records (scheme 2), in order.
-
-    Independent of the seals the recorder wrote: a test compares the two.
-    """
-    from escalation.adapters.log_digests import GENESIS, record_digest
-    from escalation.application.audit.log import dispute_rows
-
-    digests, prev = [], GENESIS
-    for row in sorted(dispute_rows(engine.store, dispute_id), key=lambda r: r.version):
-        prev = record_digest(row.dispute_id, row.version, row.stored.topic, row.stored.state, prev)
-        digests.append(prev)
-    return digests

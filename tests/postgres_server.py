@@ -14,7 +14,6 @@ Each test gets a database of its own, created from ``template0``.
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
 import pwd
 import re
@@ -76,7 +75,9 @@ def find_bindir() -> Path | None:
     pg_config = shutil.which("pg_config")
     if pg_config:
         with contextlib.suppress(OSError, subprocess.SubprocessError):
-            out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True)
+            out = subprocess.run(
+                [pg_config, "--bindir"], capture_output=True, text=True, check=False
+            )
             candidates.append(Path(out.stdout.strip()))
     # Debian/Ubuntu put them outside PATH; RHEL's PGDG packages and Homebrew too.
     for pattern in (
@@ -84,7 +85,7 @@ def find_bindir() -> Path | None:
         "/usr/pgsql-*/bin",
         "/opt/homebrew/opt/postgresql*/bin",
     ):
-        found = [Path(p) for p in glob.glob(pattern)]
+        found = list(Path("/").glob(pattern.removeprefix("/")))
         candidates += sorted(found, key=_version_key, reverse=True)
     for directory in candidates:
         if (directory / "initdb").is_file() and (directory / "pg_ctl").is_file():
@@ -246,7 +247,12 @@ class Cluster(Server):
         if self.run_as is not None:
             command = _as_user(self.run_as, command)
         done = subprocess.run(
-            command, capture_output=True, text=True, cwd=self.root, stdin=subprocess.DEVNULL
+            command,
+            capture_output=True,
+            text=True,
+            cwd=self.root,
+            stdin=subprocess.DEVNULL,
+            check=False,
         )
         if done.returncode != 0:
             raise PostgresUnavailable(

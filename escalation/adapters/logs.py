@@ -137,7 +137,7 @@ class Log:
         """``error`` with the current exception's traceback (no local variables)."""
         logger = self._logger()
         if logger is not None:
-            logger.exception(event, **values)
+            logger.exception(event, **values)  # noqa: LOG004 - callers call it in their except
 
 
 def get_logger(name: str) -> Log:

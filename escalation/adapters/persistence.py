@@ -209,6 +209,7 @@ class _Sealing:
     def __init__(self, dialect: str, events: str) -> None:
         self.binary_ids = dialect == "sqlite"  # SQLite keeps ids as 16 bytes
         mark = "?" if dialect == "sqlite" else "%s"
+        # Only table names and the driver's parameter mark are put in: values are bound.
         self.head = f"SELECT position, records, digest FROM {head_table.name} WHERE log = {mark}"
         self.insert = (
             f"INSERT INTO {chain_table.name} (position, scheme, prev, digest) "
@@ -417,7 +418,7 @@ def _legacy_row(position: int, oid: Any, version: int, topic: str, state: bytes)
 
 
 def chain_rows(session: Session, positions: Iterable[int]) -> dict[int, tuple[int, str, str]]:
-    """position -> (scheme, prev, digest) for the given positions (one query)."""
+    """Position -> (scheme, prev, digest) for the given positions (one query)."""
     wanted = list(positions)
     if not wanted:
         return {}

@@ -104,12 +104,12 @@ class LogMapper(Mapper[UUID]):
         while version < known:
             getattr(cls, f"upcast_v{version}_v{version + 1}")(fields)
             version += 1
-        convert = find_id_convertor(cls, cast(Hashable, type(stored_event.originator_id)))
+        convert = find_id_convertor(cls, cast("Hashable", type(stored_event.originator_id)))
         fields["originator_id"] = convert(stored_event.originator_id)
         fields["originator_version"] = stored_event.originator_version
         event = object.__new__(cls)
         object.__setattr__(event, "__dict__", fields)
-        return cast(DomainEventProtocol[UUID], event)
+        return cast("DomainEventProtocol[UUID]", event)
 
 
 class DisputeLog(Application[UUID]):
@@ -132,23 +132,23 @@ class DisputeLog(Application[UUID]):
     @property
     def database(self) -> Engine:
         """The SQLAlchemy engine of the store's database."""
-        return cast(Engine, cast(Any, self.recorder).datastore.engine)
+        return cast("Engine", cast("Any", self.recorder).datastore.engine)
 
     @property
     def events_table(self) -> Table:
         """The log's table (``escalation_events``)."""
-        return cast(Table, cast(Any, self.recorder).events_record_cls.__table__)
+        return cast("Table", cast("Any", self.recorder).events_record_cls.__table__)
 
     def reading(self) -> AbstractContextManager[Session]:
         """A session in a transaction that is rolled back at the end."""
         return cast(
-            AbstractContextManager[Session], cast(Any, self.recorder).transaction(commit=False)
+            "AbstractContextManager[Session]", cast("Any", self.recorder).transaction(commit=False)
         )
 
     def writing(self) -> AbstractContextManager[Session]:
         """A session in a transaction that commits at the end (unless it raised)."""
         return cast(
-            AbstractContextManager[Session], cast(Any, self.recorder).transaction(commit=True)
+            "AbstractContextManager[Session]", cast("Any", self.recorder).transaction(commit=True)
         )
 
     def close(self) -> None:
@@ -189,7 +189,7 @@ def offline_mapper() -> Mapper[UUID]:
 
 
 def _touched(app: DisputeLog) -> DisputeLog:
-    recorder = cast(Any, app.recorder)
+    recorder = cast("Any", app.recorder)
     # Seal a store written before the chain, refuse one written by a newer version.
     prepare_log(
         recorder.datastore.engine,

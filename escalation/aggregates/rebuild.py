@@ -19,4 +19,4 @@ def rebuild(kind: type[A], events: Iterable[Aggregate.Event]) -> A:
     aggregate: Any = None
     for event in events:
         aggregate = event.mutate(aggregate)
-    return cast(A, aggregate)
+    return cast("A", aggregate)

@@ -75,7 +75,7 @@ def activate(
             refuse_stranded(old, book)
             caught_up = old.tick(when).total
     if previous == book.version and active is not None:
-        mode = cast(InFlight, active.in_flight)  # finish what that activation said
+        mode = cast("InFlight", active.in_flight)  # finish what that activation said
     recorded = registry.activate(
         book, by=by, at=when, recorded_at=clock(), in_flight=mode, note=note
     )
@@ -148,7 +148,7 @@ def _one(engine: EscalationEngine, did: UUID, at: datetime, actor: str) -> Count
 
 
 def _load(engine: EscalationEngine, did: UUID) -> Dispute:
-    return cast(Dispute, engine.store.repository.get(did))
+    return cast("Dispute", engine.store.repository.get(did))
 
 
 def _bring(engine: EscalationEngine, dispute: Dispute, at: datetime, actor: str) -> bool:

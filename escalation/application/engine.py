@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Self, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -94,7 +94,7 @@ class EscalationEngine:
         self._owns_storage = storage is None
         if storage is None:
             # The composition root builds it; imported here so that it may import the engine.
-            from escalation.bootstrap import open_storage
+            from escalation.bootstrap import open_storage  # noqa: PLC0415 - a cycle at top level
 
             storage = open_storage(url)
         if storage.projections is None:
@@ -117,7 +117,7 @@ class EscalationEngine:
         if self._owns_storage:
             self.storage.close()
 
-    def __enter__(self) -> EscalationEngine:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -302,7 +302,7 @@ class EscalationEngine:
         events = list(self.store.events.get(did))
         if not events:
             raise UnknownDispute(f"no dispute with id {did}")
-        return cast(list[Dispute.Event], events)
+        return cast("list[Dispute.Event]", events)
 
     def state_at(self, dispute_id: UUID | str, when: datetime) -> DisputeState:
         """The dispute as it stood at ``when`` (events that occurred by then)."""
@@ -412,7 +412,7 @@ class EscalationEngine:
 
     def _load(self, dispute_id: UUID) -> Dispute:
         try:
-            return cast(Dispute, self.store.repository.get(dispute_id))
+            return cast("Dispute", self.store.repository.get(dispute_id))
         except AggregateNotFoundError:
             raise UnknownDispute(f"no dispute with id {dispute_id}") from None
 

@@ -40,8 +40,11 @@ def describe(event: Dispute.Event, *, detail: bool = False, rule: bool = False) 
 
 
 def decided_by(event: Dispute.Event) -> str | None:
-    """The rule that decided ``event``, "by hand" for a person's step that a rule
-    could have taken (a manual escalation or notice), None for facts only people record."""
+    """The rule that decided ``event``, or None for facts only people record.
+
+    "by hand" for a person's step that a rule could have taken (a manual escalation
+    or notice).
+    """
     rule_id = getattr(event, "rule_id", _NO_RULE_FIELD)
     if rule_id is _NO_RULE_FIELD:
         return None

@@ -23,7 +23,7 @@ def pct(value: float | None) -> str:
 
 
 def figures_rows(f: Figures) -> list[tuple[str, str]]:
-    rows = [
+    return [
         ("received 登记受理", str(f.received)),
         *[(f"  at {t}", str(f.received_at_tier[t])) for t in f.tiers],
         ("closed", str(f.closed)),
@@ -41,7 +41,6 @@ def figures_rows(f: Figures) -> list[tuple[str, str]]:
             "-" if f.median_days_to_close is None else f"{f.median_days_to_close:.1f}",
         ),
     ]
-    return rows
 
 
 def figures_table(f: Figures, title: str) -> Table:

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from eventsourcing.persistence import IntegrityError, Mapper, StoredEvent
 
@@ -127,7 +127,7 @@ class _Deciders:
         self.jobs = jobs
         self.pool: ProcessPoolExecutor | None = None
 
-    def __enter__(self) -> _Deciders:
+    def __enter__(self) -> Self:
         if self.jobs > 1:
             rules = self.engine.rules
             # spawn, not fork: the host process may hold threads and connections.
@@ -159,7 +159,7 @@ class _Deciders:
                 chunk = next(chunks)
             except StopIteration:
                 break
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - raised again below, after the batches
                 # Reading the input failed (a malformed line): the batches before
                 # it are written first, as with one job, then the error stands.
                 failed = exc
@@ -177,7 +177,7 @@ _WORKER: tuple[RuleBook, Mapper[Any]] | None = None
 
 
 def _start_worker(text: str, source: str, version: str) -> None:
-    global _WORKER
+    global _WORKER  # noqa: PLW0603 - a worker process's own state, set by its initializer
     rules = RuleBook.from_yaml(text, source=source)
     if rules.version != version:  # pragma: no cover - the same text hashes the same
         raise RuntimeError(f"rule book {source} changed in the worker: {rules.version}")

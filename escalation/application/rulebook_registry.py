@@ -81,7 +81,7 @@ class RuleBookRegistry:
     def log(self) -> RuleBookLog | None:
         if not self.exists():
             return None
-        events = cast(list[RuleBookLog.Event], list(self.events.get(RULEBOOK_LOG_ID)))
+        events = cast("list[RuleBookLog.Event]", list(self.events.get(RULEBOOK_LOG_ID)))
         if not events:
             return None
         return rebuild(RuleBookLog, events)

@@ -79,7 +79,7 @@ class Intake:
         return engine.receive(**vars(self.receipt(actor=actor)))
 
     def receipt(self, request_id: str | None = None, actor: str = "import") -> Receipt:
-        """This intake as a receipt (under another request id if given)."""
+        """The intake as a receipt (under another request id if given)."""
         return Receipt(
             unit=self.unit,
             category=self.category,
@@ -97,7 +97,7 @@ class Intake:
 class Workload:
     def __init__(self, rules: RuleBook, seed: int = 2025, per_day: int = 60) -> None:
         self.rules = rules
-        self.rng = random.Random(seed)
+        self.rng = random.Random(seed)  # noqa: S311 - a seeded, reproducible demo workload
         self.per_day = per_day
         self.zone = ZoneInfo(rules.calendar.timezone)
         by_tier: dict[str, list[str]] = {t: [] for t in rules.tiers}

@@ -1,2 +1,4 @@
-"""Entry points: the CLI and the scheduler service. Each builds what it needs through
-``escalation.bootstrap``."""
+"""Entry points: the CLI and the scheduler service.
+
+Each builds what it needs through ``escalation.bootstrap``.
+"""

@@ -115,7 +115,7 @@ class Condition:
         for name in self.variables:
             if name not in facts:
                 raise RuleEvaluationError(f"condition `{self.source}` needs the fact {name!r}")
-            values[name] = _cel_value(facts[name], name in self._floats)
+            values[name] = _cel_value(facts[name], double=name in self._floats)
         try:
             result = self._program.execute(values)
         except Exception as exc:
@@ -176,10 +176,10 @@ class ConditionSet:
         for name in self.variables:
             if name not in facts:
                 return None
-            values[name] = _cel_value(facts[name], name in self._floats)
+            values[name] = _cel_value(facts[name], double=name in self._floats)
         try:
             result = self._program.execute(values)
-        except Exception:
+        except Exception:  # noqa: BLE001 - None: evaluated one by one, which reports it
             return None
         if not isinstance(result, list) or len(result) != len(self.conditions):
             return None
@@ -188,7 +188,7 @@ class ConditionSet:
         return tuple(result)
 
 
-def _cel_value(value: object, double: bool) -> object:
+def _cel_value(value: object, *, double: bool) -> object:
     # The engine may pass amount=0; CEL wants a double where the sample has one.
     if double and isinstance(value, int) and not isinstance(value, bool):
         return float(value)

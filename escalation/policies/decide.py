@@ -216,7 +216,8 @@ def _stepwise(rules: RuleBook, parent: str, at: datetime, rule_id: str, why: str
 
 def _schedule(state: DisputeState, rules: RuleBook, now: datetime) -> list[Decision]:
     """Time-driven actions of the current visit that have fallen due by ``now``."""
-    assert state.updated_at is not None and state.due_at is not None
+    assert state.updated_at is not None
+    assert state.due_at is not None
     limit = rules.tier(state.tier).handle_within if state.tier in rules.tiers else None
     decisions: list[Decision] = []
     for action, when in state.pending():

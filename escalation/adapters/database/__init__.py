@@ -1,5 +1,8 @@
-"""Database access shared by the store and the read models: table creation when
-several processes start at once, column types, upserts and fast multi-row inserts."""
+"""Database access shared by the store and the read models.
+
+Table creation when several processes start at once, column types, upserts and
+fast multi-row inserts.
+"""
 
 from escalation.adapters.database.bulk import insert_rows
 from escalation.adapters.database.ddl import create_serialised

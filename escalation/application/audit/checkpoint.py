@@ -1,4 +1,4 @@
-"""Signed checkpoints: an auditor's proof, kept outside the database, of what the log was.
+r"""Signed checkpoints: an auditor's proof, kept outside the database, of what the log was.
 
 A checkpoint is a short text naming a log position, the number of rows up to
 it, the running digest of those rows (``escalation.adapters.persistence.read_head``),
@@ -13,7 +13,7 @@ when it was taken and the Ed25519 public key that signed it::
     signature: <128 hex digits>
 
 The signature is Ed25519 over the UTF-8 bytes of every line before the
-``signature:`` line, each ending in ``"\\n"`` (so a copy whose line endings
+``signature:`` line, each ending in ``"\n"`` (so a copy whose line endings
 became CRLF still verifies; any other change does not). ``verify --checkpoint``
 recomputes the digest from the stored rows: a log that merely *extends* the
 checkpoint gives the same digest at that position, and any rewrite of those

@@ -44,7 +44,7 @@ def page(title: str, body: str) -> str:
     )
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]], raw: bool = False) -> str:
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, raw: bool = False) -> str:
     """An HTML table; cells are escaped unless ``raw`` (already HTML)."""
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = "".join(
@@ -163,8 +163,10 @@ def timeline_svg(
     until: datetime | None = None,
     width: int = 1000,
 ) -> str:
-    """Tier lanes (highest on top) against time, the dispute's path through them,
-    each visit's time limit as a dashed line, and a marker per event."""
+    """Tier lanes (highest on top) against time, and the dispute's path through them.
+
+    Each visit's time limit is drawn as a dashed line, and each event as a marker.
+    """
     if not entries:
         return ""
     left, right, top, lane = 100, 20, 20, 56
@@ -181,8 +183,10 @@ def timeline_svg(
         return top + lane * (lanes.index(tier) + 0.5) if tier in lanes else top
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="timeline">'
+        (
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" role="img" aria-label="timeline">'
+        )
     ]
     for i, tier in enumerate(lanes):
         band = "#fafafa" if i % 2 else "#f0f4f8"

@@ -62,7 +62,7 @@ class Row:
         assert self.store is not None, "a row read without its store does not decode"
         try:
             event = self.store.mapper.to_domain_event(self.stored)
-        except Exception as exc:  # any failure to decode is what we report
+        except Exception as exc:  # noqa: BLE001 - any failure to decode is what we report
             cause = exc.__cause__ or exc  # the mapper wraps the transcoder's error
             return None, f"does not decode: {type(cause).__name__}: {cause}"
         if not isinstance(event, Dispute.Event):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from escalation.adapters.logs import get_logger
@@ -20,7 +19,7 @@ def write_review(review: Review, out: Path) -> tuple[Path, Path]:
         path = out / f"{review.stem}{suffix}"
         partial = path.with_name(f".{path.name}.partial")
         partial.write_text(text, encoding="utf-8")
-        os.replace(partial, path)
+        partial.replace(path)
         written.append(path)
     log.info(
         "review.written",

@@ -213,9 +213,11 @@ def _sections(r: Review) -> list[tuple[str, str, list[str], list[list[str]]]]:
     tables.append(
         (
             f"Weak signals 弱信号 ({len(r.weak_signals)})",
-            f"At least {s.min_cluster} disputes of one category at the same "
-            f"{' or the same '.join(s.by)} within {_span(s.window)}, the latest in the period. "
-            "Each is flagged for class governance (类案治理): look for the common cause.",
+            (
+                f"At least {s.min_cluster} disputes of one category at the same "
+                f"{' or the same '.join(s.by)} within {_span(s.window)}, the latest in the period. "
+                "Each is flagged for class governance (类案治理): look for the common cause."
+            ),
             [
                 "#",
                 "category",

@@ -11,8 +11,9 @@ Row = tuple[str, str, str, str]  # (figure, current, candidate, change)
 
 def totals_rows(cur: Totals, cand: Totals, tiers: Sequence[str]) -> list[Row]:
     rows: list[Row] = [_count("disputes compared", cur.disputes, cand.disputes)]
-    for tier in tiers[1:]:
-        rows.append(_count(f"reached {tier}", cur.reached[tier], cand.reached[tier]))
+    rows.extend(
+        _count(f"reached {tier}", cur.reached[tier], cand.reached[tier]) for tier in tiers[1:]
+    )
     rows.append(_count("closed by the horizon", cur.closed, cand.closed))
     for tier in tiers[:-1]:
         label = f"settled in the {tier} (share of closed)"

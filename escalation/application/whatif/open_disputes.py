@@ -140,7 +140,7 @@ def _rebuild(events: Sequence[Dispute.Event]) -> Dispute:
 
 def _upcoming(dispute: Dispute) -> tuple[Upcoming, ...]:
     out = []
-    for e in cast(list[Dispute.Event], dispute.collect_events()):
+    for e in cast("list[Dispute.Event]", dispute.collect_events()):
         kind = KINDS[type(e).__name__]
         if isinstance(e, Dispute.Escalated) and e.mode == "elevated":
             kind = "elevated"

@@ -84,7 +84,7 @@ def replay(facts: Sequence[Dispute.Event], rules: RuleBook, horizon: datetime) -
     last = dispute.state.updated_at
     if last is None or horizon >= last:
         apply_due(dispute, rules, horizon, horizon)
-    return Replayed(cast(list[Dispute.Event], dispute.collect_events()), notes, dispute)
+    return Replayed(cast("list[Dispute.Event]", dispute.collect_events()), notes, dispute)
 
 
 def _closed_by(before: Dispute.Event, fact: Dispute.Event) -> bool:

@@ -32,9 +32,11 @@ def html_report(sim: Simulation, tiers: Sequence[str]) -> str:
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>",
         f"<style>{_STYLE}</style></head><body><h1>{escape(title)}</h1>",
-        f"<p>Horizon {sim.window.horizon.astimezone(zone):%Y-%m-%d %H:%M} ({zone.key}); "
-        f"{sim.disputes:,} disputes replayed; <b>{c.changed:,}</b> would differ. "
-        f"Recorded rule books: {escape(', '.join(c.versions) or 'none')}.</p>",
+        (
+            f"<p>Horizon {sim.window.horizon.astimezone(zone):%Y-%m-%d %H:%M} ({zone.key}); "
+            f"{sim.disputes:,} disputes replayed; <b>{c.changed:,}</b> would differ. "
+            f"Recorded rule books: {escape(', '.join(c.versions) or 'none')}.</p>"
+        ),
         _key(),
         "<h2>Totals</h2>",
         _totals(c.current, c.candidate, tiers),

@@ -34,10 +34,11 @@ class RuleChange:
 def diff_rules(a: RuleBook, b: RuleBook) -> list[RuleChange]:
     """Every difference that changes what the rules do, section by section."""
     old, new = a.to_dict(), b.to_dict()
-    out: list[RuleChange] = []
-    for key in ("calendar", "timezone"):
-        if old[key] != new[key]:
-            out.append(RuleChange("calendar", key, "changed", str(old[key]), str(new[key])))
+    out = [
+        RuleChange("calendar", key, "changed", str(old[key]), str(new[key]))
+        for key in ("calendar", "timezone")
+        if old[key] != new[key]
+    ]
     for key in ("holidays", "workdays", "categories", "sources"):
         section = "calendar" if key in ("holidays", "workdays") else key
         out += _members(section, key, old[key], new[key])

@@ -109,7 +109,7 @@ class LogReader:
         yield from buffers.values()  # only if the log changed under us
         for oid in deferred:
             self.reread += 1
-            yield cast(list[Dispute.Event], list(self.store.events.get(oid, lte=expected[oid])))
+            yield cast("list[Dispute.Event]", list(self.store.events.get(oid, lte=expected[oid])))
 
     def _rows(self, head: int, after: int = 0) -> Iterator[Any]:
         t = self._table
@@ -137,7 +137,7 @@ class LogReader:
             topic=topic,
             state=bytes(state) if isinstance(state, memoryview) else state,
         )
-        return cast(Dispute.Event, self.store.mapper.to_domain_event(stored))
+        return cast("Dispute.Event", self.store.mapper.to_domain_event(stored))
 
 
 def _mine(oid: UUID, part: Part) -> bool:

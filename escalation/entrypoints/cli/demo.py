@@ -35,7 +35,7 @@ def demo(
     rules: RulesOption = None,
     start: Annotated[
         datetime, typer.Option(formats=["%Y-%m-%d"], help="First day of the month.")
-    ] = datetime(2026, 9, 1),
+    ] = datetime(2026, 9, 1),  # noqa: DTZ001 - a calendar day, naive as typer parses --start
     days: Annotated[int, typer.Option(min=1, max=366)] = 30,
     per_day: Annotated[int, typer.Option(min=1, help="Mean disputes registered a day.")] = 60,
     seed: int = 2025,

@@ -1,5 +1,7 @@
-"""Commands on disputes and the read models: receive … reopen, tick, get, history,
-queue, rebuild, project, report."""
+"""Commands on disputes and the read models.
+
+receive … reopen, tick, get, history, queue, rebuild, project, report.
+"""
 
 from __future__ import annotations
 
@@ -367,7 +369,8 @@ def report(
     rules: RulesOption = None,
 ) -> None:
     """The figures of a period (intake, funnel, 化解率, on-time rate, notices, per unit),
-    or with --dispute one dispute's audit report."""
+    or with --dispute one dispute's audit report.
+    """
     if (period is None) == (dispute is None):
         raise EscalationError("report: give either --period or --dispute")
     if dispute is not None:
@@ -395,8 +398,10 @@ def _record(
     command: Callable[[EscalationEngine], object],
     dispute: str | None = None,
 ) -> None:
-    """Run one command on the engine, then print the dispute's state (``dispute``, or
-    the id the command returned)."""
+    """Run one command on the engine, then print the dispute's state.
+
+    The dispute is ``dispute``, or the id the command returned.
+    """
     with open_engine(db, rules) as engine:
         done = command(engine)
         _print_state(engine, dispute if dispute is not None else str(done))

@@ -229,7 +229,7 @@ def _one(
     did: UUID = as_dispute_id(ref)
     reader = LogReader(store)
     horizon = window(reader, reader.head(), start, end).horizon
-    recorded = cast(list[Dispute.Event], list(store.events.get(did)))
+    recorded = cast("list[Dispute.Event]", list(store.events.get(did)))
     events = [e for e in recorded if e.occurred_at <= horizon]
     if not events:
         raise UnknownDispute(f"no dispute with id {did} (by {horizon.isoformat()})")

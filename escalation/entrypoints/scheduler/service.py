@@ -187,7 +187,7 @@ class EscalationService:
             # under the old book. Stop; a supervisor restarts it on the new one.
             self.engine.rulebooks.ensure_active(self.engine.rules)
         except RulesNotActive as exc:
-            log.error("service.rules_changed", error=str(exc))
+            log.error("service.rules_changed", error=str(exc))  # noqa: TRY400 - no traceback wanted
             self.stop_reason = "rules changed"
             self.rules_changed = str(exc)
             return None

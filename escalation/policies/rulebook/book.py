@@ -104,7 +104,7 @@ class Memo:
     def get(self, key: Hashable, compute: Callable[[], T]) -> T:
         """The answer remembered under ``key``, computed (and remembered) on a miss."""
         try:
-            return cast(T, self._answers[key])
+            return cast("T", self._answers[key])
         except KeyError:
             pass
         found = compute()

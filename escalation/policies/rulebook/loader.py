@@ -97,17 +97,18 @@ def _str(item: dict[str, Any], key: str) -> str | None:
 
 def _dates(raw: object) -> list[date | None]:
     """Dates as pydantic will read them (None where it will complain)."""
-    out: list[date | None] = []
-    for value in raw if isinstance(raw, list) else []:
-        if isinstance(value, datetime):
-            value = value.date()
-        elif isinstance(value, str):
-            try:
-                value = date.fromisoformat(value)
-            except ValueError:
-                value = None
-        out.append(value if isinstance(value, date) else None)
-    return out
+    return [_date(value) for value in raw] if isinstance(raw, list) else []
+
+
+def _date(value: object) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, date) else None
 
 
 def _line(root: yaml.Node | None, path: KeyPath) -> int | None:
@@ -367,15 +368,17 @@ class _Loader:
     ) -> None:
         departments = [_str(item, "department") for _, item in _entries(data, "routing")]
         enums: dict[str, list[str]] = {"risk": list(RISK_LEVELS)}
-        for name, values in (
-            ("category", categories),
-            ("source", sources),
-            ("tier", tiers),
-            ("unit", units),
-            ("department", [*(d for d in departments if d), ""]),
-        ):
-            if values:
-                enums[name] = values
+        enums.update(
+            (name, values)
+            for name, values in (
+                ("category", categories),
+                ("source", sources),
+                ("tier", tiers),
+                ("unit", units),
+                ("department", [*(d for d in departments if d), ""]),
+            )
+            if values
+        )
         ids: dict[str, KeyPath] = {}
         for section in RULE_SECTIONS:
             for index, item in _entries(data, section):

@@ -40,7 +40,7 @@ FRIENDLY: Final[Mapping[str, str]] = MappingProxyType(
 
 
 def unknown(what: str, name: str, known: Sequence[str], exact: Sequence[str] = ()) -> str:
-    """``unknown tier 'stret'; did you mean 'street'? known tiers: ...``"""
+    """``unknown tier 'stret'; did you mean 'street'? known tiers: ...``."""
     close = list(exact) or difflib.get_close_matches(name, known, n=3)
     hint = f"did you mean {', '.join(map(repr, close))}?" if close else ""
     if len(known) <= 12:

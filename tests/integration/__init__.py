@@ -1,0 +1,1 @@
+"""Tests on real databases (SQLite and PostgreSQL), processes, the CLI and files."""

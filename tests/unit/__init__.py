@@ -1,0 +1,1 @@
+"""Pure tests: no database, no process, no file beyond a temporary text file."""

@@ -1,0 +1,101 @@
+"""Every dispute event of the catalogue is mapped wherever events are mapped.
+
+Each reads the same in the history, the audit timeline and the what-if.
+
+A new event class added to the catalogue without a line of text, a chart marker
+or a forecast kind fails here, instead of showing as a bare name, a grey dot or
+a "rules" decision.
+"""
+
+from __future__ import annotations
+
+import typing
+from typing import cast
+
+from escalation import RuleBook
+from escalation.aggregates.catalogue import DISPUTE_EVENTS
+from escalation.aggregates.dispute import Dispute
+from escalation.aggregates.rules_applied import apply_rules
+from escalation.application.audit.html import MARKERS
+from escalation.application.event_text import LINES, decided_by, describe
+from escalation.application.whatif.open_disputes import KINDS
+from escalation.policies.facts import (
+    Closure,
+    ManualEscalation,
+    ManualNotice,
+    Mediation,
+    Receipt,
+    Reopening,
+    apply_fact,
+    register,
+)
+from tests.helpers import T0, hours
+
+
+def decisions() -> set[str]:
+    """The events a rule can take: those with a ``rule_id`` field."""
+    return {n for n, cls in DISPUTE_EVENTS.items() if "rule_id" in typing.get_type_hints(cls)}
+
+
+def test_every_dispute_event_has_a_line_a_marker_and_if_a_decision_a_kind() -> None:
+    assert set(LINES) == set(DISPUTE_EVENTS.values())
+    assert set(MARKERS) == set(DISPUTE_EVENTS)
+    assert set(KINDS) == decisions()
+
+
+def one_of_each(rules: RuleBook) -> list[Dispute.Event]:
+    receipt = Receipt(
+        "c11", "wage_arrears", "walk_in", "工地拖欠工资", T0, parties=12, amount=42_000
+    )
+    dispute = register(rules, receipt, T0)
+    for fact in (
+        Mediation(T0 + hours(1), "m", outcome="failed", note="no show"),
+        ManualNotice(T0 + hours(2), "lead", notice="warning", reason="slow"),
+        ManualEscalation(T0 + hours(3), "clerk", reason="asked by the parties"),
+        Closure(T0 + hours(4), "lead", outcome="agreement", note="signed"),
+        Reopening(T0 + hours(5), "follow-up", reason="payment not made"),
+    ):
+        apply_fact(dispute, fact, rules, T0)
+    s = dispute.state
+    assert s.due_at is not None
+    apply_rules(
+        dispute,
+        in_flight="adopt",
+        due_at=s.due_at,
+        schedule=s.schedule,
+        rules_version=rules.version,
+        reason="the new book went live",
+        actor="admin",
+        at=T0 + hours(6),
+        recorded_at=T0,
+    )
+    return cast("list[Dispute.Event]", dispute.collect_events())
+
+
+def test_the_lines_say_what_happened_never_why(small_rules: RuleBook) -> None:
+    events = one_of_each(small_rules)
+    assert {type(e).__name__ for e in events} == set(DISPUTE_EVENTS)
+    lines = {type(e).__name__: describe(e) for e in events}
+    assert lines["Received"] == "wage_arrears from walk_in at community c11, 12 parties"
+    assert lines["Mediated"] == "mediation failed at street s1"
+    assert lines["Closed"].startswith("closed: agreement at ")
+    assert lines["RulesApplied"].startswith("rules applied (adopt): due ")
+    for e in events:
+        reason = getattr(e, "reason", "")
+        assert not reason or reason not in describe(e, detail=True, rule=True), e
+
+
+def test_detail_adds_what_people_wrote_and_rule_adds_who_decided(
+    small_rules: RuleBook,
+) -> None:
+    events = one_of_each(small_rules)
+    first = {type(e).__name__: e for e in reversed(events)}  # the first of each kind
+    received = describe(first["Received"], detail=True)
+    assert received.endswith("12 parties, ¥42,000: 工地拖欠工资")
+    assert describe(first["Mediated"], detail=True).endswith(": no show")
+    assert describe(first["RiskAssessed"], detail=True) == "risk medium (matched many)"
+    by_hand = [e for e in events if isinstance(e, Dispute.Escalated) and e.rule_id is None]
+    assert by_hand and describe(by_hand[0], rule=True).endswith(" [by hand]")
+    assert describe(first["RiskAssessed"], rule=True) == "risk medium [many]"
+    assert describe(first["Received"], rule=True) == describe(first["Received"])
+    assert decided_by(first["Closed"]) is None
