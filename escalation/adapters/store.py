@@ -190,6 +190,10 @@ def offline_mapper() -> Mapper[UUID]:
 
 def _touched(app: DisputeLog) -> DisputeLog:
     recorder = cast("Any", app.recorder)
+    # Touch the database through the datastore now, not mid-command: its first
+    # transaction switches a new SQLite file to WAL, which needs the file to
+    # itself for a moment ("database is locked" is retried by the caller).
+    recorder.max_notification_id()
     # Seal a store written before the chain, refuse one written by a newer version.
     prepare_log(
         recorder.datastore.engine,
