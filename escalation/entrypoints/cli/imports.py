@@ -32,7 +32,7 @@ SHOWN_ERRORS = 20
 @app.command("import")
 def import_(
     file: Annotated[
-        Path, typer.Argument(help="JSON Lines: one dispute per line (see the README).")
+        Path, typer.Argument(help="JSON Lines: one dispute per line (see docs/importing.md).")
     ],
     until: Annotated[
         datetime | None,
