@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from escalation.errors import RulesError
 from escalation.policies.conditions import FACT_VARIABLES, Condition
 from escalation.policies.rulebook.messages import (
+    MAX_MESSAGE,
     KeyPath,
     Problem,
     key_text,
@@ -36,6 +37,18 @@ from escalation.policies.rulebook.schema import (
     NoticeModel,
     RuleBookModel,
 )
+
+#: Limits on the YAML itself (docs/rules.md, "Limits"). The shipped rule book,
+#: with every unit of a district, has about 1,500 nodes, no alias and 4 levels.
+#: Text longer than this many characters is refused before it is parsed.
+MAX_TEXT_CHARS: Final = 4 * 1024 * 1024
+#: Aliases (``*name``) in one file: reuse is fine, a chain of them is a bomb.
+MAX_ALIASES: Final = 100
+#: Nodes (scalars, lists, mappings) with every alias expanded: what pydantic,
+#: the checks and any message would walk.
+MAX_NODES: Final = 100_000
+#: Lists and mappings nested in one another.
+MAX_DEPTH: Final = 50
 
 # A rule may not read what it decides: it would flip-flop on every decision.
 _FORBIDDEN: Final[Mapping[str, str]] = MappingProxyType({"risk": "risk", "routing": "department"})
@@ -52,7 +65,77 @@ class Validated:
 
 def validate(text: str, source: str = "<string>") -> Validated:
     """Check ``text`` (named ``source`` in problems); RulesError lists every problem."""
+    if len(text) > MAX_TEXT_CHARS:
+        raise RulesError(
+            [
+                (
+                    source,
+                    None,
+                    "<file>",
+                    (
+                        f"the rule book is longer than {MAX_TEXT_CHARS:,} characters; "
+                        "a real one is far smaller"
+                    ),
+                )
+            ]
+        )
     return _Loader(text, source).build()
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses too many aliases and too deep nesting as it composes."""
+
+    def __init__(self, text: str, source: str) -> None:
+        super().__init__(text)
+        self.source, self.aliases, self.depth = source, 0, 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        line = event.start_mark.line + 1 if event.start_mark is not None else None
+        if isinstance(event, yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                raise self.refuse(
+                    line,
+                    f"more than {MAX_ALIASES} aliases (*name); write the values out "
+                    "instead of referring to anchors",
+                )
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise self.refuse(line, f"lists and mappings nested more than {MAX_DEPTH} deep")
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def refuse(self, line: int | None, message: str) -> RulesError:
+        return RulesError([(self.source, line, "<yaml>", message)])
+
+
+def _expanded(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """Nodes under ``node`` with aliases expanded, at most ``MAX_NODES + 1``.
+
+    ``sizes`` memoizes by node; a node still being counted (an alias to one of
+    its own parents) counts as too many.
+    """
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    sizes[id(node)] = MAX_NODES + 1  # until counted: a cycle meets this
+    total = 1
+    if isinstance(node, yaml.MappingNode):
+        children = [part for pair in node.value for part in pair]
+    elif isinstance(node, yaml.SequenceNode):
+        children = list(node.value)
+    else:
+        children = []
+    for child in children:
+        total += _expanded(child, sizes)
+        if total > MAX_NODES:
+            total = MAX_NODES + 1
+            break
+    sizes[id(node)] = total
+    return total
 
 
 def _bad_scalar(
@@ -149,7 +232,8 @@ class _Loader:
     def fail(self) -> RulesError:
         problems: list[Problem] = []
         for path, message, line in self.problems:
-            problem = (self.source, line or _line(self.root, path), key_text(path), message)
+            brief = message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 1] + "…"
+            problem = (self.source, line or _line(self.root, path), key_text(path), brief)
             if problem not in problems:
                 problems.append(problem)
         problems.sort(key=lambda p: p[1] or 0)
@@ -177,11 +261,12 @@ class _Loader:
         return Validated(model, MappingProxyType(conditions))
 
     def parse(self) -> object:
-        loader = yaml.SafeLoader(self.text)
+        loader = _BoundedLoader(self.text, self.source)
         try:
             self.root = loader.get_single_node()
             if self.root is None:
                 raise RulesError([(self.source, 1, "<top level>", "the rule book is empty")])
+            self.bounded(self.root)
             self.duplicate_keys(self.root, ())
             try:
                 return loader.construct_document(self.root)
@@ -207,6 +292,29 @@ class _Loader:
             raise RulesError([(self.source, None, "<yaml>", f"YAML error: {exc}")]) from exc
         finally:
             loader.dispose()
+
+    def bounded(self, root: yaml.Node) -> None:
+        """Refuse a document that expands, through aliases, past ``MAX_NODES``."""
+        sizes: dict[int, int] = {}
+        if _expanded(root, sizes) <= MAX_NODES:
+            return
+        where: KeyPath = ()
+        if isinstance(root, yaml.MappingNode):  # name the biggest section
+            biggest = max(root.value, key=lambda kv: _expanded(kv[1], sizes))
+            where = (str(biggest[0].value)[:80],)
+        raise RulesError(
+            [
+                (
+                    self.source,
+                    _line(root, where),
+                    key_text(where),
+                    (
+                        f"expands to more than {MAX_NODES:,} values through aliases (*name), "
+                        "or an alias refers to itself; write the values out instead"
+                    ),
+                )
+            ]
+        )
 
     def duplicate_keys(self, node: yaml.Node, path: KeyPath) -> None:
         # PyYAML keeps the last of two equal keys silently; a second `risk:`
