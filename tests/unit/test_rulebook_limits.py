@@ -7,6 +7,7 @@ import time
 import pytest
 
 from escalation.errors import RulesError
+from escalation.policies import conditions
 from escalation.policies.durations import MAX_AMOUNT
 from escalation.policies.rulebook import RuleBook
 from escalation.policies.rulebook.loader import MAX_ALIASES, MAX_DEPTH, MAX_TEXT_CHARS
@@ -111,3 +112,63 @@ def test_weak_signal_window_is_capped() -> None:
     _, key, message = refused(text)
     assert key == "weak_signals.window"
     assert "at most 731 days" in message
+
+
+# --- the cost budget of a condition --------------------------------------------
+
+TEN = "[1,2,3,4,5,6,7,8,9,10]"
+QUARTIC = f"{TEN}.map(a, {TEN}.map(b, {TEN}.map(c, {TEN}.map(d, a+b+c+d)))).size() > 0"
+
+
+def with_condition(condition: str) -> str:
+    return BASE.replace("'risk == \"high\"'", "'" + condition + "'")
+
+
+@pytest.mark.parametrize(
+    ("condition", "fragment"),
+    [
+        (QUARTIC, "macros (all, exists, exists_one, map, filter) are nested 4 deep"),
+        (
+            f"{TEN}.exists(a, {TEN}.exists(b, {TEN}.exists(c, a + b + c == parties)))",
+            "nested 3 deep in the condition (at most 2)",
+        ),
+        ("parties>1||" * 80 + "true", "the condition has 321 tokens (at most 300)"),
+        ("parties >= " + "1" * 2000, "the condition is 2,011 characters long (at most 1,000)"),
+        ("(" * 40 + "true" + ")" * 40, "brackets are nested more than 32 deep"),
+        (
+            " || ".join(f"[1].exists(x{i}, x{i} == parties)" for i in range(11)),
+            "the condition calls 11 macros",
+        ),
+    ],
+)
+def test_conditions_over_the_static_budget_are_refused_quickly(
+    condition: str, fragment: str
+) -> None:
+    text = with_condition(condition)
+    line, key, message = refused(text, seconds=1.0)
+    assert (line, key) == (line_of(text, "high-risk"), "elevate[0].when")
+    assert fragment in message
+    assert condition[:30] not in message  # the condition is not echoed
+
+
+def test_nested_and_chained_macros_within_the_budget_load() -> None:
+    for condition in (
+        f"{TEN}.exists(a, {TEN}.exists(b, a + b == parties))",
+        f"{TEN}.map(x, x * 2).filter(y, y > 4).exists(z, z == parties)",
+    ):
+        assert RuleBook.from_yaml(with_condition(condition)).elevate_rules
+
+
+def test_a_condition_slow_on_the_sample_dispute_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(conditions, "MAX_TRIAL_SECONDS", 0.0)
+    text = with_condition(f"{TEN}.exists(a, {TEN}.exists(b, a + b == parties))")
+    with pytest.raises(RulesError) as caught:
+        RuleBook.from_yaml(text, source="rules.yaml")
+    # With no time at all, every rule is too slow: each is named on its own line.
+    problems = {key: (line, message) for _, line, key, message in caught.value.problems}
+    assert set(problems) == {"risk[0].when", "elevate[0].when", "routing[0].when"}
+    line, message = problems["elevate[0].when"]
+    assert line == line_of(text, "high-risk")
+    assert "on a sample dispute (at most 0.0 s" in message
