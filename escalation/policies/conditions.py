@@ -287,6 +287,6 @@ def _unknown_message(unknown: list[str], allowed: frozenset[str]) -> str:
     parts = []
     for name in unknown:
         close = difflib.get_close_matches(name, allowed, n=1)
-        parts.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        parts.append(shown(name) + (f" (did you mean {close[0]!r}?)" if close else ""))
     noun = "variable" if len(unknown) == 1 else "variables"
     return f"unknown {noun} {', '.join(parts)}; the variables are: {', '.join(sorted(allowed))}"

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from escalation.errors import RulesError
 from escalation.policies.conditions import FACT_VARIABLES, Condition
+from escalation.policies.durations import shown
 from escalation.policies.rulebook.messages import (
     MAX_MESSAGE,
     KeyPath,
@@ -328,7 +329,7 @@ class _Loader:
                 if isinstance(key, yaml.ScalarNode):
                     if key.value in seen:
                         line = key.start_mark.line + 1  # the second one, not the first
-                        self.add((*path, key.value), f"key {key.value!r} appears twice", line)
+                        self.add((*path, key.value), f"key {shown(key.value)} appears twice", line)
                     seen.add(key.value)
                     self.duplicate_keys(value, (*path, key.value))
         elif isinstance(node, yaml.SequenceNode):
@@ -354,7 +355,7 @@ class _Loader:
         names: list[str] = []
         for index, name in enumerate(raw):
             if isinstance(name, str) and name in names:
-                self.add((key, index), f"{noun} {name!r} is listed twice")
+                self.add((key, index), f"{noun} {shown(name)} is listed twice")
             elif isinstance(name, str):
                 names.append(name)
         return names
@@ -380,7 +381,7 @@ class _Loader:
         for index, item in _entries(data, "tiers"):
             name = _str(item, "name")
             if name in tiers:
-                self.add(("tiers", index, "name"), f"tier {name!r} is defined twice")
+                self.add(("tiers", index, "name"), f"tier {shown(name)} is defined twice")
             elif name is not None:
                 tiers.append(name)
             self.check_ladder(item.get("notices"), ("tiers", index, "notices"))
@@ -414,7 +415,7 @@ class _Loader:
             if unit_id is None:
                 continue
             if unit_id in units:
-                self.add(("units", index, "id"), f"unit id {unit_id!r} is used twice")
+                self.add(("units", index, "id"), f"unit id {shown(unit_id)} is used twice")
                 continue
             units[unit_id] = _RawUnit(index, tier, parent if isinstance(parent, str) else None)
             if tier is not None and tier not in tiers and tiers:
@@ -428,18 +429,19 @@ class _Loader:
             path: KeyPath = ("units", unit.position, "parent")
             above = tiers[rank[unit.tier] + 1] if rank[unit.tier] + 1 < len(tiers) else None
             if unit.parent is None and above is not None:
-                self.add(path, f"a {unit.tier} unit needs a parent one tier up, at {above!r}")
+                self.add(path, f"a {unit.tier} unit needs a parent one tier up, at {shown(above)}")
             elif unit.parent is None:
                 continue
             elif above is None:
-                self.add(path, f"{unit.tier!r} is the top tier: its units have no parent")
+                self.add(path, f"{shown(unit.tier)} is the top tier: its units have no parent")
             elif unit.parent not in units:
                 self.add(path, unknown("unit", unit.parent, list(units)))
             elif units[unit.parent].tier != above and units[unit.parent].tier is not None:
                 self.add(
                     path,
-                    f"parent {unit.parent!r} is at tier {units[unit.parent].tier!r}, but the "
-                    f"parent of a {unit.tier} unit must be one tier up, at {above!r}",
+                    f"parent {shown(unit.parent)} is at tier "
+                    f"{shown(units[unit.parent].tier)}, but the parent of a {unit.tier} unit "
+                    f"must be one tier up, at {shown(above)}",
                 )
         self.cycles(units)
         present = {unit.tier for unit in units.values()}
@@ -447,7 +449,7 @@ class _Loader:
             for index, item in _entries(data, "tiers"):
                 name = _str(item, "name")
                 if name is not None and name not in present:
-                    self.add(("tiers", index, "name"), f"no unit belongs to tier {name!r}")
+                    self.add(("tiers", index, "name"), f"no unit belongs to tier {shown(name)}")
         return list(units)
 
     def cycles(self, units: dict[str, _RawUnit]) -> None:
@@ -494,7 +496,7 @@ class _Loader:
                 rule_id, when = _str(item, "id"), _str(item, "when")
                 if rule_id is not None and rule_id in ids:
                     used = key_text(ids[rule_id])
-                    self.add((*path, "id"), f"rule id {rule_id!r} is already used by {used}")
+                    self.add((*path, "id"), f"rule id {shown(rule_id)} is already used by {used}")
                 elif rule_id is not None:
                     ids[rule_id] = path
                 if when is not None and when.strip():
@@ -505,7 +507,9 @@ class _Loader:
                 if to not in tiers:
                     self.add((*path, "to"), unknown("tier", to, tiers))
                 elif to == tiers[0]:
-                    self.add((*path, "to"), f"{to!r} is the lowest tier; elevation must go higher")
+                    self.add(
+                        (*path, "to"), f"{shown(to)} is the lowest tier; elevation must go higher"
+                    )
 
     def condition(
         self, path: KeyPath, source: str, section: str, enums: Mapping[str, list[str]]
