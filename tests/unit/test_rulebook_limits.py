@@ -172,3 +172,12 @@ def test_a_condition_slow_on_the_sample_dispute_is_refused(
     line, message = problems["elevate[0].when"]
     assert line == line_of(text, "high-risk")
     assert "on a sample dispute (at most 0.0 s" in message
+
+
+def test_a_long_name_is_echoed_truncated() -> None:
+    name = "t" * 100_000
+    text = BASE.replace("to: district", f"to: {name}")
+    line, key, message = refused(text)
+    assert (line, key) == (line_of(text, "high-risk"), "elevate[0].to")
+    assert message.startswith("unknown tier 'ttt") and "..." in message
+    assert len(message) < 200
