@@ -181,3 +181,16 @@ def test_a_long_name_is_echoed_truncated() -> None:
     assert (line, key) == (line_of(text, "high-risk"), "elevate[0].to")
     assert message.startswith("unknown tier 'ttt") and "..." in message
     assert len(message) < 200
+
+
+def test_aliases_that_nest_past_the_depth_cap_are_refused_without_recursion() -> None:
+    # Each anchor is 45 deep and holds the one before: 450 deep once expanded,
+    # past Python's own stack if anything walked it recursively.
+    anchors, previous = [], "x"
+    for index in range(10):
+        anchors.append(f"&a{index} " + "[" * 45 + previous + "]" * 45)
+        previous = f"*a{index}"
+    text = BASE.replace("calendar: cn-workdays", f"calendar: [{', '.join(anchors)}]")
+    line, key, message = refused(text)
+    assert (line, key) == (2, "calendar")
+    assert f"nests lists and mappings more than {MAX_DEPTH} deep through aliases" in message

@@ -113,30 +113,40 @@ class _BoundedLoader(yaml.SafeLoader):
         return RulesError([(self.source, line, "<yaml>", message)])
 
 
-def _expanded(node: yaml.Node, sizes: dict[int, int]) -> int:
-    """Nodes under ``node`` with aliases expanded, at most ``MAX_NODES + 1``.
+#: What a node too big or too deep (or inside itself) measures.
+_TOO_MUCH: Final = (MAX_NODES + 1, MAX_DEPTH + 1)
 
-    ``sizes`` memoizes by node; a node still being counted (an alias to one of
-    its own parents) counts as too many.
-    """
-    known = sizes.get(id(node))
-    if known is not None:
-        return known
-    sizes[id(node)] = MAX_NODES + 1  # until counted: a cycle meets this
-    total = 1
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
     if isinstance(node, yaml.MappingNode):
-        children = [part for pair in node.value for part in pair]
-    elif isinstance(node, yaml.SequenceNode):
-        children = list(node.value)
-    else:
-        children = []
-    for child in children:
-        total += _expanded(child, sizes)
-        if total > MAX_NODES:
-            total = MAX_NODES + 1
-            break
-    sizes[id(node)] = total
-    return total
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _measure(root: yaml.Node, found: dict[int, tuple[int, int]]) -> tuple[int, int]:
+    """(nodes, nesting depth) under ``root`` with aliases expanded, each capped just past its limit.
+
+    Iterative, so that a chain of aliases cannot exhaust Python's stack.
+    ``found`` memoizes by node; a node still being measured when met again
+    (an alias to one of its own parents) measures ``_TOO_MUCH``.
+    """
+    stack = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        children = _children(node)
+        if not children_done:
+            if id(node) in found:
+                continue
+            found[id(node)] = _TOO_MUCH  # until measured: a cycle meets this
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if id(child) not in found)
+            continue
+        size = 1 + sum(found[id(child)][0] for child in children)
+        depth = 1 + max((found[id(child)][1] for child in children), default=0)
+        found[id(node)] = (min(size, MAX_NODES + 1), min(depth, MAX_DEPTH + 1))
+    return found[id(root)]
 
 
 def _bad_scalar(
@@ -295,24 +305,32 @@ class _Loader:
             loader.dispose()
 
     def bounded(self, root: yaml.Node) -> None:
-        """Refuse a document that expands, through aliases, past ``MAX_NODES``."""
-        sizes: dict[int, int] = {}
-        if _expanded(root, sizes) <= MAX_NODES:
+        """Refuse a document that expands, through aliases, past ``MAX_NODES`` or ``MAX_DEPTH``."""
+        found: dict[int, tuple[int, int]] = {}
+        size, depth = _measure(root, found)
+        if size <= MAX_NODES and depth <= MAX_DEPTH:
             return
         where: KeyPath = ()
         if isinstance(root, yaml.MappingNode):  # name the biggest section
-            biggest = max(root.value, key=lambda kv: _expanded(kv[1], sizes))
+            biggest = max(root.value, key=lambda kv: found[id(kv[1])])
             where = (str(biggest[0].value)[:80],)
+        if size <= MAX_NODES:
+            message = (
+                f"nests lists and mappings more than {MAX_DEPTH} deep through aliases (*name); "
+                "write the values out instead"
+            )
+        else:
+            message = (
+                f"expands to more than {MAX_NODES:,} values through aliases (*name), "
+                "or an alias refers to itself; write the values out instead"
+            )
         raise RulesError(
             [
                 (
                     self.source,
                     _line(root, where),
                     key_text(where),
-                    (
-                        f"expands to more than {MAX_NODES:,} values through aliases (*name), "
-                        "or an alias refers to itself; write the values out instead"
-                    ),
+                    message,
                 )
             ]
         )
