@@ -10,7 +10,7 @@ from escalation.errors import RulesError
 from escalation.policies import conditions
 from escalation.policies.durations import MAX_AMOUNT
 from escalation.policies.rulebook import RuleBook
-from escalation.policies.rulebook.loader import MAX_ALIASES, MAX_DEPTH, MAX_TEXT_CHARS
+from escalation.policies.rulebook.loader import MAX_ALIASES, MAX_DEPTH, MAX_NODES, MAX_TEXT_CHARS
 from tests.unit.test_rulebook import BASE, line_of
 
 # Nine levels of nine aliases each: 9**9 strings once expanded.
@@ -40,7 +40,7 @@ def test_an_alias_bomb_in_calendar_is_refused_without_expanding_it() -> None:
     text = BASE.replace("calendar: cn-workdays", f"calendar: {BOMB}")
     line, key, message = refused(text)
     assert (line, key) == (2, "calendar")
-    assert "expands to more than 100,000 values through aliases" in message
+    assert "expands to more than 50,000 values through aliases" in message
 
 
 def test_a_recursive_alias_is_refused() -> None:
@@ -194,3 +194,11 @@ def test_aliases_that_nest_past_the_depth_cap_are_refused_without_recursion() ->
     line, key, message = refused(text)
     assert (line, key) == (2, "calendar")
     assert f"nests lists and mappings more than {MAX_DEPTH} deep through aliases" in message
+
+
+def test_reading_stops_at_the_node_cap() -> None:
+    # 4 MiB of such a list would take PyYAML over a minute to read through.
+    text = BASE + "junk: [" + "1," * (MAX_NODES + 10) + "1]\n"
+    line, key, message = refused(text, seconds=6.0)  # about 1.5 s
+    assert (line, key) == (line_of(text, "junk:"), "<yaml>")
+    assert message == f"more than {MAX_NODES:,} values; a real rule book is far smaller"
