@@ -17,12 +17,16 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import chinese_calendar
+from chinese_calendar.constants import holidays as _published
 
 from escalation.policies.durations import Duration
 
 CalendarKind = Literal["cn-workdays", "calendar-days"]
 CALENDAR_KINDS: tuple[CalendarKind, ...] = ("cn-workdays", "calendar-days")
 DEFAULT_TIMEZONE = "Asia/Shanghai"
+#: The last year chinese-calendar has the State Council's schedule for; later
+#: years count Monday-Friday unless the rule book lists their holidays.
+HOLIDAY_DATA_LAST_YEAR: int = max(day.year for day in _published)
 
 
 def zone(name: str) -> ZoneInfo:
@@ -88,6 +92,43 @@ class WorkCalendar:
         if d.unit == "days":
             return (start + timedelta(days=d.amount)).astimezone(UTC)
         return self._workdays_after(self.local_date(start), d.amount)
+
+    def uncovered_years(self, until: int) -> tuple[int, ...]:
+        """Years after the holiday data, up to ``until``, this calendar knows nothing of.
+
+        Empty for ``calendar-days``; a year for which the rule book lists any
+        holiday or workday counts as covered (its owner has looked at it).
+        """
+        if self.kind == "calendar-days":
+            return ()
+        patched = {d.year for d in self.extra_holidays | self.extra_workdays}
+        return tuple(
+            year for year in range(HOLIDAY_DATA_LAST_YEAR + 1, until + 1) if year not in patched
+        )
+
+    def data_warning(self) -> str | None:
+        """What ``rules check`` warns about the holiday data's end, or None (calendar-days)."""
+        # Ten years on: a rule book that patched all of them has its own data.
+        years = self.uncovered_years(HOLIDAY_DATA_LAST_YEAR + 10)
+        if not years:
+            return None
+        return (
+            f"holiday data ends in {HOLIDAY_DATA_LAST_YEAR}: deadlines in {years[0]} and later "
+            "count Monday-Friday only; add holidays:/workdays: for them"
+        )
+
+    def data_note(self, due: datetime, within: Duration) -> str:
+        """'' or, for a workday deadline past the holiday data, a note saying so."""
+        if within.unit != "workdays":
+            return ""
+        # A deadline is the midnight ending its last day: that day is the one before.
+        last_day = self.local_date(due - timedelta(microseconds=1))
+        if last_day.year not in self.uncovered_years(last_day.year):
+            return ""
+        return (
+            f" (holiday data ends in {HOLIDAY_DATA_LAST_YEAR}: workdays in "
+            f"{last_day.year} counted Monday-Friday only)"
+        )
 
     @lru_cache(maxsize=4096)  # noqa: B019 - calendars live as long as their rule book
     def _workdays_after(self, first: date, count: int) -> datetime:

@@ -23,6 +23,8 @@ from typing import Final, NamedTuple
 
 import cel
 
+from escalation.policies.durations import shown
+
 
 def check_types(
     source: str, types: Mapping[str, str], enums: Mapping[str, Collection[str]]
@@ -247,7 +249,7 @@ class _Checker:
                     listed = f"did you mean {', '.join(map(repr, close))}?" if close else ""
                     if len(known) <= 12:
                         listed += f" the known values are: {', '.join(sorted(known))}"
-                    raise ValueError(f"{text!r} is not a known {var.var}; {listed.strip()}")
+                    raise ValueError(f"{shown(text)} is not a known {var.var}; {listed.strip()}")
 
     def addition(self) -> _T:
         left = self.product()
@@ -302,7 +304,7 @@ class _Checker:
                 elif value.type in _NAMES or value.type.startswith("list:"):
                     raise ValueError(
                         f"`{self.text(value.lo, value.hi)}` is {_describe(value.type)} "
-                        f"and has no field {name.text!r}"
+                        f"and has no field {shown(name.text)}"
                     )
                 else:
                     value = _T("dyn", value.lo, name.hi)

@@ -12,6 +12,14 @@ silently false. We want such mistakes at load time, so ``Condition.compile``
    syntax it does not model), because a trial run cannot see into branches
    that ``&&``/``||``/``?:`` skip,
 4. runs the expression on a sample dispute and insists on a bool.
+
+Before any of that it holds the condition to a cost budget (docs/rules.md,
+"Limits"), because a rule book may come from anyone who can edit a file and
+CEL macros multiply: ``L.map(a, L.map(b, ...))`` over ten-item lists does
+10**4 steps, four levels of twenty-item lists take seconds. The static bounds
+(text length, tokens, bracket and macro nesting, number of macros) keep the
+worst condition to a few thousand steps on any facts; the timed trial run
+then refuses one that is slow on the sample dispute all the same.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import contextlib
 import difflib
 import operator
 import re
+import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -29,6 +38,7 @@ import cel
 
 from escalation.errors import RuleEvaluationError
 from escalation.policies.cel_types import cel_type, check_types
+from escalation.policies.durations import shown
 
 # The facts a condition may read, with a value of each one's type. The types
 # are a contract with the engine (it builds the facts); amount is always a
@@ -57,6 +67,25 @@ _CEL_NAMES: Final = frozenset({"int", "uint", "double", "string", "bool", "bytes
 _MACRO_VAR = re.compile(r"\.\s*(?:all|exists_one|exists|map|filter)\s*\(\s*([A-Za-z_]\w*)\s*,")
 _SYNTAX = re.compile(r"<input>:(\d+):(\d+): (.*)")
 
+#: The cost budget of one condition (docs/rules.md, "Limits").
+MAX_CONDITION_CHARS: Final = 1000
+#: Tokens as ``_TOKEN`` splits them (a string literal is one; a // comment is
+#: several): 300 is five times the longest condition of the shipped rule book.
+MAX_CONDITION_TOKENS: Final = 300
+#: Brackets ``( [ {`` open inside one another.
+MAX_BRACKET_DEPTH: Final = 32
+#: Macro calls (``.all .exists .exists_one .map .filter``), chained or not.
+MAX_MACROS: Final = 10
+#: Macros inside the body of another: two allows ``L.exists(a, M.exists(b, ...))``;
+#: with the token cap that is at most a few thousand steps.
+MAX_MACRO_NESTING: Final = 2
+#: Wall time of the trial run on the sample dispute, in seconds.
+MAX_TRIAL_SECONDS: Final = 0.05
+_MACROS: Final = frozenset({"all", "exists", "exists_one", "map", "filter"})
+_TOKEN = re.compile(
+    r""""(?:[^"\\\n]|\\.)*"?|'(?:[^'\\\n]|\\.)*'?|\d+(?:\.\d+)?|\w+|&&|\|\||[=!<>]=|\S"""
+)
+
 
 @dataclass(frozen=True)
 class Condition:
@@ -84,6 +113,7 @@ class Condition:
             raise ValueError(
                 "the condition is empty; write a CEL expression such as 'parties >= 10'"
             )
+        _check_size(source)
         try:
             program = cel.compile(source)
         except ValueError as exc:
@@ -97,15 +127,23 @@ class Condition:
         # On syntax the checker does not model, the trial run below still applies.
         check_types(source, types, enums or {})
         if variables <= sample.keys():
+            start = time.perf_counter()
             try:
                 result = program.execute({name: sample[name] for name in variables})
             except Exception as exc:
                 facts = ", ".join(f"{name}={sample[name]!r}" for name in sorted(variables))
                 raise ValueError(
-                    f"fails on a sample dispute ({facts}): {type(exc).__name__}: {exc}"
+                    f"fails on a sample dispute ({facts}): {type(exc).__name__}: "
+                    f"{shown(str(exc))[1:-1]}"
                 ) from exc
+            took = time.perf_counter() - start
+            if took > MAX_TRIAL_SECONDS:
+                raise ValueError(
+                    f"takes {took:.2f} s on a sample dispute (at most {MAX_TRIAL_SECONDS} s, "
+                    "and every received dispute runs it); iterate over shorter lists"
+                )
             if not isinstance(result, bool):
-                raise ValueError(f"must give true or false, but gives {result!r}")
+                raise ValueError(f"must give true or false, but gives {shown(result)}")
         floats = frozenset(name for name in variables if isinstance(sample.get(name), float))
         return cls(source, variables, program, floats)
 
@@ -188,6 +226,47 @@ class ConditionSet:
         return tuple(result)
 
 
+def _check_size(source: str) -> None:
+    """Refuse a condition over the static budget, without echoing it."""
+    if len(source) > MAX_CONDITION_CHARS:
+        raise ValueError(
+            f"the condition is {len(source):,} characters long (at most "
+            f"{MAX_CONDITION_CHARS:,}); split it into several rules"
+        )
+    tokens = _TOKEN.findall(source)
+    if len(tokens) > MAX_CONDITION_TOKENS:
+        raise ValueError(
+            f"the condition has {len(tokens):,} tokens (at most {MAX_CONDITION_TOKENS}); "
+            "split it into several rules, or test a list with `in`"
+        )
+    stack: list[bool] = []  # open brackets: True for a macro's parenthesis
+    macros = depth = 0
+    for index, piece in enumerate(tokens):
+        if piece in {"(", "[", "{"}:
+            macro = piece == "(" and index >= 2 and tokens[index - 2] == "."
+            macro = macro and tokens[index - 1] in _MACROS
+            macros += macro
+            stack.append(macro)
+            depth = max(depth, sum(stack))
+            if len(stack) > MAX_BRACKET_DEPTH:
+                raise ValueError(
+                    f"brackets are nested more than {MAX_BRACKET_DEPTH} deep in the condition"
+                )
+        elif piece in {")", "]", "}"} and stack:
+            stack.pop()
+    if macros > MAX_MACROS:
+        raise ValueError(
+            f"the condition calls {macros} macros (all, exists, exists_one, map, filter; "
+            f"at most {MAX_MACROS}); split it into several rules"
+        )
+    if depth > MAX_MACRO_NESTING:
+        raise ValueError(
+            f"macros (all, exists, exists_one, map, filter) are nested {depth} deep in the "
+            f"condition (at most {MAX_MACRO_NESTING}): each level multiplies the work of "
+            "every dispute"
+        )
+
+
 def _cel_value(value: object, *, double: bool) -> object:
     # The engine may pass amount=0; CEL wants a double where the sample has one.
     if double and isinstance(value, int) and not isinstance(value, bool):
@@ -208,6 +287,6 @@ def _unknown_message(unknown: list[str], allowed: frozenset[str]) -> str:
     parts = []
     for name in unknown:
         close = difflib.get_close_matches(name, allowed, n=1)
-        parts.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        parts.append(shown(name) + (f" (did you mean {close[0]!r}?)" if close else ""))
     noun = "variable" if len(unknown) == 1 else "variables"
     return f"unknown {noun} {', '.join(parts)}; the variables are: {', '.join(sorted(allowed))}"

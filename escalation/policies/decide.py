@@ -171,7 +171,7 @@ def _elevation(state: DisputeState, rules: RuleBook, found: Verdict) -> list[Dec
     reason = (
         f"rule {best.id} matched ({best.when.source}): 提级管理 from {state.tier} "
         f"{state.unit} to {best.to} {to_unit}"
-    )
+    ) + rules.calendar.data_note(due, rules.tier(best.to).handle_within)
     return [
         Escalate(
             at=state.updated_at,
@@ -205,7 +205,8 @@ def _stepwise(rules: RuleBook, parent: str, at: datetime, rule_id: str, why: str
     return Escalate(
         at=at,
         rule_id=rule_id,
-        reason=f"{why}: 逐级上报 to {parent_tier} {parent}",
+        reason=f"{why}: 逐级上报 to {parent_tier} {parent}"
+        + rules.calendar.data_note(due, rules.tier(parent_tier).handle_within),
         to_unit=parent,
         to_tier=parent_tier,
         mode="stepwise",

@@ -313,6 +313,10 @@ def rules_check(file: Annotated[Path, typer.Argument(help="The rule book to vali
     """Validate a rule book; print a summary, or every problem with its line."""
     book = RuleBook.load(file)
     console.print(f"[green]ok[/green] {file}: version {book.version}")
+    uses_workdays = any(book.tier(t).handle_within.unit == "workdays" for t in book.tiers)
+    warning = book.calendar.data_warning() if uses_workdays else None
+    if warning is not None:
+        console.print(f"[yellow]warning[/yellow] {file}: {warning}")
     console.print(
         f"  tiers {' → '.join(book.tiers)}; {len(book.units)} units; "
         f"{len(book.risk_rules)} risk, {len(book.elevate_rules)} elevation, "

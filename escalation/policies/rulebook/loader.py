@@ -22,7 +22,9 @@ from pydantic import ValidationError
 
 from escalation.errors import RulesError
 from escalation.policies.conditions import FACT_VARIABLES, Condition
+from escalation.policies.durations import shown
 from escalation.policies.rulebook.messages import (
+    MAX_MESSAGE,
     KeyPath,
     Problem,
     key_text,
@@ -36,6 +38,18 @@ from escalation.policies.rulebook.schema import (
     NoticeModel,
     RuleBookModel,
 )
+
+#: Limits on the YAML itself (docs/rules.md, "Limits"). The shipped rule book,
+#: with every unit of a district, has about 1,100 nodes, no alias and 4 levels.
+#: Text longer than this many characters is refused before it is parsed.
+MAX_TEXT_CHARS: Final = 4 * 1024 * 1024
+#: Aliases (``*name``) in one file: reuse is fine, a chain of them is a bomb.
+MAX_ALIASES: Final = 100
+#: Nodes (scalars, lists, mappings) with every alias expanded: what pydantic,
+#: the checks and any message would walk.
+MAX_NODES: Final = 50_000
+#: Lists and mappings nested in one another.
+MAX_DEPTH: Final = 50
 
 # A rule may not read what it decides: it would flip-flop on every decision.
 _FORBIDDEN: Final[Mapping[str, str]] = MappingProxyType({"risk": "risk", "routing": "department"})
@@ -52,7 +66,92 @@ class Validated:
 
 def validate(text: str, source: str = "<string>") -> Validated:
     """Check ``text`` (named ``source`` in problems); RulesError lists every problem."""
+    if len(text) > MAX_TEXT_CHARS:
+        raise RulesError(
+            [
+                (
+                    source,
+                    None,
+                    "<file>",
+                    (
+                        f"the rule book is longer than {MAX_TEXT_CHARS:,} characters; "
+                        "a real one is far smaller"
+                    ),
+                )
+            ]
+        )
     return _Loader(text, source).build()
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses too many aliases and too deep nesting as it composes."""
+
+    def __init__(self, text: str, source: str) -> None:
+        super().__init__(text)
+        self.source, self.aliases, self.depth, self.nodes = source, 0, 0, 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        line = event.start_mark.line + 1 if event.start_mark is not None else None
+        if isinstance(event, yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                raise self.refuse(
+                    line,
+                    f"more than {MAX_ALIASES} aliases (*name); write the values out "
+                    "instead of referring to anchors",
+                )
+        self.nodes += 1
+        if self.nodes > MAX_NODES:  # stop reading: a long file takes long to parse
+            raise self.refuse(
+                line, f"more than {MAX_NODES:,} values; a real rule book is far smaller"
+            )
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise self.refuse(line, f"lists and mappings nested more than {MAX_DEPTH} deep")
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def refuse(self, line: int | None, message: str) -> RulesError:
+        return RulesError([(self.source, line, "<yaml>", message)])
+
+
+#: What a node too big or too deep (or inside itself) measures.
+_TOO_MUCH: Final = (MAX_NODES + 1, MAX_DEPTH + 1)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _measure(root: yaml.Node, found: dict[int, tuple[int, int]]) -> tuple[int, int]:
+    """(nodes, nesting depth) under ``root`` with aliases expanded, each capped just past its limit.
+
+    Iterative, so that a chain of aliases cannot exhaust Python's stack.
+    ``found`` memoizes by node; a node still being measured when met again
+    (an alias to one of its own parents) measures ``_TOO_MUCH``.
+    """
+    stack = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        children = _children(node)
+        if not children_done:
+            if id(node) in found:
+                continue
+            found[id(node)] = _TOO_MUCH  # until measured: a cycle meets this
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if id(child) not in found)
+            continue
+        size = 1 + sum(found[id(child)][0] for child in children)
+        depth = 1 + max((found[id(child)][1] for child in children), default=0)
+        found[id(node)] = (min(size, MAX_NODES + 1), min(depth, MAX_DEPTH + 1))
+    return found[id(root)]
 
 
 def _bad_scalar(
@@ -149,7 +248,8 @@ class _Loader:
     def fail(self) -> RulesError:
         problems: list[Problem] = []
         for path, message, line in self.problems:
-            problem = (self.source, line or _line(self.root, path), key_text(path), message)
+            brief = message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 1] + "…"
+            problem = (self.source, line or _line(self.root, path), key_text(path), brief)
             if problem not in problems:
                 problems.append(problem)
         problems.sort(key=lambda p: p[1] or 0)
@@ -177,11 +277,12 @@ class _Loader:
         return Validated(model, MappingProxyType(conditions))
 
     def parse(self) -> object:
-        loader = yaml.SafeLoader(self.text)
+        loader = _BoundedLoader(self.text, self.source)
         try:
             self.root = loader.get_single_node()
             if self.root is None:
                 raise RulesError([(self.source, 1, "<top level>", "the rule book is empty")])
+            self.bounded(self.root)
             self.duplicate_keys(self.root, ())
             try:
                 return loader.construct_document(self.root)
@@ -208,6 +309,37 @@ class _Loader:
         finally:
             loader.dispose()
 
+    def bounded(self, root: yaml.Node) -> None:
+        """Refuse a document that expands, through aliases, past ``MAX_NODES`` or ``MAX_DEPTH``."""
+        found: dict[int, tuple[int, int]] = {}
+        size, depth = _measure(root, found)
+        if size <= MAX_NODES and depth <= MAX_DEPTH:
+            return
+        where: KeyPath = ()
+        if isinstance(root, yaml.MappingNode):  # name the biggest section
+            biggest = max(root.value, key=lambda kv: found[id(kv[1])])
+            where = (str(biggest[0].value)[:80],)
+        if size <= MAX_NODES:
+            message = (
+                f"nests lists and mappings more than {MAX_DEPTH} deep through aliases (*name); "
+                "write the values out instead"
+            )
+        else:
+            message = (
+                f"expands to more than {MAX_NODES:,} values through aliases (*name), "
+                "or an alias refers to itself; write the values out instead"
+            )
+        raise RulesError(
+            [
+                (
+                    self.source,
+                    _line(root, where),
+                    key_text(where),
+                    message,
+                )
+            ]
+        )
+
     def duplicate_keys(self, node: yaml.Node, path: KeyPath) -> None:
         # PyYAML keeps the last of two equal keys silently; a second `risk:`
         # section would quietly replace the first.
@@ -220,7 +352,7 @@ class _Loader:
                 if isinstance(key, yaml.ScalarNode):
                     if key.value in seen:
                         line = key.start_mark.line + 1  # the second one, not the first
-                        self.add((*path, key.value), f"key {key.value!r} appears twice", line)
+                        self.add((*path, key.value), f"key {shown(key.value)} appears twice", line)
                     seen.add(key.value)
                     self.duplicate_keys(value, (*path, key.value))
         elif isinstance(node, yaml.SequenceNode):
@@ -246,7 +378,7 @@ class _Loader:
         names: list[str] = []
         for index, name in enumerate(raw):
             if isinstance(name, str) and name in names:
-                self.add((key, index), f"{noun} {name!r} is listed twice")
+                self.add((key, index), f"{noun} {shown(name)} is listed twice")
             elif isinstance(name, str):
                 names.append(name)
         return names
@@ -272,7 +404,7 @@ class _Loader:
         for index, item in _entries(data, "tiers"):
             name = _str(item, "name")
             if name in tiers:
-                self.add(("tiers", index, "name"), f"tier {name!r} is defined twice")
+                self.add(("tiers", index, "name"), f"tier {shown(name)} is defined twice")
             elif name is not None:
                 tiers.append(name)
             self.check_ladder(item.get("notices"), ("tiers", index, "notices"))
@@ -306,7 +438,7 @@ class _Loader:
             if unit_id is None:
                 continue
             if unit_id in units:
-                self.add(("units", index, "id"), f"unit id {unit_id!r} is used twice")
+                self.add(("units", index, "id"), f"unit id {shown(unit_id)} is used twice")
                 continue
             units[unit_id] = _RawUnit(index, tier, parent if isinstance(parent, str) else None)
             if tier is not None and tier not in tiers and tiers:
@@ -320,18 +452,19 @@ class _Loader:
             path: KeyPath = ("units", unit.position, "parent")
             above = tiers[rank[unit.tier] + 1] if rank[unit.tier] + 1 < len(tiers) else None
             if unit.parent is None and above is not None:
-                self.add(path, f"a {unit.tier} unit needs a parent one tier up, at {above!r}")
+                self.add(path, f"a {unit.tier} unit needs a parent one tier up, at {shown(above)}")
             elif unit.parent is None:
                 continue
             elif above is None:
-                self.add(path, f"{unit.tier!r} is the top tier: its units have no parent")
+                self.add(path, f"{shown(unit.tier)} is the top tier: its units have no parent")
             elif unit.parent not in units:
                 self.add(path, unknown("unit", unit.parent, list(units)))
             elif units[unit.parent].tier != above and units[unit.parent].tier is not None:
                 self.add(
                     path,
-                    f"parent {unit.parent!r} is at tier {units[unit.parent].tier!r}, but the "
-                    f"parent of a {unit.tier} unit must be one tier up, at {above!r}",
+                    f"parent {shown(unit.parent)} is at tier "
+                    f"{shown(units[unit.parent].tier)}, but the parent of a {unit.tier} unit "
+                    f"must be one tier up, at {shown(above)}",
                 )
         self.cycles(units)
         present = {unit.tier for unit in units.values()}
@@ -339,7 +472,7 @@ class _Loader:
             for index, item in _entries(data, "tiers"):
                 name = _str(item, "name")
                 if name is not None and name not in present:
-                    self.add(("tiers", index, "name"), f"no unit belongs to tier {name!r}")
+                    self.add(("tiers", index, "name"), f"no unit belongs to tier {shown(name)}")
         return list(units)
 
     def cycles(self, units: dict[str, _RawUnit]) -> None:
@@ -386,7 +519,7 @@ class _Loader:
                 rule_id, when = _str(item, "id"), _str(item, "when")
                 if rule_id is not None and rule_id in ids:
                     used = key_text(ids[rule_id])
-                    self.add((*path, "id"), f"rule id {rule_id!r} is already used by {used}")
+                    self.add((*path, "id"), f"rule id {shown(rule_id)} is already used by {used}")
                 elif rule_id is not None:
                     ids[rule_id] = path
                 if when is not None and when.strip():
@@ -397,7 +530,9 @@ class _Loader:
                 if to not in tiers:
                     self.add((*path, "to"), unknown("tier", to, tiers))
                 elif to == tiers[0]:
-                    self.add((*path, "to"), f"{to!r} is the lowest tier; elevation must go higher")
+                    self.add(
+                        (*path, "to"), f"{shown(to)} is the lowest tier; elevation must go higher"
+                    )
 
     def condition(
         self, path: KeyPath, source: str, section: str, enums: Mapping[str, list[str]]

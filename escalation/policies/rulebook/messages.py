@@ -12,12 +12,17 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Final
 
+from escalation.policies.durations import shown
 from escalation.policies.rulebook.schema import MODELS
 
 #: (file, line or None, key, message): one entry of ``RulesError.problems``.
 Problem = tuple[str, int | None, str, str]
 #: Where in the file: mapping keys and list indices from the top.
 KeyPath = tuple[str | int, ...]
+
+#: The longest message a problem shows: a safety net under ``shown``, which
+#: cuts every echoed value to 80 characters.
+MAX_MESSAGE: Final = 400
 
 #: Pydantic's error kinds, in words for people who write YAML.
 FRIENDLY: Final[Mapping[str, str]] = MappingProxyType(
@@ -41,11 +46,11 @@ FRIENDLY: Final[Mapping[str, str]] = MappingProxyType(
 
 def unknown(what: str, name: str, known: Sequence[str], exact: Sequence[str] = ()) -> str:
     """``unknown tier 'stret'; did you mean 'street'? known tiers: ...``."""
-    close = list(exact) or difflib.get_close_matches(name, known, n=3)
+    close = list(exact) or difflib.get_close_matches(name[:MAX_MESSAGE], known, n=3)
     hint = f"did you mean {', '.join(map(repr, close))}?" if close else ""
     if len(known) <= 12:
         hint += f" known {what}s: {', '.join(known)}"
-    return f"unknown {what} {name!r}; {hint.strip()}"
+    return f"unknown {what} {shown(name)}; {hint.strip()}"
 
 
 def schema_message(error: Any) -> str:
@@ -54,13 +59,13 @@ def schema_message(error: Any) -> str:
     if kind == "value_error":
         return str(error["ctx"]["error"])
     if kind == "literal_error":
-        return f"got {error['input']!r}; expected {error['ctx']['expected']}"
+        return f"got {shown(error['input'])}; expected {error['ctx']['expected']}"
     if kind == "extra_forbidden":
         model = MODELS.get(tuple(p for p in loc[:-1] if isinstance(p, str)))
         allowed = list(model.model_fields) if model else []
         close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
-        return f"unknown key {loc[-1]!r}; {hint}allowed keys: {', '.join(allowed)}"
+        return f"unknown key {shown(loc[-1])}; {hint}allowed keys: {', '.join(allowed)}"
     return FRIENDLY.get(kind, str(error["msg"]))
 
 

@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from escalation.policies.calendar import DEFAULT_TIMEZONE, CalendarKind, zone
-from escalation.policies.durations import Duration, parse_duration
+from escalation.policies.durations import Duration, parse_duration, shown, within_limit
 
 NoticeName = Literal["reminder", "prompt", "warning", "supervision"]
 #: The notices, in ladder order (a tier may send any of them, in this order or not).
@@ -41,10 +41,10 @@ RULE_SECTIONS: Final = ("risk", "elevate", "routing")
 
 def _duration(value: object) -> Duration:
     if isinstance(value, Duration):
-        return value
+        return within_limit(value)
     if not isinstance(value, str):
-        raise ValueError(f"cannot read duration {value!r}; write it like '5 workdays'")
-    return parse_duration(value)
+        raise ValueError(f"cannot read duration {shown(value)}; write it like '5 workdays'")
+    return within_limit(parse_duration(value))
 
 
 def _fraction(value: object) -> float:
@@ -57,15 +57,15 @@ def _fraction(value: object) -> float:
     elif isinstance(value, int | float) and not isinstance(value, bool):
         share = float(value)
     else:
-        raise ValueError(f"cannot read {value!r}; write a share of the time limit like 50%")
+        raise ValueError(f"cannot read {shown(value)}; write a share of the time limit like 50%")
     if not 0 < share <= 2:
-        raise ValueError(f"{value!r} must be more than 0% and at most 200% of the time limit")
+        raise ValueError(f"{shown(value)} must be more than 0% and at most 200% of the time limit")
     return share
 
 
 def _word(value: str) -> str:
     if not value.strip() or value != value.strip() or any(c.isspace() for c in value):
-        raise ValueError(f"{value!r} must be one word without spaces")
+        raise ValueError(f"{shown(value)} must be one word without spaces")
     return value
 
 
@@ -96,7 +96,7 @@ def _window(value: object) -> Duration:
     duration = _duration(value)
     if duration.unit == "workdays":
         raise ValueError(
-            f"cannot use {value!r} as a window; write it in days or hours (clusters are "
+            f"cannot use {shown(value)} as a window; write it in days or hours (clusters are "
             "counted in calendar time)"
         )
     return duration
