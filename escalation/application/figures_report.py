@@ -161,7 +161,8 @@ def period_html(f: Figures, title: str, days: list[date], series: list[dict[str,
         for k, v in figures_rows(f)
     )
     units = "".join(
-        f"<tr><td>{html.escape(u.unit)}</td><td>{u.tier}</td><td class=n>{u.received}</td>"
+        f"<tr><td>{html.escape(u.unit)}</td><td>{html.escape(u.tier)}</td>"
+        f"<td class=n>{u.received}</td>"
         f"<td class=n>{u.closed}</td><td class=n>{u.resolved}</td>"
         f"<td class=n>{pct(u.resolution_rate)}</td><td class=n>{pct(u.on_time_rate)}</td>"
         f"<td class=n>{u.overdue}</td></tr>"
