@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from rich.table import Table
+from rich.text import Text
 
 from projections.figures import Figures
 
@@ -48,7 +49,7 @@ def figures_table(f: Figures, title: str) -> Table:
     table.add_column("figure")
     table.add_column("value", justify="right")
     for name, value in figures_rows(f):
-        table.add_row(name, value)
+        table.add_row(Text(name), Text(value))
     return table
 
 
@@ -59,8 +60,8 @@ def units_table(f: Figures, limit: int = 15) -> Table:
     ranked = sorted(f.units.values(), key=lambda u: (-u.received, -u.closed, u.unit))
     for u in ranked[:limit]:
         table.add_row(
-            u.unit,
-            u.tier,
+            Text(u.unit),
+            Text(u.tier),
             str(u.received),
             str(u.closed),
             str(u.resolved),

@@ -6,16 +6,33 @@ commands on ``options.app`` when imported here.
 
 from __future__ import annotations
 
+from rich.text import Text
+
 from escalation.entrypoints.cli import audit, demo, disputes, imports, rules, service
 from escalation.entrypoints.cli.options import app, errors
 from escalation.errors import EscalationError
 
-__all__ = ["app", "audit", "demo", "disputes", "imports", "main", "rules", "service"]
+__all__ = [
+    "app",
+    "audit",
+    "demo",
+    "disputes",
+    "imports",
+    "main",
+    "print_error",
+    "rules",
+    "service",
+]
 
 
 def main() -> None:
     try:
         app()
     except EscalationError as exc:
-        errors.print(f"[red]error:[/red] {exc}")
+        print_error(exc)
         raise SystemExit(2) from None
+
+
+def print_error(exc: EscalationError) -> None:
+    """``error: ...`` on stderr; the message is data (names, input), never markup."""
+    errors.print(Text.assemble(("error:", "red"), f" {exc}"), highlight=False)
