@@ -45,7 +45,7 @@ def figures_rows(f: Figures) -> list[tuple[str, str]]:
 
 
 def figures_table(f: Figures, title: str) -> Table:
-    table = Table(title=title, title_justify="left", show_header=False)
+    table = Table(title=Text(title), title_justify="left", show_header=False)
     table.add_column("figure")
     table.add_column("value", justify="right")
     for name, value in figures_rows(f):

@@ -6,6 +6,7 @@ commands on ``options.app`` when imported here.
 
 from __future__ import annotations
 
+from rich.console import Console
 from rich.text import Text
 
 from escalation.entrypoints.cli import audit, demo, disputes, imports, rules, service
@@ -33,6 +34,6 @@ def main() -> None:
         raise SystemExit(2) from None
 
 
-def print_error(exc: EscalationError) -> None:
+def print_error(exc: EscalationError, out: Console = errors) -> None:
     """``error: ...`` on stderr; the message is data (names, input), never markup."""
-    errors.print(Text.assemble(("error:", "red"), f" {exc}"), highlight=False)
+    out.print(Text.assemble(("error:", "red"), f" {exc}"), highlight=False)
