@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+import sys
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -27,7 +28,7 @@ from escalation import EscalationEngine, RuleBook
 from escalation.application.audit.export import export as export_records
 from escalation.application.audit.report import dispute_report
 from escalation.application.figures_report import figures_table, period_html, units_table
-from escalation.entrypoints.cli import app, print_error
+from escalation.entrypoints.cli import app, main, print_error
 from escalation.errors import EscalationError
 from tests.helpers import SMALL_RULES, T0, hours
 
@@ -135,6 +136,18 @@ def test_the_python_api_takes_any_text(
 runner = CliRunner(env={"COLUMNS": "200"})
 
 
+def exit_code(*args: str) -> int:
+    """Run ``escalation ARGS`` through its real entry point; its exit code."""
+    argv, sys.argv = sys.argv, ["escalation", *args]
+    try:
+        main()
+    except SystemExit as stop:
+        return int(stop.code or 0)
+    finally:
+        sys.argv = argv
+    return 0
+
+
 def cli(*args: str) -> Result:
     """Run a command; it succeeds, or stops with an EscalationError or a usage error."""
     result = runner.invoke(app, list(args))
@@ -147,7 +160,11 @@ def cli(*args: str) -> Result:
     out = Console(file=io.StringIO(), width=200)
     print_error(result.exception, out)
     assert isinstance(out.file, io.StringIO)
-    assert out.file.getvalue().startswith("error: ")
+    printed = out.file.getvalue()
+    assert printed.startswith("error: ")
+    assert printed.count("\n") == 1 or "\n" in str(
+        result.exception
+    )  # one line, unless the message has several
     return result
 
 
@@ -165,6 +182,8 @@ def test_the_command_line_takes_any_text(tmp_path: Path, a: str, b: str, c: str)
     cli("receive", "--unit", a, "--category", b, "--source", c, "--summary", "x", *common)
     cli("queue", a, *common)
     cli("history", b, *common)
+    cli("rules", "show", c, *common[:2])
+    assert exit_code("get", a, *common) == 2  # the real entry point: exit 2, no traceback
     if received.exit_code != 0:
         return
     did = received.output.split()[0]
@@ -181,3 +200,5 @@ def test_the_command_line_takes_any_text(tmp_path: Path, a: str, b: str, c: str)
     assert_safe_html(period.read_text(encoding="utf-8"))
     cli("queue", "c11", "--as-of", str((T0 + timedelta(hours=1)).date()), *common)
     cli("export", "--what", "timeline", "--dispute", did, "--format", "csv", *common)
+    cli("simulate", "--rules", str(rules_file), *common[:2], "--dispute", did)
+    cli("simulate", "--rules", str(rules_file), *common[:2], "--dispute", a)

@@ -36,4 +36,4 @@ def main() -> None:
 
 def print_error(exc: EscalationError, out: Console = errors) -> None:
     """``error: ...`` on stderr; the message is data (names, input), never markup."""
-    out.print(Text.assemble(("error:", "red"), f" {exc}"), highlight=False)
+    out.print(Text.assemble(("error:", "red"), f" {exc}"), highlight=False, soft_wrap=True)
