@@ -109,3 +109,18 @@ def test_every_command_prints_markup_in_data_literally(tmp_path: Path, db_url: s
     run("rules", "activate", str(shorter), "--by", "[/by]", "--note", "[/note]", *common[:2])
     history_of_rules = run("rules", "history", *common[:2])
     assert "[/by]" in history_of_rules and "[/note]" in history_of_rules
+
+
+def test_import_prints_file_names_and_bad_lines_literally(tmp_path: Path) -> None:
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text(SMALL_RULES, encoding="utf-8")
+    history = tmp_path / "[bold]history[x].jsonl"
+    record = (
+        '{"unit": "c1[/x]", "category": "family", "source": "walk_in", "summary": "[/]",'
+        ' "received_at": "2026-03-02T09:00:00+08:00", "request_id": "[/id]", "facts": []}'
+    )
+    history.write_text(f"{record}\n{{[/red]\n", encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    out = run("import", str(history), "--db", db, "--rules", str(rules_file), "--skip-invalid")
+    assert "2 lines left out" in out
+    assert "unknown unit 'c1[/x]'" in out
