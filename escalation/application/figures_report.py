@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from rich.table import Table
+from rich.text import Text
 
 from projections.figures import Figures
 
@@ -44,11 +45,11 @@ def figures_rows(f: Figures) -> list[tuple[str, str]]:
 
 
 def figures_table(f: Figures, title: str) -> Table:
-    table = Table(title=title, title_justify="left", show_header=False)
+    table = Table(title=Text(title), title_justify="left", show_header=False)
     table.add_column("figure")
     table.add_column("value", justify="right")
     for name, value in figures_rows(f):
-        table.add_row(name, value)
+        table.add_row(Text(name), Text(value))
     return table
 
 
@@ -59,8 +60,8 @@ def units_table(f: Figures, limit: int = 15) -> Table:
     ranked = sorted(f.units.values(), key=lambda u: (-u.received, -u.closed, u.unit))
     for u in ranked[:limit]:
         table.add_row(
-            u.unit,
-            u.tier,
+            Text(u.unit),
+            Text(u.tier),
             str(u.received),
             str(u.closed),
             str(u.resolved),
@@ -161,7 +162,8 @@ def period_html(f: Figures, title: str, days: list[date], series: list[dict[str,
         for k, v in figures_rows(f)
     )
     units = "".join(
-        f"<tr><td>{html.escape(u.unit)}</td><td>{u.tier}</td><td class=n>{u.received}</td>"
+        f"<tr><td>{html.escape(u.unit)}</td><td>{html.escape(u.tier)}</td>"
+        f"<td class=n>{u.received}</td>"
         f"<td class=n>{u.closed}</td><td class=n>{u.resolved}</td>"
         f"<td class=n>{pct(u.resolution_rate)}</td><td class=n>{pct(u.on_time_rate)}</td>"
         f"<td class=n>{u.overdue}</td></tr>"

@@ -13,7 +13,13 @@ this process writes the batches in their original order.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -135,7 +141,7 @@ class _Deciders:
                 max_workers=self.jobs,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_start_worker,
-                initargs=(rules.text, rules.source, rules.version),
+                initargs=(os.getpid(), rules.text, rules.source, rules.version),
             )
         return self
 
@@ -176,8 +182,41 @@ class _Deciders:
 _WORKER: tuple[RuleBook, Mapper[Any]] | None = None
 
 
-def _start_worker(text: str, source: str, version: str) -> None:
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _die_with_parent(parent: int) -> None:
+    """End this worker when the importing process ends, however it ends (even ``kill -9``).
+
+    On Linux the kernel sends SIGKILL when the parent dies (``PR_SET_PDEATHSIG``);
+    the parent may have died before that was asked for, so it is checked once
+    after. Elsewhere a daemon thread polls the parent pid every second.
+    The signal follows the parent *thread* that started the worker: the pool's
+    workers are started by the thread that submits, which outlives the pool.
+    """
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0:
+            if os.getppid() != parent:
+                os._exit(1)
+            return
+    if os.getppid() != parent:
+        os._exit(1)
+    threading.Thread(
+        target=_watch_parent, args=(parent,), name="parent-watchdog", daemon=True
+    ).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(1)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+def _start_worker(parent: int, text: str, source: str, version: str) -> None:
     global _WORKER  # noqa: PLW0603 - a worker process's own state, set by its initializer
+    _die_with_parent(parent)
     rules = RuleBook.from_yaml(text, source=source)
     if rules.version != version:  # pragma: no cover - the same text hashes the same
         raise RuntimeError(f"rule book {source} changed in the worker: {rules.version}")

@@ -33,7 +33,8 @@ def html_report(sim: Simulation, tiers: Sequence[str]) -> str:
         f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>",
         f"<style>{_STYLE}</style></head><body><h1>{escape(title)}</h1>",
         (
-            f"<p>Horizon {sim.window.horizon.astimezone(zone):%Y-%m-%d %H:%M} ({zone.key}); "
+            f"<p>Horizon {sim.window.horizon.astimezone(zone):%Y-%m-%d %H:%M} "
+            f"({escape(zone.key)}); "
             f"{sim.disputes:,} disputes replayed; <b>{c.changed:,}</b> would differ. "
             f"Recorded rule books: {escape(', '.join(c.versions) or 'none')}.</p>"
         ),
@@ -138,7 +139,8 @@ def _changes(sim: Simulation, zone: ZoneInfo) -> str:
             for w, a, b in ch.rows
         )
         rows.append(
-            f"<tr><td><a href='#d-{ch.dispute_id}'>{str(ch.dispute_id)[:8]}</a></td>"
+            f"<tr><td><a href='#d-{escape(str(ch.dispute_id))}'>"
+            f"{escape(str(ch.dispute_id)[:8])}</a></td>"
             f"<td>{ch.received_at.astimezone(zone):%Y-%m-%d}</td>"
             f"<td>{escape(ch.received_unit)}</td><td>{what}</td></tr>"
         )
@@ -156,7 +158,8 @@ def _timelines(did: str, cur: list[TimelineRow], cand: list[TimelineRow], zone: 
         return f"<table>{body}</table>"
 
     return (
-        f"<h3 id='d-{did}'>{did}</h3><p>escalation history {did} shows the recorded events</p>"
+        f"<h3 id='d-{escape(did)}'>{escape(did)}</h3>"
+        f"<p>escalation history {escape(did)} shows the recorded events</p>"
         f"<div class='side'><div><b class='cur'>recorded</b>{table(cur)}</div>"
         f"<div><b class='cand'>candidate</b>{table(cand)}</div></div>"
     )

@@ -65,16 +65,16 @@ def _weekly(console: Console, sim: Simulation, tiers: Sequence[str]) -> None:
     differing = [r for r in rows if any("→" in cell for cell in r[1])]
     shown = differing[:WEEKS_SHOWN]
     title = f"weekly workload (arrivals per tier): {len(differing)} of {len(rows)} weeks differ"
-    table = Table(title=title, title_justify="left")
+    table = Table(title=Text(title), title_justify="left")
     table.add_column("ISO week")
     for tier in tiers:
-        table.add_column(tier, justify="right")
+        table.add_column(Text(tier), justify="right")
     for week, cells in shown:
-        table.add_row(week, *cells)
+        table.add_row(*texts(week, *cells))
     if shown:
         console.print(table)
     else:
-        console.print(title)
+        console.print(title, markup=False)
 
 
 def _changes(console: Console, sim: Simulation, limit: int, zone: ZoneInfo) -> None:
@@ -127,7 +127,7 @@ def print_timelines(
     zone: ZoneInfo,
 ) -> None:
     for title, rows in (("recorded (current rules)", current), ("candidate", candidate)):
-        table = Table(title=f"{dispute}: {title}", title_justify="left")
+        table = Table(title=Text(f"{dispute}: {title}"), title_justify="left")
         for col in ("occurred (local)", "event", "what", "by"):
             table.add_column(col, overflow="fold")
         for at, name, what, by_rule in rows:

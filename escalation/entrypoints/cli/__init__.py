@@ -6,16 +6,34 @@ commands on ``options.app`` when imported here.
 
 from __future__ import annotations
 
+from rich.console import Console
+from rich.text import Text
+
 from escalation.entrypoints.cli import audit, demo, disputes, imports, rules, service
 from escalation.entrypoints.cli.options import app, errors
 from escalation.errors import EscalationError
 
-__all__ = ["app", "audit", "demo", "disputes", "imports", "main", "rules", "service"]
+__all__ = [
+    "app",
+    "audit",
+    "demo",
+    "disputes",
+    "imports",
+    "main",
+    "print_error",
+    "rules",
+    "service",
+]
 
 
 def main() -> None:
     try:
         app()
     except EscalationError as exc:
-        errors.print(f"[red]error:[/red] {exc}")
+        print_error(exc)
         raise SystemExit(2) from None
+
+
+def print_error(exc: EscalationError, out: Console = errors) -> None:
+    """``error: ...`` on stderr; the message is data (names, input), never markup."""
+    out.print(Text.assemble(("error:", "red"), f" {exc}"), highlight=False, soft_wrap=True)

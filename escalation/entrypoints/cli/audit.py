@@ -161,7 +161,7 @@ def _print_report(report: VerifyReport, limit: int, out: Console = console) -> N
     summary.add_row("checkpointed up to position", f"{report.covered_to:,}")
     summary.add_row("after it (hash chains only)", f"{report.uncovered:,}")
     for kind, count in sorted(report.kinds().items()):
-        summary.add_row(f"[red]{kind}[/red]", str(count))
+        summary.add_row(Text(kind, style="red"), str(count))
     if report.expected:
         summary.add_row("expected digests compared", str(report.expected))
     out.print(summary)
@@ -183,7 +183,7 @@ def _print_report(report: VerifyReport, limit: int, out: Console = console) -> N
         where += [f"positions {f.span[0] + 1}..{f.span[1]}"] if f.span else []
         style = KIND_STYLE.get(f.kind, "red")
         out.print(f"[{style}]{f.kind:<11}[/] {'  '.join(where)}", highlight=False)
-        out.print(f"            {f.detail}", highlight=False)
+        out.print(f"            {f.detail}", highlight=False, markup=False)
     hidden = len(report.findings) - limit + report.dropped
     if hidden > 0:
         out.print(f"… and {hidden} more")
@@ -204,7 +204,9 @@ def audit(
         entries = timeline(engine, dispute)
         chain = verify_dispute(engine, dispute)
         table = Table(
-            title=f"audit of {dispute} (times in {zone})", title_justify="left", show_lines=True
+            title=Text(f"audit of {dispute} (times in {zone})"),
+            title_justify="left",
+            show_lines=True,
         )
         for col in ("#", "pos", "occurred", "event", "actor", "where", "what", "rule / why"):
             table.add_column(col, overflow="fold")
@@ -213,7 +215,7 @@ def audit(
                 str(e.version),
                 str(e.position),
                 local_time(e.occurred_at, zone),
-                f"[bold]{e.event}[/bold]" + (" (rule)" if e.by_rule else ""),
+                Text.assemble((e.event, "bold"), " (rule)" if e.by_rule else ""),
                 Text(e.actor),
                 Text(f"{e.tier}\n{e.unit}"),
                 Text(e.what),
@@ -234,7 +236,7 @@ def audit(
         return
     console.print("[red]chain does NOT verify[/red]:")
     for finding in chain.findings:
-        console.print(f"  {finding}")
+        console.print(f"  {finding}", markup=False)
     raise typer.Exit(1)
 
 
@@ -267,7 +269,9 @@ def export_(
                 tier=tier,
                 progress=advance,
             )
-    errors.print(f"exported {count:,} records ({what})" + (f" to {out}" if out else ""))
+    errors.print(
+        f"exported {count:,} records ({what})" + (f" to {out}" if out else ""), markup=False
+    )
 
 
 @contextmanager

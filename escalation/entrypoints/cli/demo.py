@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from escalation import bootstrap
 from escalation.application.demo import DemoResult, run_demo
@@ -67,14 +68,14 @@ def demo(
     with bootstrap.open_engine(book, db) as engine:
         _show_queues(engine, book, result.end_at or datetime.now(UTC))
     _show_figures(result, elapsed)
-    console.print(f"store: {db}  (try: escalation queue --db {db} --tier district)")
+    console.print(f"store: {db}  (try: escalation queue --db {db} --tier district)", markup=False)
 
 
 def _show_queues(engine: EscalationEngine, book: RuleBook, now: datetime) -> None:
     items = engine.queue()
     for tier in reversed(book.tiers):
         at_tier = [i for i in items if i.tier == tier]
-        table = Table(title=f"{tier} queue: {len(at_tier)} open", title_justify="left")
+        table = Table(title=Text(f"{tier} queue: {len(at_tier)} open"), title_justify="left")
         for col in ("unit", "open", "red", "yellow", "blue", "overdue", "elevated here"):
             table.add_column(col, justify="left" if col == "unit" else "right")
         per_unit: dict[str, list[QueueItem]] = {}
@@ -84,7 +85,7 @@ def _show_queues(engine: EscalationEngine, book: RuleBook, now: datetime) -> Non
         for unit, queue in ranked[:8]:
             colours = Counter(i.colour for i in queue)
             table.add_row(
-                f"{unit} {book.units[unit].name}",
+                Text(f"{unit} {book.units[unit].name}"),
                 str(len(queue)),
                 str(colours["red"]),
                 str(colours["yellow"]),

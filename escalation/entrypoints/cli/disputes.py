@@ -196,7 +196,8 @@ def tick(
         report = engine.tick(at)
         console.print(
             f"tick at {report.now.isoformat()}: {report.disputes} disputes, "
-            + (", ".join(f"{n} {k}" for k, n in sorted(report.events.items())) or "no events")
+            + (", ".join(f"{n} {k}" for k, n in sorted(report.events.items())) or "no events"),
+            markup=False,
         )
 
 
@@ -212,7 +213,7 @@ def history(dispute: str, db: DbOption = DEFAULT_URL, rules: RulesOption = None)
     """Show a dispute's events, oldest first, with the rule behind each decision."""
     with open_engine(db, rules) as engine:
         zone = zone_of(engine)
-        table = Table(title=f"history of {dispute}", title_justify="left")
+        table = Table(title=Text(f"history of {dispute}"), title_justify="left")
         for col in ("#", "occurred (local)", "event", "actor", "what", "rule / why"):
             table.add_column(col, overflow="fold")
         for e in engine.history(dispute):
@@ -256,7 +257,7 @@ def queue(
         title = f"queue {unit or ''} {tier or ''}".strip() + f": {len(items)} open"
         if instant is not None:
             title += f" as it stood at {local_time(instant, zone)} ({zone.key})"
-        table = Table(title=title, title_justify="left")
+        table = Table(title=Text(title), title_justify="left")
         for col in (
             "dispute",
             "unit",
@@ -272,13 +273,13 @@ def queue(
             due = local_time(item.due_at, zone) + (" overdue" if item.overdue(now) else "")
             table.add_row(
                 str(item.dispute_id),
-                item.unit,
-                item.tier,
-                f"[{COLOURS[item.colour]}]{item.risk or '-'}[/]",
-                item.category,
+                Text(item.unit),
+                Text(item.tier),
+                Text(item.risk or "-", style=COLOURS[item.colour]),
+                Text(item.category),
                 due,
-                ",".join(item.notices),
-                item.department or "",
+                Text(",".join(item.notices)),
+                Text(item.department or ""),
             )
         console.print(table)
 
@@ -412,5 +413,6 @@ def _print_state(engine: EscalationEngine, dispute: str) -> None:
     console.print(
         f"{s.id}  {s.status}  at {s.tier} {s.unit}  risk {s.risk or '-'}  "
         f"due {local_time(s.due_at, zone_of(engine))}  dept {s.department or '-'}"
-        + (f"  closed: {s.outcome}" if s.outcome else "")
+        + (f"  closed: {s.outcome}" if s.outcome else ""),
+        markup=False,
     )

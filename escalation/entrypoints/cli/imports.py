@@ -95,6 +95,6 @@ def import_(
     if problems:
         errors.print(f"[yellow]{len(problems):,} lines left out:[/yellow]")
         for message in problems[:SHOWN_ERRORS]:
-            errors.print(f"  {message}")
+            errors.print(f"  {message}", markup=False)
         if len(problems) > SHOWN_ERRORS:
             errors.print(f"  ... and {len(problems) - SHOWN_ERRORS:,} more")

@@ -97,7 +97,7 @@ def sqlite_path(url: str) -> Path | None:
 
 def progress_bar(on: Console = console, transient: bool = False) -> Bar:
     return Bar(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),

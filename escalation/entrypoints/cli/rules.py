@@ -88,7 +88,8 @@ def rules_activate(
     console.print(
         f"open disputes: {report.open}; changed by the new rules: {report.changed} "
         f"(in-flight: {report.in_flight}; {events}); old rules caught up first: "
-        f"{report.caught_up} events"
+        f"{report.caught_up} events",
+        markup=False,
     )
     console.print("engines already running keep their rule book until restarted")
 
@@ -312,20 +313,22 @@ def _day(
 def rules_check(file: Annotated[Path, typer.Argument(help="The rule book to validate.")]) -> None:
     """Validate a rule book; print a summary, or every problem with its line."""
     book = RuleBook.load(file)
-    console.print(f"[green]ok[/green] {file}: version {book.version}")
+    console.print(f"[green]ok[/green] {escape(f'{file}: version {book.version}')}")
     uses_workdays = any(book.tier(t).handle_within.unit == "workdays" for t in book.tiers)
     warning = book.calendar.data_warning() if uses_workdays else None
     if warning is not None:
-        console.print(f"[yellow]warning[/yellow] {file}: {warning}")
+        console.print(f"[yellow]warning[/yellow] {escape(f'{file}: {warning}')}")
     console.print(
         f"  tiers {' → '.join(book.tiers)}; {len(book.units)} units; "
         f"{len(book.risk_rules)} risk, {len(book.elevate_rules)} elevation, "
-        f"{len(book.routing_rules)} routing rules"
+        f"{len(book.routing_rules)} routing rules",
+        markup=False,
     )
     for tier in book.tiers:
         t = book.tier(tier)
         ladder = ", ".join(f"{s.notice} at {s.at:.0%}" for s in t.notices) or "no notices"
         console.print(
             f"  {tier}: within {t.handle_within}, max attempts "
-            f"{t.max_mediation_attempts or 'unlimited'}; {ladder}"
+            f"{t.max_mediation_attempts or 'unlimited'}; {ladder}",
+            markup=False,
         )

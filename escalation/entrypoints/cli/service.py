@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from escalation.adapters.logs import configure_logging, get_logger
 from escalation.application.engine import DEFAULT_URL
@@ -122,7 +123,7 @@ def status(
     table.add_column("what")
     table.add_column("value")
     for name, value in _status_rows(found, zone):
-        table.add_row(name, value)
+        table.add_row(Text(name), Text(value))
     console.print(table)
 
 
@@ -217,10 +218,10 @@ def review(
         built = build_review(engine, kind, chosen)
         md, html = write_review(built, out)
     f = built.figures
-    console.print(f"[bold]{built.title}[/bold] ({chosen})")
+    console.print(Text.assemble((built.title, "bold"), f" ({chosen})"))
     console.print(
         f"  received {f.received}, closed {f.closed}, 化解率 {pct(f.resolution_rate)}, "
         f"on time {pct(f.on_time_rate)}; overdue {len(built.overdue)}, "
         f"high risk {len(built.high_risk)}, weak signals {len(built.weak_signals)}"
     )
-    console.print(f"  wrote {md}\n  wrote {html}")
+    console.print(f"  wrote {md}\n  wrote {html}", markup=False)
