@@ -39,6 +39,7 @@ LIMITS: dict[str, int] = {
     "tier": 32,
     "outcome": 32,
     "notice": 32,
+    "rule_id": 64,  # a rule book's rule ids (the risk rule has a column of 64)
 }
 
 #: The instants a command may be dated at: later or earlier is a typo, not a dispute.
