@@ -108,7 +108,7 @@ class ReceiveInput(BaseModel):
     source: Source
     summary: Summary
     parties: int = Field(strict=True, ge=1, le=1_000_000)
-    amount: float = Field(ge=0, allow_inf_nan=False)
+    amount: float = Field(strict=True, ge=0, allow_inf_nan=False)
     location: Location = ""
     claim: Claim = ""
     received_at: Instant

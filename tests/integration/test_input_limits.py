@@ -126,6 +126,7 @@ def test_every_text_field_takes_its_limit_and_refuses_one_more(
         (lambda e, _d: receive(e, parties="2"), "parties"),
         (lambda e, _d: receive(e, unit=None), "unit"),
         (lambda e, _d: receive(e, amount="lots"), "amount"),
+        (lambda e, _d: receive(e, amount="5"), "amount"),
     ],
 )
 def test_wrong_types_are_invalid_input_naming_the_parameter(
