@@ -22,6 +22,7 @@ from typing import Self
 
 from sqlalchemy import inspect
 
+from escalation.adapters.database import driver_message, masked
 from escalation.adapters.store import STORE_NAME, DisputeLog, open_store
 from escalation.aggregates.rules_applied import InFlight
 from escalation.application.activation import ActivationReport
@@ -87,7 +88,7 @@ def open_engine(
 def open_log(url: str) -> DisputeLog:
     """Open an existing store for reading only (a missing SQLite file is an error)."""
     if not isinstance(url, str) or "://" not in url:
-        raise StorageError(f"database URL {url!r} is not a SQLAlchemy URL")
+        raise StorageError(f"database URL {masked(url)!r} is not a SQLAlchemy URL")
     if url.startswith("sqlite") and ":memory:" not in url:
         path = Path(url.split(":///", 1)[-1])
         if not path.is_file():
@@ -99,10 +100,12 @@ def open_log(url: str) -> DisputeLog:
         store = DisputeLog(env=env)
         present = inspect(store.database).has_table(f"{STORE_NAME}_events")
     except Exception as exc:  # the driver's errors differ by backend and cause
-        raise StorageError(f"cannot open the database at {url}: {exc}") from exc
+        raise StorageError(
+            f"cannot open the database at {masked(url)}: {driver_message(exc)}"
+        ) from exc
     if not present:
         store.close()
-        raise StorageError(f"{url} holds no escalation log (no table {STORE_NAME}_events)")
+        raise StorageError(f"{masked(url)} holds no escalation log (no table {STORE_NAME}_events)")
     return store
 
 

@@ -56,3 +56,11 @@ class StorageError(EscalationError):
 
 class ConcurrencyError(EscalationError):
     """Another writer kept changing the same dispute; the command gave up after retries."""
+
+
+class RequestConflict(EscalationError):
+    """A ``request_id`` already used is given again with another command or payload.
+
+    The same request repeated is answered with its first result; a different
+    one under the same id is refused, naming what the first request did.
+    """

@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 from uuid import UUID
 
 from eventsourcing.persistence import Notification, StoredEvent
+from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
 from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
 from sqlalchemy import (
@@ -434,5 +435,19 @@ def chain_rows(session: Session, positions: Iterable[int]) -> dict[int, tuple[in
     }
 
 
+class QuietDatastore(SQLAlchemyDatastore):
+    """The stock datastore, its engine never putting SQL parameters in error messages.
+
+    A failing insert would otherwise print the dispute's summary, location,
+    parties and amount in its ``[parameters: ...]`` (and in every log line).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if kwargs.get("url"):
+            kwargs.setdefault("hide_parameters", True)
+        super().__init__(*args, **kwargs)
+
+
 class Factory(SQLAlchemyFactory):
+    datastore_class = QuietDatastore
     application_recorder_class = BulkApplicationRecorder

@@ -22,7 +22,7 @@ from eventsourcing.utils import TopicError, register_topic, resolve_topic
 from sqlalchemy import Engine, Table
 from sqlalchemy.orm import Session
 
-from escalation.adapters.database import create_serialised
+from escalation.adapters.database import create_serialised, driver_message, masked
 from escalation.adapters.persistence import prepare_log
 from escalation.aggregates.catalogue import LEGACY_TOPICS, class_versions
 from escalation.errors import StorageError
@@ -163,8 +163,8 @@ def open_store(url: str) -> DisputeLog:
     """Open (creating tables if needed) the store at a SQLAlchemy URL."""
     if not isinstance(url, str) or "://" not in url:
         raise StorageError(
-            f"database URL {url!r} is not a SQLAlchemy URL; use e.g. sqlite:///escalation.db "
-            "or postgresql+psycopg://user:pass@localhost/escalation"
+            f"database URL {masked(url)!r} is not a SQLAlchemy URL; use e.g. "
+            "sqlite:///escalation.db or postgresql+psycopg://user:pass@localhost/escalation"
         )
     env = {
         "PERSISTENCE_MODULE": "escalation.adapters.persistence:Factory",
@@ -175,7 +175,9 @@ def open_store(url: str) -> DisputeLog:
         # Several processes may start at once on an empty database.
         app = create_serialised(url, lambda: _touched(DisputeLog(env=env)))
     except Exception as exc:  # the driver's errors differ by backend and cause
-        raise StorageError(f"cannot open the database at {url}: {_cause(exc)}") from exc
+        raise StorageError(
+            f"cannot open the database at {masked(url)}: {driver_message(exc)}"
+        ) from exc
     return app
 
 
@@ -202,10 +204,3 @@ def _touched(app: DisputeLog) -> DisputeLog:
         lock=recorder._lock_table,
     )
     return app
-
-
-def _cause(exc: BaseException) -> str:
-    inner: Any = exc
-    while inner.__cause__ is not None:
-        inner = inner.__cause__
-    return str(inner).splitlines()[0] if str(inner) else type(inner).__name__

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Self, cast
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -37,12 +37,22 @@ from escalation.policies.facts import (
     Receipt,
     Reopening,
     apply_fact,
+    check_same_receipt,
+    check_same_request,
     register,
 )
 from escalation.policies.inputs import (
+    DEFAULT_MAX_SKEW,
     ActionInput,
+    CloseInput,
+    EscalateInput,
+    MediateInput,
+    ReceiveInput,
+    ReopenInput,
+    SuperviseInput,
     as_dispute_id,
     aware,
+    not_after,
     require_known,
     validated,
 )
@@ -54,6 +64,8 @@ from projections.runner import ProjectionRunner
 
 if TYPE_CHECKING:
     from escalation.bootstrap import Storage
+
+M = TypeVar("M", bound=ActionInput)
 
 DEFAULT_URL = "sqlite:///escalation.db"
 QueueItem = views.QueueItem  # the queue's rows: defined with their query (projections.views)
@@ -81,9 +93,16 @@ class EscalationEngine:
         tick_batch: int = 200,
         in_flight: InFlight = "keep",
         storage: Storage | None = None,
+        max_skew: timedelta | None = None,
     ) -> None:
         self.url = url
         self.clock = clock
+        # How far after the clock a command (or a tick) may be dated: more is a
+        # typo. Unset: a day on the system clock; no limit on a clock of the
+        # caller's (a test or a simulation moves time on by dating its commands).
+        self.max_skew: timedelta | None = (
+            max_skew if max_skew is not None or clock is not system_clock else DEFAULT_MAX_SKEW
+        )
         self.max_retries = max_retries
         self.tick_batch = tick_batch
         # ``in_flight``: what open disputes do when this engine applies a newly
@@ -141,7 +160,10 @@ class EscalationEngine:
         claim: str = "",
     ) -> UUID:
         """Register a dispute at a unit (登记受理); returns its id."""
-        receipt = Receipt(
+        clock = self.clock()
+        cmd = validated(
+            ReceiveInput,
+            "receive",
             unit=unit,
             category=category,
             source=source,
@@ -150,11 +172,13 @@ class EscalationEngine:
             amount=amount,
             location=location,
             claim=claim,
-            received_at=received_at if received_at is not None else self.clock(),
+            received_at=received_at if received_at is not None else clock,
             request_id=request_id,
             actor=actor,
         )
-        dispute = register(self.rules, receipt, self.clock())
+        not_after("received_at", cmd.received_at, clock, self.max_skew)
+        receipt = Receipt(**cmd.model_dump())
+        dispute = register(self.rules, receipt, clock)
         dispute_id = dispute.id
         logged = to_log(dispute)
         try:
@@ -162,7 +186,9 @@ class EscalationEngine:
         except IntegrityError:
             # The id is derived from the request id: the same request was
             # already registered (by an earlier call or a concurrent one).
-            if request_id and self._exists(dispute_id):
+            if cmd.request_id and self._exists(dispute_id):
+                first = cast("Dispute.Received", self.history(dispute_id)[0])
+                check_same_receipt(first, receipt, explicit_at=received_at is not None)
                 return dispute_id
             raise
         log_events(logged)
@@ -179,9 +205,13 @@ class EscalationEngine:
         request_id: str | None = None,
     ) -> DisputeState:
         """Record a mediation attempt (先行调解); ``resolved`` also closes the dispute."""
-        cmd = self._action("mediate", mediator, at, request_id)
-        fact = Mediation(as_utc(cmd.at), cmd.actor, cmd.request_id, outcome=outcome, note=note)
-        return self._command(dispute_id, fact)
+        cmd = self._action(
+            MediateInput, "mediate", mediator, at, request_id, outcome=outcome, note=note
+        )
+        fact = Mediation(
+            as_utc(cmd.at), cmd.actor, cmd.request_id, outcome=cmd.outcome, note=cmd.note
+        )
+        return self._command(dispute_id, fact, timed=at is not None)
 
     def escalate(
         self,
@@ -194,15 +224,17 @@ class EscalationEngine:
         request_id: str | None = None,
     ) -> DisputeState:
         """Escalate by hand: to the parent unit, or straight to ``to_tier`` (提级)."""
-        cmd = self._action("escalate", actor, at, request_id)
-        if not reason.strip():
-            raise InvalidInput("escalate: give a reason; auditors read it")
-        if to_tier is not None:
-            require_known("tier", to_tier, self.rules.tiers)
-        fact = ManualEscalation(
-            as_utc(cmd.at), cmd.actor, cmd.request_id, reason=reason, to_tier=to_tier
+        cmd = self._action(
+            EscalateInput, "escalate", actor, at, request_id, reason=reason, to_tier=to_tier
         )
-        return self._command(dispute_id, fact)
+        if not cmd.reason.strip():
+            raise InvalidInput("escalate: give a reason; auditors read it")
+        if cmd.to_tier is not None:
+            require_known("tier", cmd.to_tier, self.rules.tiers)
+        fact = ManualEscalation(
+            as_utc(cmd.at), cmd.actor, cmd.request_id, reason=cmd.reason, to_tier=cmd.to_tier
+        )
+        return self._command(dispute_id, fact, timed=at is not None)
 
     def supervise(
         self,
@@ -215,10 +247,14 @@ class EscalationEngine:
         request_id: str | None = None,
     ) -> DisputeState:
         """Issue a notice by hand (催办/提示/预警/督办)."""
-        require_known("notice", notice, NOTICES)
-        cmd = self._action("supervise", actor, at, request_id)
-        fact = ManualNotice(as_utc(cmd.at), cmd.actor, cmd.request_id, notice=notice, reason=reason)
-        return self._command(dispute_id, fact)
+        cmd = self._action(
+            SuperviseInput, "supervise", actor, at, request_id, notice=notice, reason=reason
+        )
+        require_known("notice", cmd.notice, NOTICES)
+        fact = ManualNotice(
+            as_utc(cmd.at), cmd.actor, cmd.request_id, notice=cmd.notice, reason=cmd.reason
+        )
+        return self._command(dispute_id, fact, timed=at is not None)
 
     def close(
         self,
@@ -231,9 +267,11 @@ class EscalationEngine:
         request_id: str | None = None,
     ) -> DisputeState:
         """Conclude a dispute (案结事了) with one of the close outcomes."""
-        cmd = self._action("close", actor, at, request_id)
-        fact = Closure(as_utc(cmd.at), cmd.actor, cmd.request_id, outcome=outcome, note=note)
-        return self._command(dispute_id, fact)
+        cmd = self._action(CloseInput, "close", actor, at, request_id, outcome=outcome, note=note)
+        fact = Closure(
+            as_utc(cmd.at), cmd.actor, cmd.request_id, outcome=cmd.outcome, note=cmd.note
+        )
+        return self._command(dispute_id, fact, timed=at is not None)
 
     def reopen(
         self,
@@ -245,9 +283,9 @@ class EscalationEngine:
         request_id: str | None = None,
     ) -> DisputeState:
         """Reopen a closed dispute that follow-up found unsettled; a new visit begins."""
-        cmd = self._action("reopen", actor, at, request_id)
-        fact = Reopening(as_utc(cmd.at), cmd.actor, cmd.request_id, reason=reason)
-        return self._command(dispute_id, fact)
+        cmd = self._action(ReopenInput, "reopen", actor, at, request_id, reason=reason)
+        fact = Reopening(as_utc(cmd.at), cmd.actor, cmd.request_id, reason=cmd.reason)
+        return self._command(dispute_id, fact, timed=at is not None)
 
     def tick(self, now: datetime | None = None) -> TickReport:
         """Apply every time-driven decision due by ``now`` (notices, deadlines).
@@ -255,7 +293,11 @@ class EscalationEngine:
         Finds due disputes through the indexed ``next_due_at`` column, never
         by loading every dispute; a second tick at the same ``now`` finds none.
         """
-        now = as_utc(aware("now", now) if now is not None else self.clock())
+        if now is None:
+            now = as_utc(self.clock())
+        else:
+            now = as_utc(aware("now", now))
+            not_after("now", now, self.clock(), self.max_skew)
         report = TickReport(now=now)
         self.catch_up()
         with self._read() as session:
@@ -393,15 +435,26 @@ class EscalationEngine:
     # ------------------------------------------------------------ internals
 
     def _action(
-        self, command: str, actor: str, at: datetime | None, request_id: str | None
-    ) -> ActionInput:
-        return validated(
-            ActionInput,
+        self,
+        model: type[M],
+        command: str,
+        actor: str,
+        at: datetime | None,
+        request_id: str | None,
+        **values: Any,
+    ) -> M:
+        clock = self.clock()
+        cmd = validated(
+            model,
             command,
+            names={"actor": "mediator"} if command == "mediate" else None,
             actor=actor,
-            at=at if at is not None else self.clock(),
+            at=at if at is not None else clock,
             request_id=request_id,
+            **values,
         )
+        not_after("at", cmd.at, clock, self.max_skew)
+        return cmd
 
     def _read(self) -> Any:
         """A read-only session on the store's database."""
@@ -416,14 +469,23 @@ class EscalationEngine:
         except AggregateNotFoundError:
             raise UnknownDispute(f"no dispute with id {dispute_id}") from None
 
-    def _command(self, dispute_id: UUID | str, fact: Fact) -> DisputeState:
-        """Load, apply the fact, save; redone from a fresh load if another writer won."""
+    def _command(self, dispute_id: UUID | str, fact: Fact, *, timed: bool) -> DisputeState:
+        """Load, apply the fact, save; redone from a fresh load if another writer won.
+
+        A fact not ``timed`` by its caller takes the clock's time on each
+        attempt, so a lost race is redone at a later time, not refused as
+        ``TimeWentBackwards``.
+        """
         did = as_dispute_id(dispute_id)
 
         def act(dispute: Dispute, recorded: datetime) -> None:
-            apply_fact(dispute, fact, self.rules, recorded)
+            now = fact if timed else replace(fact, at=as_utc(recorded))
+            apply_fact(dispute, now, self.rules, recorded)
 
-        return self._retrying(did, act, fact.request_id)
+        def repeated(dispute: Dispute) -> None:
+            check_same_request(self.history(dispute.id), fact, explicit_at=timed)
+
+        return self._retrying(did, act, fact.request_id, repeated=repeated)
 
     def _retrying(
         self,
@@ -431,10 +493,13 @@ class EscalationEngine:
         act: Callable[[Dispute, datetime], None],
         request_id: str | None = None,
         counter: Counter[str] | None = None,
+        repeated: Callable[[Dispute], None] | None = None,
     ) -> DisputeState:
         for _ in range(self.max_retries):
             dispute = self._load(did)
             if request_id is not None and request_id in dispute.state.request_ids:
+                if repeated is not None:  # the same request again, or another one: refused
+                    repeated(dispute)
                 return dispute.state  # the same request again: already applied
             act(dispute, self.clock())
             if counter is not None:

@@ -33,9 +33,16 @@ from escalation.adapters.persistence import BulkApplicationRecorder
 from escalation.adapters.store import offline_mapper
 from escalation.aggregates.dispute import Dispute
 from escalation.aggregates.times import as_utc
-from escalation.errors import EscalationError, InvalidInput
+from escalation.errors import EscalationError, InvalidInput, RequestConflict
 from escalation.policies.due import apply_due
-from escalation.policies.facts import Fact, Receipt, apply_fact, register
+from escalation.policies.facts import (
+    Fact,
+    Receipt,
+    apply_fact,
+    check_same_receipt,
+    receipt_of,
+    register,
+)
 from escalation.policies.rulebook import RuleBook
 from escalation.progress import Count
 
@@ -278,13 +285,32 @@ def _write(
             try:
                 recorder.append_events(events)
             except IntegrityError:
-                report.skipped += 1
+                conflict = _conflict(engine, events)
+                if conflict is not None:  # the request id names another dispute
+                    report.errors.append(conflict)
+                else:
+                    report.skipped += 1
                 continue
             report.disputes += 1
             report.events += len(events)
         return
     report.disputes += len(disputes)
     report.events += sum(len(events) for events in disputes)
+
+
+def _conflict(engine: EscalationEngine, events: list[StoredEvent]) -> str | None:
+    """Why a record whose request id is already in the store is not the same dispute, if not."""
+    new = engine.store.mapper.to_domain_event(events[0])
+    if not isinstance(new, Dispute.Received) or new.request_id is None:
+        return None
+    old = engine.history(new.originator_id)[0]
+    if not isinstance(old, Dispute.Received):  # pragma: no cover - a history opens with one
+        return f"request {new.request_id!r} is already in the store as another record"
+    try:
+        check_same_receipt(old, receipt_of(new), explicit_at=True)
+    except RequestConflict as exc:
+        return str(exc)
+    return None
 
 
 def insert_events(engine: EscalationEngine, events: list[Any]) -> None:

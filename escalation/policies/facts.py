@@ -10,6 +10,7 @@ Pure: no I/O, no clock.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,7 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from escalation.aggregates.dispute import Dispute
 from escalation.aggregates.times import as_utc
+from escalation.errors import RequestConflict
 from escalation.policies.decide import tier_entry
 from escalation.policies.due import apply_due
 from escalation.policies.inputs import ReceiveInput, require_known, validated
@@ -217,3 +219,75 @@ def _escalate(
         recorded_at=recorded_at,
         request_id=fact.request_id,
     )
+
+
+_RECORDED_AS: dict[type[Fact], tuple[type[Dispute.Event], str, tuple[str, ...]]] = {
+    Mediation: (Dispute.Mediated, "mediate", ("outcome", "note")),
+    ManualEscalation: (Dispute.Escalated, "escalate", ("reason", "to_tier")),
+    ManualNotice: (Dispute.Supervised, "supervise", ("notice", "reason")),
+    Closure: (Dispute.Closed, "close", ("outcome", "note")),
+    Reopening: (Dispute.Reopened, "reopen", ("reason",)),
+}
+
+
+def check_same_request(
+    events: Sequence[Dispute.Event], fact: Fact, *, explicit_at: bool = True
+) -> None:
+    """Refuse ``fact`` if its request id was first used for another command or payload.
+
+    The recorded event of the first request carries its facts; a repeat must
+    match them (its time too, when the caller gave one).
+    """
+    first = next((e for e in events if getattr(e, "request_id", None) == fact.request_id), None)
+    if first is None:  # pragma: no cover - the state knew the id, so an event has it
+        return
+    event_type, command, names = _RECORDED_AS[type(fact)]
+    if not isinstance(first, event_type):
+        raise RequestConflict(
+            f"request {fact.request_id!r} was already used by {_described(first)}; "
+            f"it cannot be used again for {command}"
+        )
+    given: dict[str, Any] = {name: getattr(fact, name) for name in names}
+    if isinstance(fact, ManualNotice) and not fact.reason:
+        given["reason"] = f"{fact.notice} issued by {fact.actor}"
+    if isinstance(fact, ManualEscalation) and fact.to_tier is None:
+        del given["to_tier"]  # the parent unit's tier, whichever it was
+    given["actor"] = fact.actor
+    if explicit_at:
+        given["occurred_at"] = fact.at
+    _compare(fact.request_id, first, given)
+
+
+def check_same_receipt(first: Dispute.Received, receipt: Receipt, *, explicit_at: bool) -> None:
+    """Refuse ``receipt`` if its request id was first used to register another dispute."""
+    given: dict[str, Any] = {
+        "unit": receipt.unit,
+        "category": receipt.category,
+        "source": receipt.source,
+        "summary": receipt.summary,
+        "parties": receipt.parties,
+        "amount": receipt.amount,
+        "location": receipt.location,
+        "claim": receipt.claim,
+        "actor": receipt.actor,
+    }
+    if explicit_at:
+        given["occurred_at"] = as_utc(receipt.received_at)
+    _compare(receipt.request_id, first, given)
+
+
+def _compare(request_id: str | None, first: Dispute.Event, given: dict[str, Any]) -> None:
+    differ = [
+        f"{name} {getattr(first, name)!r} then, {value!r} now"
+        for name, value in given.items()
+        if getattr(first, name) != value
+    ]
+    if differ:
+        raise RequestConflict(
+            f"request {request_id!r} was already used by {_described(first)} "
+            f"with other values ({'; '.join(differ)}); give this request its own id"
+        )
+
+
+def _described(event: Dispute.Event) -> str:
+    return f"{type(event).__name__} at {event.occurred_at.isoformat()} by {event.actor!r}"

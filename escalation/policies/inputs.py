@@ -2,37 +2,118 @@
 
 Every failure becomes one ``InvalidInput`` whose message names the field,
 what was given and what is allowed.
+
+``LIMITS`` is the one table of input limits (docs/limits.md): every command's
+validation, the rule-book schema and the read-model columns use it, so the
+store and the read models accept exactly the same values.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
-from datetime import datetime
-from typing import Any, TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from escalation.errors import InvalidInput
 
 M = TypeVar("M", bound=BaseModel)
 
+#: The longest value, in characters, of every text field a command or a rule book gives.
+LIMITS: dict[str, int] = {
+    "summary": 10_000,
+    "claim": 10_000,
+    "location": 1_000,
+    "note": 2_000,
+    "reason": 2_000,
+    "actor": 200,  # also the mediator, who is the actor of a mediation
+    "request_id": 200,
+    "unit": 64,
+    "category": 64,
+    "source": 64,
+    "department": 64,
+    "tier": 32,
+    "outcome": 32,
+    "notice": 32,
+    "rule_id": 64,  # a rule book's rule ids (the risk rule has a column of 64)
+}
+
+#: The instants a command may be dated at: later or earlier is a typo, not a dispute.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+#: How far after the engine's clock a command may be dated (``max_skew``).
+DEFAULT_MAX_SKEW = timedelta(days=1)
+
+# NUL, C0 and C1 controls, DEL and lone surrogates; free text may keep \n and \t.
+_REFUSED = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_REFUSED_FREE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _clean(pattern: re.Pattern[str], value: str) -> str:
+    found = pattern.search(value)
+    if found is not None:
+        char = found.group()
+        msg = f"character {char!r} (U+{ord(char):04X}) at position {found.start()} is not allowed"
+        raise ValueError(msg)
+    return value
+
+
+def _plain(value: str) -> str:
+    return _clean(_REFUSED, value)
+
+
+def _free(value: str) -> str:
+    return _clean(_REFUSED_FREE, value)
+
+
+def _in_range(value: datetime) -> datetime:
+    if not EARLIEST <= value < LATEST:
+        msg = f"must be between {EARLIEST.date()} and {LATEST.date()}"
+        raise ValueError(msg)
+    return value
+
+
+def _limit(field: str, *, required: bool = True) -> Any:
+    """The pydantic field of a text field: strict str, at most its limit."""
+    return Field(strict=True, min_length=1 if required else 0, max_length=LIMITS[field])
+
+
+_PLAIN = AfterValidator(_plain)
+_FREE = AfterValidator(_free)
+Instant = Annotated[AwareDatetime, AfterValidator(_in_range)]
+Unit = Annotated[str, _limit("unit"), _PLAIN]
+Category = Annotated[str, _limit("category"), _PLAIN]
+Source = Annotated[str, _limit("source"), _PLAIN]
+Tier = Annotated[str, _limit("tier"), _PLAIN]
+Actor = Annotated[str, _limit("actor"), _PLAIN]
+RequestId = Annotated[str, _limit("request_id"), _PLAIN]
+Outcome = Annotated[str, _limit("outcome"), _PLAIN]
+Notice = Annotated[str, _limit("notice"), _PLAIN]
+Summary = Annotated[str, _limit("summary"), _FREE]
+Claim = Annotated[str, _limit("claim", required=False), _FREE]
+Location = Annotated[str, _limit("location", required=False), _FREE]
+Note = Annotated[str, _limit("note", required=False), _FREE]
+Reason = Annotated[str, _limit("reason", required=False), _FREE]
+
 
 class ReceiveInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    unit: str = Field(min_length=1)
-    category: str = Field(min_length=1)
-    source: str = Field(min_length=1)
-    summary: str = Field(min_length=1, max_length=10_000)
-    parties: int = Field(ge=1, le=1_000_000)
-    amount: float = Field(ge=0, allow_inf_nan=False)
-    location: str = Field(default="", max_length=1_000)
-    claim: str = Field(default="", max_length=10_000)
-    received_at: AwareDatetime
-    request_id: str | None = Field(default=None, min_length=1, max_length=200)
-    actor: str = Field(min_length=1)
+    unit: Unit
+    category: Category
+    source: Source
+    summary: Summary
+    parties: int = Field(strict=True, ge=1, le=1_000_000)
+    amount: float = Field(strict=True, ge=0, allow_inf_nan=False)
+    location: Location = ""
+    claim: Claim = ""
+    received_at: Instant
+    request_id: RequestId | None = None
+    actor: Actor
 
 
 class ActionInput(BaseModel):
@@ -40,21 +121,72 @@ class ActionInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    at: AwareDatetime
-    actor: str = Field(min_length=1)
-    request_id: str | None = Field(default=None, min_length=1, max_length=200)
+    at: Instant
+    actor: Actor
+    request_id: RequestId | None = None
 
 
-def validated(model: type[M], command: str, **values: Any) -> M:
+class MediateInput(ActionInput):
+    outcome: Outcome
+    note: Note = ""
+
+
+class EscalateInput(ActionInput):
+    reason: Reason
+    to_tier: Tier | None = None
+
+
+class SuperviseInput(ActionInput):
+    notice: Notice
+    reason: Reason = ""
+
+
+class CloseInput(ActionInput):
+    outcome: Outcome
+    note: Note = ""
+
+
+class ReopenInput(ActionInput):
+    reason: Reason
+
+
+def validated(
+    model: type[M], command: str, names: dict[str, str] | None = None, **values: Any
+) -> M:
+    """``values`` as a ``model``, or one ``InvalidInput`` naming every wrong field.
+
+    ``names`` renames fields in the message to the caller's parameter names
+    (``actor`` is the ``mediator`` of ``mediate``).
+    """
     try:
         return model(**values)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
             field = ".".join(str(p) for p in err["loc"]) or "input"
-            given = err.get("input")
-            problems.append(f"{field}: {err['msg']} (got {given!r})")
+            field = (names or {}).get(field, field)
+            given = _shown(err.get("input"))
+            problems.append(f"{field}: {err['msg']} (got {given})")
         raise InvalidInput(f"{command}: " + "; ".join(problems)) from None
+
+
+def _shown(value: Any) -> str:
+    """``value`` for a message: long text cut short, so a message stays readable."""
+    text = repr(value)
+    return (
+        text
+        if len(text) <= 80
+        else f"{text[:60]}... ({len(value) if isinstance(value, str) else len(text)} characters)"
+    )
+
+
+def not_after(name: str, value: datetime, clock: datetime, max_skew: timedelta | None) -> None:
+    """Refuse ``value`` dated more than ``max_skew`` after the engine's ``clock``."""
+    if max_skew is not None and value > clock + max_skew:
+        raise InvalidInput(
+            f"{name} {value.isoformat()} is more than {max_skew} after the clock "
+            f"({clock.isoformat()}); a command cannot be dated in the future"
+        )
 
 
 def require_known(kind: str, value: str, allowed: Iterable[str]) -> None:
@@ -79,4 +211,9 @@ def as_dispute_id(value: UUID | str) -> UUID:
 def aware(name: str, value: datetime) -> datetime:
     if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
         raise InvalidInput(f"{name} must be a timezone-aware datetime, got {value!r}")
+    if not EARLIEST <= value < LATEST:
+        raise InvalidInput(
+            f"{name} {value.isoformat()} is out of range: must be between "
+            f"{EARLIEST.date()} and {LATEST.date()}"
+        )
     return value

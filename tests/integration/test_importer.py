@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -195,3 +196,22 @@ def test_batch_and_jobs_must_be_positive(small_rules: RuleBook, db_url: str) -> 
             import_disputes(e, records(), jobs=0)
         with pytest.raises(InvalidInput, match="at least 1"):
             import_disputes(e, records(), batch=0)
+
+
+def test_a_reused_request_id_with_another_record_is_a_conflict(
+    small_rules: RuleBook, db_url: str
+) -> None:
+    with EscalationEngine(small_rules, url=db_url, clock=lambda: T0) as e:
+        first = import_disputes(e, records()[:3])
+        changed = [
+            DisputeRecord(replace(r.receipt, summary="another dispute"), r.facts)
+            if r.receipt.request_id == "case-1"
+            else r
+            for r in records()
+        ]
+        again = import_disputes(e, changed, batch=10)
+        assert first.disputes == 3
+        assert (again.disputes, again.skipped) == (2, 2)
+        assert len(again.errors) == 1
+        assert "'case-1' was already used by Received" in again.errors[0]
+        assert "summary 'case 1' then, 'another dispute' now" in again.errors[0]

@@ -25,6 +25,7 @@ from pydantic import (
 
 from escalation.policies.calendar import DEFAULT_TIMEZONE, CalendarKind, zone
 from escalation.policies.durations import Duration, parse_duration, shown, within_limit
+from escalation.policies.inputs import LIMITS
 
 NoticeName = Literal["reminder", "prompt", "warning", "supervision"]
 #: The notices, in ladder order (a tier may send any of them, in this order or not).
@@ -67,6 +68,20 @@ def _word(value: str) -> str:
     if not value.strip() or value != value.strip() or any(c.isspace() for c in value):
         raise ValueError(f"{shown(value)} must be one word without spaces")
     return value
+
+
+def _fits(kind: str) -> AfterValidator:
+    """An id at most as long as the read-model column that holds it (``LIMITS``)."""
+    limit = LIMITS[kind]
+
+    def check(value: str) -> str:
+        if len(value) > limit:
+            raise ValueError(
+                f"{shown(value)} is {len(value)} characters; a {kind} id has at most {limit}"
+            )
+        return value
+
+    return AfterValidator(check)
 
 
 def _text(value: str) -> str:
@@ -127,6 +142,12 @@ Fraction = Annotated[
 ]
 Word = Annotated[str, AfterValidator(_word)]
 Text = Annotated[str, AfterValidator(_text)]
+UnitId = Annotated[Word, _fits("unit")]
+TierName = Annotated[Word, _fits("tier")]
+RuleId = Annotated[Word, _fits("rule_id")]
+DepartmentId = Annotated[Word, _fits("department")]
+CategoryId = Annotated[Word, _fits("category")]
+SourceId = Annotated[Word, _fits("source")]
 
 
 class _Model(BaseModel):
@@ -139,21 +160,21 @@ class NoticeModel(_Model):
 
 
 class TierModel(_Model):
-    name: Word
+    name: TierName
     handle_within: DurationField
     max_mediation_attempts: Annotated[StrictInt, AfterValidator(_positive)] | None = None
     notices: tuple[NoticeModel, ...] = ()
 
 
 class UnitModel(_Model):
-    id: Word
+    id: UnitId
     name: Text
-    tier: Word
-    parent: Word | None = None
+    tier: TierName
+    parent: UnitId | None = None
 
 
 class _RuleModel(_Model):
-    id: Word
+    id: RuleId
     when: Text  # a CEL expression over the dispute's facts
 
 
@@ -162,11 +183,11 @@ class RiskModel(_RuleModel):
 
 
 class ElevateModel(_RuleModel):
-    to: Word
+    to: TierName
 
 
 class RoutingModel(_RuleModel):
-    department: Word
+    department: DepartmentId
 
 
 class WeakSignalsModel(_Model):
@@ -191,8 +212,8 @@ class RuleBookModel(_Model):
     timezone: Annotated[str, AfterValidator(_timezone)] = DEFAULT_TIMEZONE
     holidays: tuple[date, ...] = ()
     workdays: tuple[date, ...] = ()
-    categories: tuple[Word, ...]
-    sources: tuple[Word, ...]
+    categories: tuple[CategoryId, ...]
+    sources: tuple[SourceId, ...]
     tiers: tuple[TierModel, ...]
     units: tuple[UnitModel, ...]
     risk: tuple[RiskModel, ...] = ()
