@@ -177,10 +177,17 @@ def test_a_condition_slow_on_the_sample_dispute_is_refused(
 def test_a_long_name_is_echoed_truncated() -> None:
     name = "t" * 100_000
     text = BASE.replace("to: district", f"to: {name}")
-    line, key, message = refused(text)
-    assert (line, key) == (line_of(text, "high-risk"), "elevate[0].to")
-    assert message.startswith("unknown tier 'ttt") and "..." in message
-    assert len(message) < 200
+    with pytest.raises(RulesError) as caught:
+        RuleBook.from_yaml(text, source="rules.yaml")
+    problems = caught.value.problems
+    # Too long for its column, and no such tier: both named, neither echoes it whole.
+    assert [(line, key) for _, line, key, _ in problems] == [
+        (line_of(text, "high-risk"), "elevate[0].to")
+    ] * 2
+    messages = [message for *_, message in problems]
+    assert "a tier id has at most 32" in messages[0]
+    assert messages[1].startswith("unknown tier 'ttt")
+    assert all("..." in m and len(m) < 200 for m in messages)
 
 
 def test_aliases_that_nest_past_the_depth_cap_are_refused_without_recursion() -> None:
