@@ -48,19 +48,30 @@ def as_uuid(value: UUID | str | bytes) -> UUID:
     return UUID(str(value))
 
 
-def record_digest(
-    dispute_id: UUID | str, version: int, topic: str, state: bytes | memoryview | str, prev: str
-) -> str:
-    """Scheme 2: sha256 over the stored record, length-prefixed, and the previous digest."""
+def _hash_record(
+    h: Any,
+    dispute_id: UUID | str | bytes,
+    version: int,
+    topic: str,
+    state: bytes | memoryview | str,
+) -> None:
+    """Feed one stored record to ``h``: id, version, then topic and state, length-prefixed."""
     data = as_bytes(state)
     encoded_topic = topic.encode("utf-8")
-    h = hashlib.sha256(_RECORD_PREFIX)
     h.update(as_uuid(dispute_id).bytes)
     h.update(version.to_bytes(8, "big", signed=True))
     h.update(len(encoded_topic).to_bytes(4, "big"))
     h.update(encoded_topic)
     h.update(len(data).to_bytes(8, "big"))
     h.update(data)
+
+
+def record_digest(
+    dispute_id: UUID | str, version: int, topic: str, state: bytes | memoryview | str, prev: str
+) -> str:
+    """Scheme 2: sha256 over the stored record, length-prefixed, and the previous digest."""
+    h = hashlib.sha256(_RECORD_PREFIX)
+    _hash_record(h, dispute_id, version, topic, state)
     h.update(bytes.fromhex(prev))
     return h.hexdigest()
 
@@ -74,16 +85,9 @@ def advance(
     state: bytes | memoryview | str,
 ) -> str:
     """The running log digest after one more stored row (length-prefixed, unambiguous)."""
-    data = as_bytes(state)
-    encoded_topic = topic.encode("utf-8")
     h = hashlib.sha256(bytes.fromhex(running))
     h.update(position.to_bytes(8, "big", signed=True))
-    h.update(as_uuid(dispute_id).bytes)
-    h.update(version.to_bytes(8, "big", signed=True))
-    h.update(len(encoded_topic).to_bytes(4, "big"))
-    h.update(encoded_topic)
-    h.update(len(data).to_bytes(8, "big"))
-    h.update(data)
+    _hash_record(h, dispute_id, version, topic, state)
     return h.hexdigest()
 
 
