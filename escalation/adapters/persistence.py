@@ -237,7 +237,10 @@ def _sealing(dialect: str, events: str) -> _Sealing:
 def head_in(session: Session) -> LogHead:
     """The log head as the given session sees it."""
     conn = session.connection()
-    sql = _sealing(conn.dialect.name, "")
+    return _read_head(conn, _sealing(conn.dialect.name, ""))  # the head query names no events table
+
+
+def _read_head(conn: Any, sql: _Sealing) -> LogHead:
     row = conn.exec_driver_sql(sql.head, (HEAD_KEY,)).first()
     if row is None:
         raise StorageError(
@@ -261,7 +264,7 @@ def seal(session: Session, events: Table, written: Sequence[tuple[int, StoredEve
     """
     conn = session.connection()
     sql = _sealing(conn.dialect.name, events.name)
-    head = head_in(session)
+    head = _read_head(conn, sql)
     if written[0][0] <= head.position:
         raise StorageError(
             f"row {written[0][0]} was written at or before the log head ({head.position}); "
