@@ -22,6 +22,11 @@ class Projection(ABC):
 
     #: Key of the tracking row (at most 32 characters).
     name: str
+    #: The shape of the tables. Bump it with any change to their columns or to
+    #: what a row means: a store whose read model was built at another version
+    #: has that projection's tables dropped, created anew and rebuilt from the
+    #: log when it is opened (read models have no migrations; the log is the truth).
+    version: int = 1
 
     @property
     @abstractmethod
