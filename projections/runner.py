@@ -14,7 +14,19 @@ from typing import Any, cast
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Tracking
-from sqlalchemy import Index, delete, select, text, update
+from sqlalchemy import (
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    delete,
+    inspect,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from escalation.adapters.database import create_serialised
@@ -31,6 +43,15 @@ MAX_LOST_RACES = 8
 DEFER_INDEXES_FROM = 20_000
 log = get_logger("projections.runner")
 
+#: The schema version each projection's tables were built at (``Projection.version``).
+#: A store from before this table has every projection at version 1.
+read_models = Table(
+    "escalation_read_models",
+    MetaData(),
+    Column("name", String(32), primary_key=True),
+    Column("version", Integer, nullable=False),
+)
+
 
 class ProjectionRunner:
     def __init__(
@@ -46,12 +67,43 @@ class ProjectionRunner:
 
     def _create_tables(self) -> Any:
         tracking = self.app.factory.tracking_recorder()
+        read_models.create(self.datastore.engine, checkfirst=True)
         for projection in self.projections:
+            self._rebuild_if_outdated(projection, tracking)
             for table in projection.tables:
                 table.create(self.datastore.engine, checkfirst=True)
         # A catch-up killed while its indexes were deferred left them out.
         self._create_indexes(self.projections)
         return tracking
+
+    def _rebuild_if_outdated(self, projection: Projection, tracking: Any) -> None:
+        """Drop a projection built at another schema version; the next catch-up rebuilds it.
+
+        Runs under the schema lock (``create_serialised``), before its tables are created.
+        """
+        with self.datastore.engine.begin() as conn:
+            stored = conn.execute(
+                select(read_models.c.version).where(read_models.c.name == projection.name)
+            ).scalar_one_or_none()
+            if stored is None:
+                built = inspect(conn).has_table(projection.tables[0].name)
+                # Tables built before versions were recorded have the first shape.
+                stored = 1 if built else projection.version
+                conn.execute(read_models.insert().values(name=projection.name, version=stored))
+            if stored == projection.version:
+                return
+            for table in reversed(projection.tables):
+                table.drop(conn, checkfirst=True)
+            table = tracking.tracking_table
+            conn.execute(delete(table).where(table.c.application_name == self.key(projection)))
+            conn.execute(
+                update(read_models)
+                .where(read_models.c.name == projection.name)
+                .values(version=projection.version)
+            )
+        log.info(
+            "projection.outdated", projection=projection.name, was=stored, now=projection.version
+        )
 
     def key(self, projection: Projection) -> str:
         return f"{self.app.name}.{projection.name}"[:32]

@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, inspect, select
 from escalation import EscalationEngine, RuleBook
 from escalation.errors import EscalationError
 from projections import runner
-from projections.disputes import disputes, timeline
+from projections.disputes import DisputesProjection, disputes, timeline
 from tests.helpers import T0, hours
 
 
@@ -285,3 +285,23 @@ def test_the_store_reads_the_log_as_the_stock_recorder_does(engine: EscalationEn
         ours = recorder.select_notifications(**args)
         assert ours == stock(recorder, **args)
         assert ours  # each case reads something
+
+
+def test_a_read_model_built_at_another_version_is_rebuilt_on_open(
+    small_rules: RuleBook, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with EscalationEngine(small_rules, url=db_url, clock=lambda: T0) as e:
+        failed_mediations(e, 3)
+        expected = tables(e)
+        with e.store.writing() as session:  # a row only a rebuild would drop
+            session.execute(timeline.update().values(actor="stale"))
+    monkeypatch.setattr(DisputesProjection, "version", 2)
+    with EscalationEngine(small_rules, url=db_url, clock=lambda: T0) as e:
+        assert e.projections.position(e.projections.projections[0]) == 0  # forgotten
+        assert tables(e) == expected  # rebuilt from the log by the first read
+        with e._read() as session:
+            stored = session.execute(select(runner.read_models)).all()
+    assert dict(stored) == {"disputes": 2, "audit": 1}
+    monkeypatch.setattr(DisputesProjection, "version", 1)  # and back: rebuilt again
+    with EscalationEngine(small_rules, url=db_url, clock=lambda: T0) as e:
+        assert tables(e) == expected
