@@ -6,7 +6,8 @@ never opens a database itself (cosmicpython's ``bootstrap.py`` is the model).
 
 * ``open_storage(url)`` — the event store (sealed log), the rule-book registry
   and the projection runner on one database;
-* ``open_engine(rules, url, ...)`` — an engine on its own storage;
+* ``open_engine(rules, url, ...)`` — an engine on its own storage (a host
+  platform passes ``bind=`` its SQLAlchemy engine instead of a URL);
 * ``open_log(url)`` — the log for reading only (what-if, rule history): no
   table is created, SQLite files are opened read-only;
 * ``open_reader(url)`` — the same, with the rule-book registry;
@@ -20,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Self
 
-from sqlalchemy import inspect
+from sqlalchemy import Engine, inspect
 
 from escalation.adapters.database import driver_message, masked
 from escalation.adapters.store import STORE_NAME, DisputeLog, open_store
@@ -55,8 +56,8 @@ class Storage:
         self.close()
 
 
-def open_storage(url: str = DEFAULT_URL) -> Storage:
-    """Open (creating tables if needed) the store at a SQLAlchemy URL."""
+def open_storage(url: str | Engine = DEFAULT_URL) -> Storage:
+    """Open (creating tables if needed) the store at a SQLAlchemy URL or on a host's engine."""
     store = open_store(url)
     try:
         return Storage(store, RuleBookRegistry(store), ProjectionRunner(store, all_projections()))
@@ -73,11 +74,13 @@ def open_engine(
     max_retries: int = 8,
     tick_batch: int = 200,
     in_flight: InFlight = "keep",
+    bind: Engine | None = None,
 ) -> EscalationEngine:
     """An engine on storage of its own (closed by ``engine.shutdown()``)."""
     return EscalationEngine(
         rules,
         url,
+        bind=bind,
         clock=clock,
         max_retries=max_retries,
         tick_batch=tick_batch,

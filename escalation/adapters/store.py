@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
-from contextlib import AbstractContextManager
+from collections.abc import Hashable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
 from typing import Any, cast
 from uuid import UUID
@@ -12,20 +12,23 @@ from eventsourcing.application import Application
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import (
     DatetimeAsISO,
+    InfrastructureFactory,
     JSONTranscoder,
     Mapper,
     MapperDeserialisationError,
     StoredEvent,
     find_id_convertor,
 )
-from eventsourcing.utils import TopicError, register_topic, resolve_topic
-from sqlalchemy import Engine, Table
-from sqlalchemy.orm import Session
+from eventsourcing.utils import Environment, TopicError, register_topic, resolve_topic
+from eventsourcing_sqlalchemy.datastore import transactions
+from sqlalchemy import Connection, Engine, Table
+from sqlalchemy.orm import Session, sessionmaker
 
 from escalation.adapters.database import create_serialised, driver_message, masked
-from escalation.adapters.persistence import prepare_log
+from escalation.adapters.host import HostSession, JoinedTransaction, host_session, same_database
+from escalation.adapters.persistence import QuietDatastore, prepare_log
 from escalation.aggregates.catalogue import LEGACY_TOPICS, class_versions
-from escalation.errors import StorageError
+from escalation.errors import InvalidInput, StorageError
 
 #: Fixed, so renaming a class never moves the data: the tables are
 #: ``escalation_events`` and ``escalation_tracking``.
@@ -115,9 +118,19 @@ class LogMapper(Mapper[UUID]):
 class DisputeLog(Application[UUID]):
     name = STORE_NAME
 
-    def __init__(self, env: dict[str, str] | None = None) -> None:
+    def __init__(self, env: dict[str, str] | None = None, *, bind: Engine | None = None) -> None:
         register_legacy_topics()
+        # A host's engine (and its pool) to share instead of one from a URL.
+        self._bind = bind
         super().__init__(env=env)
+
+    def construct_factory(self, env: Environment) -> InfrastructureFactory[Any]:
+        factory = super().construct_factory(env)
+        if self._bind is not None:
+            cast("Any", factory).datastore = QuietDatastore(
+                session_maker=sessionmaker(bind=self._bind)
+            )
+        return factory
 
     def construct_mapper(self) -> Mapper[UUID]:
         return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=LogMapper)
@@ -151,33 +164,59 @@ class DisputeLog(Application[UUID]):
             "AbstractContextManager[Session]", cast("Any", self.recorder).transaction(commit=True)
         )
 
+    @contextmanager
+    def joined(self, host: HostSession, *, write: bool) -> Iterator[None]:
+        """Run the store's reads and writes inside the caller's transaction.
+
+        Everything the store does meanwhile (events, seals, read-model rows,
+        tracking positions) goes through ``host`` in savepoints and is never
+        committed here: the caller's commit or rollback decides. A failure
+        rolls back to the savepoint taken on entry, so it writes nothing and
+        leaves the caller's transaction usable.
+        """
+        if not isinstance(host, Session | Connection):
+            raise InvalidInput(
+                f"session must be a SQLAlchemy Session or Connection, not {type(host).__name__}"
+            )
+        if not same_database(host, self.database):
+            raise StorageError(
+                "the session is on another database than the engine's "
+                f"({masked(str(self.database.url))}); give the engine bind= with your engine"
+            )
+        with host_session(host, write=write) as session:
+            transaction = JoinedTransaction(session)
+            token = transactions.set(transaction)
+            try:
+                with transaction:
+                    yield
+            finally:
+                transactions.reset(token)
+
     def close(self) -> None:
-        """Close the application and the SQLAlchemy engine's pooled connections."""
+        """Close the application and the pooled connections of an engine it made itself."""
         super().close()
         engine = getattr(getattr(self.recorder, "datastore", None), "engine", None)
-        if engine is not None:
+        if engine is not None and self._bind is None:
             engine.dispose()
 
 
-def open_store(url: str) -> DisputeLog:
-    """Open (creating tables if needed) the store at a SQLAlchemy URL."""
-    if not isinstance(url, str) or "://" not in url:
-        raise StorageError(
-            f"database URL {masked(url)!r} is not a SQLAlchemy URL; use e.g. "
-            "sqlite:///escalation.db or postgresql+psycopg://user:pass@localhost/escalation"
-        )
-    env = {
-        "PERSISTENCE_MODULE": "escalation.adapters.persistence:Factory",
-        "SQLALCHEMY_URL": url,
-        "CREATE_TABLE": "y",
-    }
+def open_store(url: str | Engine) -> DisputeLog:
+    """Open (creating tables if needed) the store at a SQLAlchemy URL, or on a host's engine."""
+    env = {"PERSISTENCE_MODULE": "escalation.adapters.persistence:Factory", "CREATE_TABLE": "y"}
+    bind = url if isinstance(url, Engine) else None
+    if bind is None:
+        if not isinstance(url, str) or "://" not in url:
+            raise StorageError(
+                f"database URL {masked(url)!r} is not a SQLAlchemy URL; use e.g. "
+                "sqlite:///escalation.db or postgresql+psycopg://user:pass@localhost/escalation"
+            )
+        env["SQLALCHEMY_URL"] = url
+    where = masked(str(bind.url) if bind is not None else url)
     try:
         # Several processes may start at once on an empty database.
-        app = create_serialised(url, lambda: _touched(DisputeLog(env=env)))
+        app = create_serialised(url, lambda: _touched(DisputeLog(env=env, bind=bind)))
     except Exception as exc:  # the driver's errors differ by backend and cause
-        raise StorageError(
-            f"cannot open the database at {masked(url)}: {driver_message(exc)}"
-        ) from exc
+        raise StorageError(f"cannot open the database at {where}: {driver_message(exc)}") from exc
     return app
 
 

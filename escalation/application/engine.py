@@ -8,15 +8,20 @@ is always given (or read once from the injected clock here, never deeper).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, PersistenceError
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
+from escalation.adapters.database import storage_problem
+from escalation.adapters.host import HostSession
 from escalation.adapters.logs import log_events, to_log, to_log_batch
 from escalation.aggregates.dispute import Dispute
 from escalation.aggregates.rebuild import rebuild
@@ -94,8 +99,11 @@ class EscalationEngine:
         in_flight: InFlight = "keep",
         storage: Storage | None = None,
         max_skew: timedelta | None = None,
+        bind: Engine | None = None,
     ) -> None:
-        self.url = url
+        if bind is not None and (url != DEFAULT_URL or storage is not None):
+            raise InvalidInput("give the engine one database: url=, bind= or storage=")
+        self.url = url if bind is None else str(bind.url)  # str() hides the password
         self.clock = clock
         # How far after the clock a command (or a tick) may be dated: more is a
         # typo. Unset: a day on the system clock; no limit on a clock of the
@@ -115,7 +123,7 @@ class EscalationEngine:
             # The composition root builds it; imported here so that it may import the engine.
             from escalation.bootstrap import open_storage  # noqa: PLC0415 - a cycle at top level
 
-            storage = open_storage(url)
+            storage = open_storage(url if bind is None else bind)
         if storage.projections is None:
             raise StorageError("the engine needs storage opened for writing (open_storage)")
         self.storage = storage
@@ -158,6 +166,7 @@ class EscalationEngine:
         request_id: str | None = None,
         actor: str = "intake",
         claim: str = "",
+        session: HostSession | None = None,
     ) -> UUID:
         """Register a dispute at a unit (登记受理); returns its id."""
         clock = self.clock()
@@ -181,16 +190,17 @@ class EscalationEngine:
         dispute = register(self.rules, receipt, clock)
         dispute_id = dispute.id
         logged = to_log(dispute)
-        try:
-            self.store.save(dispute)
-        except IntegrityError:
-            # The id is derived from the request id: the same request was
-            # already registered (by an earlier call or a concurrent one).
-            if cmd.request_id and self._exists(dispute_id):
-                first = cast("Dispute.Received", self.history(dispute_id)[0])
-                check_same_receipt(first, receipt, explicit_at=received_at is not None)
-                return dispute_id
-            raise
+        with self._within(session):
+            try:
+                self.store.save(dispute)
+            except IntegrityError:
+                # The id is derived from the request id: the same request was
+                # already registered (by an earlier call or a concurrent one).
+                if cmd.request_id and self._exists(dispute_id):
+                    first = cast("Dispute.Received", self.history(dispute_id)[0])
+                    check_same_receipt(first, receipt, explicit_at=received_at is not None)
+                    return dispute_id
+                raise
         log_events(logged)
         return dispute_id
 
@@ -203,6 +213,7 @@ class EscalationEngine:
         at: datetime | None = None,
         note: str = "",
         request_id: str | None = None,
+        session: HostSession | None = None,
     ) -> DisputeState:
         """Record a mediation attempt (先行调解); ``resolved`` also closes the dispute."""
         cmd = self._action(
@@ -211,7 +222,8 @@ class EscalationEngine:
         fact = Mediation(
             as_utc(cmd.at), cmd.actor, cmd.request_id, outcome=cmd.outcome, note=cmd.note
         )
-        return self._command(dispute_id, fact, timed=at is not None)
+        with self._within(session):
+            return self._command(dispute_id, fact, timed=at is not None)
 
     def escalate(
         self,
@@ -222,6 +234,7 @@ class EscalationEngine:
         at: datetime | None = None,
         to_tier: str | None = None,
         request_id: str | None = None,
+        session: HostSession | None = None,
     ) -> DisputeState:
         """Escalate by hand: to the parent unit, or straight to ``to_tier`` (提级)."""
         cmd = self._action(
@@ -234,7 +247,8 @@ class EscalationEngine:
         fact = ManualEscalation(
             as_utc(cmd.at), cmd.actor, cmd.request_id, reason=cmd.reason, to_tier=cmd.to_tier
         )
-        return self._command(dispute_id, fact, timed=at is not None)
+        with self._within(session):
+            return self._command(dispute_id, fact, timed=at is not None)
 
     def supervise(
         self,
@@ -245,6 +259,7 @@ class EscalationEngine:
         at: datetime | None = None,
         reason: str = "",
         request_id: str | None = None,
+        session: HostSession | None = None,
     ) -> DisputeState:
         """Issue a notice by hand (催办/提示/预警/督办)."""
         cmd = self._action(
@@ -254,7 +269,8 @@ class EscalationEngine:
         fact = ManualNotice(
             as_utc(cmd.at), cmd.actor, cmd.request_id, notice=cmd.notice, reason=cmd.reason
         )
-        return self._command(dispute_id, fact, timed=at is not None)
+        with self._within(session):
+            return self._command(dispute_id, fact, timed=at is not None)
 
     def close(
         self,
@@ -265,13 +281,15 @@ class EscalationEngine:
         at: datetime | None = None,
         note: str = "",
         request_id: str | None = None,
+        session: HostSession | None = None,
     ) -> DisputeState:
         """Conclude a dispute (案结事了) with one of the close outcomes."""
         cmd = self._action(CloseInput, "close", actor, at, request_id, outcome=outcome, note=note)
         fact = Closure(
             as_utc(cmd.at), cmd.actor, cmd.request_id, outcome=cmd.outcome, note=cmd.note
         )
-        return self._command(dispute_id, fact, timed=at is not None)
+        with self._within(session):
+            return self._command(dispute_id, fact, timed=at is not None)
 
     def reopen(
         self,
@@ -281,13 +299,17 @@ class EscalationEngine:
         actor: str,
         at: datetime | None = None,
         request_id: str | None = None,
+        session: HostSession | None = None,
     ) -> DisputeState:
         """Reopen a closed dispute that follow-up found unsettled; a new visit begins."""
         cmd = self._action(ReopenInput, "reopen", actor, at, request_id, reason=reason)
         fact = Reopening(as_utc(cmd.at), cmd.actor, cmd.request_id, reason=cmd.reason)
-        return self._command(dispute_id, fact, timed=at is not None)
+        with self._within(session):
+            return self._command(dispute_id, fact, timed=at is not None)
 
-    def tick(self, now: datetime | None = None) -> TickReport:
+    def tick(
+        self, now: datetime | None = None, *, session: HostSession | None = None
+    ) -> TickReport:
         """Apply every time-driven decision due by ``now`` (notices, deadlines).
 
         Finds due disputes through the indexed ``next_due_at`` column, never
@@ -299,12 +321,13 @@ class EscalationEngine:
             now = as_utc(aware("now", now))
             not_after("now", now, self.clock(), self.max_skew)
         report = TickReport(now=now)
-        self.catch_up()
-        with self._read() as session:
-            due = views.due_ids(session, now)
-        for start in range(0, len(due), self.tick_batch):
-            self._tick_batch(due[start : start + self.tick_batch], now, report)
-        self.catch_up()
+        with self._within(session):
+            self.catch_up()
+            with self._read() as read:
+                due = views.due_ids(read, now)
+            for start in range(0, len(due), self.tick_batch):
+                self._tick_batch(due[start : start + self.tick_batch], now, report)
+            self.catch_up()
         return report
 
     def _tick_batch(self, ids: Sequence[UUID], now: datetime, report: TickReport) -> None:
@@ -335,21 +358,28 @@ class EscalationEngine:
 
     # ---------------------------------------------------------------- reads
 
-    def get(self, dispute_id: UUID | str) -> DisputeState:
-        return self._load(as_dispute_id(dispute_id)).state
+    def get(self, dispute_id: UUID | str, *, session: HostSession | None = None) -> DisputeState:
+        did = as_dispute_id(dispute_id)
+        with self._within(session, write=False):
+            return self._load(did).state
 
-    def history(self, dispute_id: UUID | str) -> list[Dispute.Event]:
+    def history(
+        self, dispute_id: UUID | str, *, session: HostSession | None = None
+    ) -> list[Dispute.Event]:
         """The dispute's events, oldest first."""
         did = as_dispute_id(dispute_id)
-        events = list(self.store.events.get(did))
+        with self._within(session, write=False):
+            events = list(self.store.events.get(did))
         if not events:
             raise UnknownDispute(f"no dispute with id {did}")
         return cast("list[Dispute.Event]", events)
 
-    def state_at(self, dispute_id: UUID | str, when: datetime) -> DisputeState:
+    def state_at(
+        self, dispute_id: UUID | str, when: datetime, *, session: HostSession | None = None
+    ) -> DisputeState:
         """The dispute as it stood at ``when`` (events that occurred by then)."""
         when = as_utc(aware("when", when))
-        events = [e for e in self.history(dispute_id) if e.occurred_at <= when]
+        events = [e for e in self.history(dispute_id, session=session) if e.occurred_at <= when]
         if not events:
             raise UnknownDispute(
                 f"dispute {dispute_id} had not been received by {when.isoformat()}"
@@ -358,7 +388,12 @@ class EscalationEngine:
         return dispute.state
 
     def queue(
-        self, unit: str | None = None, tier: str | None = None, *, as_of: datetime | None = None
+        self,
+        unit: str | None = None,
+        tier: str | None = None,
+        *,
+        as_of: datetime | None = None,
+        session: HostSession | None = None,
     ) -> list[QueueItem]:
         """Open disputes at a unit and/or tier, earliest due first.
 
@@ -368,12 +403,13 @@ class EscalationEngine:
             require_known("unit", unit, self.rules.units)
         if tier is not None:
             require_known("tier", tier, self.rules.tiers)
-        self.catch_up()
         instant = as_utc(aware("as_of", as_of)) if as_of is not None else None
-        with self._read() as session:
-            if instant is not None:
-                return views.queue_at(session, instant, unit=unit, tier=tier)
-            return views.queue(session, unit=unit, tier=tier)
+        with self._within(session):  # the catch-up writes read-model rows
+            self.catch_up()
+            with self._read() as read:
+                if instant is not None:
+                    return views.queue_at(read, instant, unit=unit, tier=tier)
+                return views.queue(read, unit=unit, tier=tier)
 
     def figures(
         self,
@@ -382,6 +418,7 @@ class EscalationEngine:
         as_of: datetime | None = None,
         unit: str | None = None,
         tier: str | None = None,
+        session: HostSession | None = None,
     ) -> Figures:
         """The period's figures (local dates), as known at ``as_of`` if given."""
         if isinstance(period, str):
@@ -392,28 +429,33 @@ class EscalationEngine:
             require_known("tier", tier, self.rules.tiers)
         start, end = period.bounds(self.rules.calendar.timezone)
         known = as_utc(aware("as_of", as_of)) if as_of is not None else None
-        self.catch_up()
-        with self._read() as session:
-            return compute_figures(
-                session, self.rules.tiers, start, end, as_of=known, unit=unit, tier=tier
-            )
+        with self._within(session):
+            self.catch_up()
+            with self._read() as read:
+                return compute_figures(
+                    read, self.rules.tiers, start, end, as_of=known, unit=unit, tier=tier
+                )
 
-    def backlog(self, period: Period | str) -> tuple[list[date], list[dict[str, int]]]:
+    def backlog(
+        self, period: Period | str, *, session: HostSession | None = None
+    ) -> tuple[list[date], list[dict[str, int]]]:
         """Open disputes per tier at the close of each local day of the period."""
         if isinstance(period, str):
             period = Period.parse(period)
         days = period.days()
         instants = [end_of_day(d, self.rules.calendar.timezone) for d in days]
-        self.catch_up()
-        with self._read() as session:
-            return days, backlog(session, self.rules.tiers, instants)
+        with self._within(session):
+            self.catch_up()
+            with self._read() as read:
+                return days, backlog(read, self.rules.tiers, instants)
 
-    def timeline(self, dispute_id: UUID | str) -> list[Any]:
+    def timeline(self, dispute_id: UUID | str, *, session: HostSession | None = None) -> list[Any]:
         """The dispute's timeline rows (event, actor, rule, reason, state after), oldest first."""
         did = as_dispute_id(dispute_id)
-        self.catch_up()
-        with self._read() as session:
-            rows = views.timeline_rows(session, did)
+        with self._within(session):
+            self.catch_up()
+            with self._read() as read:
+                rows = views.timeline_rows(read, did)
         if not rows:
             raise UnknownDispute(f"no dispute with id {did}")
         return rows
@@ -428,9 +470,12 @@ class EscalationEngine:
             self.projections.reset(projection)
         return self.catch_up(progress)
 
-    def catch_up(self, progress: Progress | None = None) -> int:
+    def catch_up(
+        self, progress: Progress | None = None, *, session: HostSession | None = None
+    ) -> int:
         """Bring the read models up to the end of the log."""
-        return self.projections.catch_up(progress)
+        with self._within(session):
+            return self.projections.catch_up(progress)
 
     # ------------------------------------------------------------ internals
 
@@ -455,6 +500,22 @@ class EscalationEngine:
         )
         not_after("at", cmd.at, clock, self.max_skew)
         return cmd
+
+    @contextmanager
+    def _within(self, session: HostSession | None, *, write: bool = True) -> Iterator[None]:
+        """Run inside the host's transaction (``session``), or in the engine's own.
+
+        Either way a failure of the database is a ``StorageError`` naming the
+        driver's complaint (never its SQL or parameters).
+        """
+        try:
+            if session is None:
+                yield
+            else:
+                with self.store.joined(session, write=write):
+                    yield
+        except (PersistenceError, SQLAlchemyError) as exc:
+            raise StorageError(storage_problem(exc)) from exc
 
     def _read(self) -> Any:
         """A read-only session on the store's database."""

@@ -8,7 +8,7 @@ from escalation.adapters.database.bulk import insert_rows
 from escalation.adapters.database.ddl import create_serialised
 from escalation.adapters.database.types import UTCDateTime, sqlite_text
 from escalation.adapters.database.upsert import insert_missing, upsert
-from escalation.adapters.database.urls import driver_message, masked
+from escalation.adapters.database.urls import driver_message, masked, storage_problem
 
 __all__ = [
     "UTCDateTime",
@@ -18,5 +18,6 @@ __all__ = [
     "insert_rows",
     "masked",
     "sqlite_text",
+    "storage_problem",
     "upsert",
 ]

@@ -34,3 +34,14 @@ def driver_message(exc: BaseException) -> str:
         first = first.split(marker, 1)[0].rstrip()
     name = type(inner).__name__
     return f"{name}: {first}" if first else name
+
+
+def storage_problem(exc: BaseException) -> str:
+    """What to tell a person when the database refused an operation."""
+    message = f"the database refused the operation: {driver_message(exc)}"
+    if "database is locked" in message:
+        message += (
+            " (another connection holds the SQLite write lock; inside your own "
+            "transaction, pass it to the engine as session=)"
+        )
+    return message
