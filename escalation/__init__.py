@@ -16,8 +16,10 @@ if TYPE_CHECKING:
     from escalation.aggregates import Dispute, DisputeState
     from escalation.application.engine import EscalationEngine, QueueItem, TickReport
     from escalation.policies.rulebook import RuleBook
+    from projections.changes import Change
 
 _PUBLIC = {
+    "Change": "projections.changes",
     "Dispute": "escalation.aggregates",
     "DisputeState": "escalation.aggregates",
     "EscalationEngine": "escalation.application.engine",
@@ -26,7 +28,15 @@ _PUBLIC = {
     "RuleBook": "escalation.policies.rulebook",
 }
 
-__all__ = ["Dispute", "DisputeState", "EscalationEngine", "QueueItem", "RuleBook", "TickReport"]
+__all__ = [
+    "Change",
+    "Dispute",
+    "DisputeState",
+    "EscalationEngine",
+    "QueueItem",
+    "RuleBook",
+    "TickReport",
+]
 __version__ = "0.1.0"
 
 

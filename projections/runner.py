@@ -34,6 +34,7 @@ from escalation.adapters.logs import get_logger
 from escalation.aggregates.dispute import Dispute
 from escalation.progress import Progress
 from projections.base import Projection
+from projections.changes import consumers
 
 #: Times one catch-up may lose the race to insert a first tracking row.
 MAX_LOST_RACES = 8
@@ -68,6 +69,7 @@ class ProjectionRunner:
     def _create_tables(self) -> Any:
         tracking = self.app.factory.tracking_recorder()
         read_models.create(self.datastore.engine, checkfirst=True)
+        consumers.create(self.datastore.engine, checkfirst=True)  # the change feed's positions
         for projection in self.projections:
             self._rebuild_if_outdated(projection, tracking)
             for table in projection.tables:
@@ -104,6 +106,10 @@ class ProjectionRunner:
         log.info(
             "projection.outdated", projection=projection.name, was=stored, now=projection.version
         )
+
+    def named(self, name: str) -> Projection:
+        """The projection called ``name`` (a read model's position is asked by name)."""
+        return next(p for p in self.projections if p.name == name)
 
     def key(self, projection: Projection) -> str:
         return f"{self.app.name}.{projection.name}"[:32]

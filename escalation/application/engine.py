@@ -19,6 +19,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError, PersistenceError
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from escalation.adapters.database import storage_problem
 from escalation.adapters.host import HostSession
@@ -51,6 +52,8 @@ from escalation.policies.inputs import (
     ActionInput,
     CloseInput,
     EscalateInput,
+    FeedInput,
+    FollowInput,
     MediateInput,
     ReceiveInput,
     ReopenInput,
@@ -64,6 +67,9 @@ from escalation.policies.inputs import (
 from escalation.policies.rulebook import NOTICES, RuleBook
 from escalation.progress import Progress
 from projections import views
+from projections.changes import Change, claim_position, move_position
+from projections.changes import changes as feed_changes
+from projections.disputes import DisputesProjection
 from projections.figures import Figures, backlog, compute_figures
 from projections.runner import ProjectionRunner
 
@@ -459,6 +465,58 @@ class EscalationEngine:
         if not rows:
             raise UnknownDispute(f"no dispute with id {did}")
         return rows
+
+    def changes(
+        self, after: int = 0, limit: int = 100, *, session: HostSession | None = None
+    ) -> list[Change]:
+        """What happened after position ``after``, in log order (at most ``limit``).
+
+        No personal data: positions, ids, event names, times and where each
+        dispute stood after its event. Give the last ``position`` back as
+        ``after`` for the next page.
+        """
+        feed = validated(FeedInput, "changes", after=after, limit=limit)
+        with self._within(session):
+            self.catch_up()
+            with self._read() as read:
+                return self._changes(read, feed.after, feed.limit)
+
+    def follow(
+        self,
+        consumer: str,
+        handler: Callable[[Change, Session], None],
+        *,
+        limit: int = 100,
+        session: HostSession | None = None,
+    ) -> int:
+        """Hand the next changes to ``handler``, each exactly once per ``consumer``.
+
+        ``handler(change, session)`` does the host's work for one change
+        (queue an SMS, write a letter) through ``session``; the consumer's
+        position moves in that same transaction, so a crash or an error
+        before the commit hands the same changes over again, and a commit
+        never hands them over twice. With ``session=`` all of it happens in
+        the caller's transaction, which the caller commits; without, the
+        engine commits after the last change. Returns how many were handed.
+        """
+        feed = validated(FollowInput, "follow", consumer=consumer, after=0, limit=limit)
+        if not callable(handler):
+            raise InvalidInput("follow: handler must be a function of (change, session)")
+        with self._within(session):
+            self.catch_up()
+            with self.store.writing() as write:
+                position = claim_position(write, feed.consumer)
+                batch = self._changes(write, position, feed.limit)
+                for change in batch:
+                    handler(change, write)
+                if batch:
+                    move_position(write, feed.consumer, batch[-1].position, self.clock())
+        return len(batch)
+
+    def _changes(self, session: Session, after: int, limit: int) -> list[Change]:
+        # The timeline's position: later events have no row to join yet.
+        up_to = self.projections.position(self.projections.named(DisputesProjection.name))
+        return feed_changes(session, self.store.events_table, after=after, limit=limit, up_to=up_to)
 
     def rebuild(self, name: str | None = None, progress: Progress | None = None) -> int:
         """Drop projections (all, or one by name) and replay them from the first event."""

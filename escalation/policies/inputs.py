@@ -40,6 +40,7 @@ LIMITS: dict[str, int] = {
     "outcome": 32,
     "notice": 32,
     "rule_id": 64,  # a rule book's rule ids (the risk rule has a column of 64)
+    "consumer": 64,  # a change-feed consumer's name
 }
 
 #: The instants a command may be dated at: later or earlier is a typo, not a dispute.
@@ -148,6 +149,19 @@ class CloseInput(ActionInput):
 
 class ReopenInput(ActionInput):
     reason: Reason
+
+
+class FeedInput(BaseModel):
+    """Where to read the change feed from, and how much at once."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    after: int = Field(strict=True, ge=0)
+    limit: int = Field(strict=True, ge=1, le=10_000)
+
+
+class FollowInput(FeedInput):
+    consumer: Annotated[str, _limit("consumer"), Field(pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 
 def validated(
