@@ -240,3 +240,22 @@ def test_without_a_session_a_locked_sqlite_file_is_a_storage_error(
             receive(engine, None)
         assert isinstance(caught.value, EscalationError)
     host.dispose()
+
+
+def test_every_query_reads_the_transactions_own_writes(
+    embedded: EscalationEngine, host: Engine
+) -> None:
+    with Session(host) as s, s.begin():
+        did = receive(embedded, s)
+        embedded.mediate(did, outcome="failed", mediator="m", at=T0 + hours(1), session=s)
+        assert embedded.state_at(did, T0 + hours(0.5), session=s).mediations == 0
+        assert [type(e).__name__ for e in embedded.history(did, session=s)][-1] == "Mediated"
+        assert embedded.timeline(did, session=s)[-1].event == "Mediated"
+        assert embedded.figures("2026-03", session=s).received == 1
+        days, counts = embedded.backlog("2026-03", session=s)
+        assert counts[days.index(T0.date())]["community"] == 1
+        assert embedded.changes(session=s)[-1].dispute_id == did
+        assert embedded.catch_up(session=s) == 0  # already caught up, inside the transaction
+        s.rollback()
+    assert embedded.figures("2026-03").received == 0
+    assert embedded.changes() == []
