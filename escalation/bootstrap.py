@@ -24,6 +24,7 @@ from typing import Self
 from sqlalchemy import Engine, inspect
 
 from escalation.adapters.database import driver_message, masked
+from escalation.adapters.personal_data import MasterKeySource, master_key_for
 from escalation.adapters.store import STORE_NAME, DisputeLog, open_store
 from escalation.aggregates.rules_applied import InFlight
 from escalation.application.activation import ActivationReport
@@ -56,9 +57,17 @@ class Storage:
         self.close()
 
 
-def open_storage(url: str | Engine = DEFAULT_URL) -> Storage:
-    """Open (creating tables if needed) the store at a SQLAlchemy URL or on a host's engine."""
-    store = open_store(url)
+def open_storage(
+    url: str | Engine = DEFAULT_URL, master_key: MasterKeySource | None = None
+) -> Storage:
+    """Open (creating tables if needed) the store at a SQLAlchemy URL or on a host's engine.
+
+    ``master_key``: the key that opens personal data (bytes, a key file, or a
+    function returning the bytes); else ``ESCALATION_MASTER_KEY``, else the
+    key file beside a SQLite store (``escalation.db.key``).
+    """
+    where = url.url if isinstance(url, Engine) else url
+    store = open_store(url, master_key_for(where, master_key))
     try:
         return Storage(store, RuleBookRegistry(store), ProjectionRunner(store, all_projections()))
     except BaseException:
@@ -88,10 +97,16 @@ def open_engine(
     )
 
 
-def open_log(url: str) -> DisputeLog:
-    """Open an existing store for reading only (a missing SQLite file is an error)."""
+def open_log(url: str, master_key: MasterKeySource | None = None) -> DisputeLog:
+    """Open an existing store for reading only (a missing SQLite file is an error).
+
+    Personal fields open with the master key if one is found (as ``open_storage``
+    finds it); without one they read as ``[sealed]``: what-if, verification and
+    audits of procedure need none.
+    """
     if not isinstance(url, str) or "://" not in url:
         raise StorageError(f"database URL {masked(url)!r} is not a SQLAlchemy URL")
+    key = master_key_for(url, master_key)
     if url.startswith("sqlite") and ":memory:" not in url:
         path = Path(url.split(":///", 1)[-1])
         if not path.is_file():
@@ -100,7 +115,7 @@ def open_log(url: str) -> DisputeLog:
     env = {"PERSISTENCE_MODULE": "eventsourcing_sqlalchemy", "SQLALCHEMY_URL": url}
     env["CREATE_TABLE"] = "n"
     try:
-        store = DisputeLog(env=env)
+        store = DisputeLog(env=env, master_key=key, lenient=True)
         present = inspect(store.database).has_table(f"{STORE_NAME}_events")
     except Exception as exc:  # the driver's errors differ by backend and cause
         raise StorageError(

@@ -59,8 +59,7 @@ disputes = Table(
     Column("source", String(64), nullable=False),
     Column("parties", Integer, nullable=False),
     Column("amount", Float, nullable=False),
-    Column("summary", Text, nullable=False),
-    Column("location", Text, nullable=False),
+    Column("erased", Boolean, nullable=False),
     Column("received_at", UTCDateTime, nullable=False),
     Column("received_unit", String(64), nullable=False),
     Column("risk", String(8)),
@@ -155,8 +154,11 @@ _TIMELINE_STATE = [
     "updated_at",
 ]
 
-# The claim stays out of the read model: a person's own words, read from the log.
-_STATE_FIELDS = [f.name for f in fields(DisputeState) if f.name not in ("request_ids", "claim")]
+# Personal data stays out of the read models: it is read (and opened) from the log.
+_PERSONAL_STATE = ("summary", "location", "claim", "people")
+_STATE_FIELDS = [
+    f.name for f in fields(DisputeState) if f.name not in ("request_ids", *_PERSONAL_STATE)
+]
 
 
 def row_from_state(state: DisputeState) -> dict[str, Any]:
@@ -173,11 +175,13 @@ def state_from_row(row: Any) -> DisputeState:
         (a, datetime.fromisoformat(t)) for a, t in json.loads(values["schedule"])
     )
     values["notices"] = tuple(json.loads(values["notices"]))
-    return DisputeState(**values)
+    return DisputeState(**values, summary="", location="")
 
 
 def timeline_row(event: Dispute.Event, state: DisputeState) -> dict[str, Any]:
-    detail = {k: v for k, v in vars(event).items() if k not in _COMMON}
+    # The event's own fields, but none that hold personal data.
+    hidden = _COMMON.union(event.personal_fields())
+    detail = {k: v for k, v in vars(event).items() if k not in hidden}
     row: dict[str, Any] = dict(zip(_TIMELINE_STATE, _timeline_state(state), strict=True))
     row.update(
         dispute_id=event.originator_id,
@@ -221,6 +225,8 @@ def _notices_text(notices: tuple[str, ...]) -> str:
 
 class DisputesProjection(Projection):
     name = "disputes"
+    # 2: no personal data (summary, location; personal fields of the timeline's detail).
+    version = 2
 
     @property
     def tables(self) -> Sequence[Table]:

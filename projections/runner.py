@@ -9,6 +9,7 @@ crash between pages loses nothing and repeats nothing.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -29,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from escalation.adapters.database import create_serialised
+from escalation.adapters.database import create_serialised, insert_missing
 from escalation.adapters.logs import get_logger
 from escalation.aggregates.dispute import Dispute
 from escalation.progress import Progress
@@ -62,6 +63,11 @@ class ProjectionRunner:
         self.projections = list(projections)
         self.page_size = page_size
         self.recorder: Any = cast("Any", app.recorder)  # the eventsourcing-sqlalchemy recorder
+        # The read models hold no personal data: decode without opening sealed
+        # fields (no data-key lookups; they read as "[sealed]").
+        mapper: Any = copy.copy(app.mapper)
+        mapper.keyring = None
+        self.mapper: Any = mapper
         self.datastore: Any = self.recorder.datastore
         self.retries = 0  # pages tried again after losing a race to another process
         self.tracking: Any = create_serialised(self.datastore.engine, self._create_tables)
@@ -90,8 +96,14 @@ class ProjectionRunner:
             if stored is None:
                 built = inspect(conn).has_table(projection.tables[0].name)
                 # Tables built before versions were recorded have the first shape.
-                stored = 1 if built else projection.version
-                conn.execute(read_models.insert().values(name=projection.name, version=stored))
+                first = 1 if built else projection.version
+                # Processes starting together: the first row written stands.
+                insert_missing(
+                    conn, read_models, [{"name": projection.name, "version": first}], ["name"]
+                )
+                stored = conn.execute(
+                    select(read_models.c.version).where(read_models.c.name == projection.name)
+                ).scalar_one()
             if stored == projection.version:
                 return
             for table in reversed(projection.tables):
@@ -154,7 +166,7 @@ class ProjectionRunner:
             )
             if not page:
                 break
-            events = [cast("Dispute.Event", self.app.mapper.to_domain_event(n)) for n in page]
+            events = [cast("Dispute.Event", self.mapper.to_domain_event(n)) for n in page]
             last = page[-1].id
             try:
                 with self.datastore.transaction(commit=True) as session:

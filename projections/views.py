@@ -194,8 +194,9 @@ def intake(session: Session, start: datetime, end: datetime) -> Iterator[Intake]
         .order_by(t.occurred_at, t.dispute_id)
     )
     for row in session.execute(query.execution_options(yield_per=5000)):
-        location = json.loads(row.detail).get("location") or ""
-        yield Intake(row.dispute_id, row.category, row.unit, str(location), row.occurred_at)
+        # The location is personal data, not in the read models: the caller reads it
+        # from the log (reviews do) when it needs it.
+        yield Intake(row.dispute_id, row.category, row.unit, "", row.occurred_at)
 
 
 def notices_by_unit(session: Session, start: datetime, end: datetime) -> dict[str, Counter[str]]:

@@ -12,6 +12,7 @@ SQLite half only; without it, missing PostgreSQL binaries are an error.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,7 +20,8 @@ import psycopg
 import pytest
 
 from escalation import EscalationEngine, RuleBook
-from tests.helpers import SMALL_RULES, T0
+from escalation.adapters.personal_data import MASTER_KEY_VARIABLE
+from tests.helpers import SMALL_RULES, T0, TEST_MASTER_KEY
 from tests.postgres_server import (
     DATABASES_VARIABLE,
     PostgresUnavailable,
@@ -29,6 +31,10 @@ from tests.postgres_server import (
 )
 
 DATABASES = wanted_databases()
+
+# Every store in the suite seals personal data with this master key (processes
+# the tests start inherit it); tests of a missing or wrong key take it away.
+os.environ.setdefault(MASTER_KEY_VARIABLE, TEST_MASTER_KEY)
 
 
 @pytest.fixture(scope="session")

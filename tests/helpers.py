@@ -67,6 +67,8 @@ routing:
   - {id: rest, when: 'true', department: governance_centre}
 """
 
+#: The suite's master key (base64 of 32 bytes), for personal data at rest.
+TEST_MASTER_KEY = "dGVzdCBtYXN0ZXIga2V5IG9mIHRoZSBzdWl0ZSAhISE="
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Shanghai
 
 

@@ -106,6 +106,9 @@ def _state(value: Any) -> bytes:
 
 
 class BulkApplicationRecorder(SQLAlchemyApplicationRecorder):
+    #: The store's data keys: new ones are written with the events they seal.
+    keyring: Any = None
+
     def _insert_stored_events(
         self, session: Session, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int]:
@@ -114,10 +117,21 @@ class BulkApplicationRecorder(SQLAlchemyApplicationRecorder):
         table = self.events_record_cls.__table__
         self._lock_table(session)  # PostgreSQL: ids committed in order, followers skip none
         statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        ids = [int(row[0]) for row in session.execute(statement, _rows(stored_events))]
+        try:
+            ids = [int(row[0]) for row in session.execute(statement, _rows(stored_events))]
+        except Exception:
+            if self.keyring is not None:  # their events were not written: neither are they
+                for event in stored_events:
+                    self.keyring.pending.pop(event.originator_id, None)
+            raise
         seal(session, self.events_record_cls.__table__, list(zip(ids, stored_events, strict=True)))
+        self._write_keys(session, stored_events)
         self._notify_channel(session)
         return ids
+
+    def _write_keys(self, session: Session, stored_events: Sequence[StoredEvent]) -> None:
+        if self.keyring is not None and self.keyring.pending:
+            self.keyring.write_pending(session, [e.originator_id for e in stored_events])
 
     def append_events(self, stored_events: Sequence[StoredEvent]) -> None:
         """Insert in one transaction without ``RETURNING`` (bulk import).
@@ -145,6 +159,7 @@ class BulkApplicationRecorder(SQLAlchemyApplicationRecorder):
             ]:
                 raise StorageError("the rows written are not the rows given; nothing was written")
             seal(session, table, [(int(r[0]), e) for r, e in zip(ids, stored_events, strict=True)])
+            self._write_keys(session, stored_events)
             self._notify_channel(session)
 
     def select_notifications(

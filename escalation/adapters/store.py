@@ -19,14 +19,29 @@ from eventsourcing.persistence import (
     StoredEvent,
     find_id_convertor,
 )
-from eventsourcing.utils import Environment, TopicError, register_topic, resolve_topic
+from eventsourcing.utils import (
+    Environment,
+    TopicError,
+    get_topic,
+    register_topic,
+    resolve_topic,
+)
 from eventsourcing_sqlalchemy.datastore import transactions
-from sqlalchemy import Connection, Engine, Table
+from sqlalchemy import Connection, Engine, Table, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from escalation.adapters.database import create_serialised, driver_message, masked
 from escalation.adapters.host import HostSession, JoinedTransaction, host_session, same_database
 from escalation.adapters.persistence import QuietDatastore, prepare_log
+from escalation.adapters.personal_data import (
+    LOCKED,
+    Keyring,
+    MasterKey,
+    data_keys,
+    is_sealed,
+    open_sealed,
+    seal,
+)
 from escalation.aggregates.catalogue import LEGACY_TOPICS, class_versions
 from escalation.errors import InvalidInput, StorageError
 
@@ -68,12 +83,61 @@ def register_legacy_topics() -> None:
 
 
 class LogMapper(Mapper[UUID]):
-    """The stock mapper, refusing what this version cannot read faithfully.
+    """The stock mapper, sealing personal fields and refusing what it cannot read faithfully.
 
     An unknown topic or a ``class_version`` newer than the class's is a store
     written by a newer escalation: a clear ``StorageError``, never a half-read
-    event with fields the code does not know.
+    event with fields the code does not know. An event's personal fields
+    (``personal_fields()``) are stored sealed with its dispute's data key and
+    opened on the way back (``escalation.adapters.personal_data``).
     """
+
+    #: The store's data keys; None for a mapper that must never see personal data.
+    keyring: Keyring | None = None
+
+    def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
+        personal = getattr(domain_event, "personal_fields", None)
+        values = vars(domain_event)
+        names = [n for n in personal() if values.get(n)] if personal is not None else []
+        if not names:
+            return super().to_stored_event(domain_event)
+        if self.keyring is None:
+            raise StorageError(
+                "this store was opened without its keyring: it writes no personal data"
+            )
+        dispute_id = domain_event.originator_id
+        version = domain_event.originator_version
+        key = self.keyring.for_sealing(dispute_id, version)
+        state = dict(values)
+        state.pop("originator_id")
+        state.pop("originator_version")
+        for name in names:
+            state[name] = seal(key, dispute_id, version, name, state[name])
+        state["class_version"] = getattr(type(domain_event), "class_version", 1)
+        encoded = self.transcoder.encode(state)
+        if self.compressor:
+            encoded = self.compressor.compress(encoded)
+        if self.cipher:
+            encoded = self.cipher.encrypt(encoded)
+        return StoredEvent(
+            originator_id=dispute_id,
+            originator_version=version,
+            topic=get_topic(type(domain_event)),
+            state=encoded,
+        )
+
+    def _open(self, fields: dict[str, Any], stored_event: StoredEvent) -> None:
+        sealed = [name for name, value in fields.items() if is_sealed(value)]
+        if not sealed:
+            return
+        dispute_id = cast("UUID", stored_event.originator_id)
+        if not isinstance(dispute_id, UUID):
+            dispute_id = UUID(str(dispute_id))
+        key = self.keyring.for_opening(dispute_id) if self.keyring is not None else LOCKED
+        for name in sealed:
+            fields[name] = open_sealed(
+                key, dispute_id, stored_event.originator_version, name, fields[name]
+            )
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
         # The stock method, with the two refusals: it drops a stored
@@ -97,6 +161,7 @@ class LogMapper(Mapper[UUID]):
             raise MapperDeserialisationError(
                 f"{where} ({stored_event.topic}) does not decode: {exc}"
             ) from exc
+        self._open(fields, stored_event)
         known = getattr(cls, "class_version", 1)
         version = fields.pop("class_version", 1)
         if version > known:
@@ -118,11 +183,36 @@ class LogMapper(Mapper[UUID]):
 class DisputeLog(Application[UUID]):
     name = STORE_NAME
 
-    def __init__(self, env: dict[str, str] | None = None, *, bind: Engine | None = None) -> None:
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        bind: Engine | None = None,
+        master_key: MasterKey | None = None,
+        lenient: bool = False,
+    ) -> None:
         register_legacy_topics()
         # A host's engine (and its pool) to share instead of one from a URL.
         self._bind = bind
         super().__init__(env=env)
+        self._has_keys = False
+        # Set before the keyring: its reader asks the recorder.
+        # ``lenient``: a reader without the master key sees sealed fields as [sealed].
+        self.keyring = Keyring(master_key, read=self._key_row, lenient=lenient)
+        cast("LogMapper", self.mapper).keyring = self.keyring
+        cast("Any", self.recorder).keyring = self.keyring
+
+    def _key_row(self, dispute_id: UUID) -> tuple[str, bytes | None] | None:
+        if not self._has_keys:  # a store opened read-only may predate the table
+            self._has_keys = inspect(self.database).has_table(data_keys.name)
+            if not self._has_keys:
+                return None
+        c = data_keys.c
+        with self.reading() as session:
+            row = session.execute(
+                select(c.master_key_id, c.wrapped).where(c.dispute_id == dispute_id)
+            ).first()
+        return None if row is None else (str(row[0]), row[1])
 
     def construct_factory(self, env: Environment) -> InfrastructureFactory[Any]:
         factory = super().construct_factory(env)
@@ -200,8 +290,11 @@ class DisputeLog(Application[UUID]):
             engine.dispose()
 
 
-def open_store(url: str | Engine) -> DisputeLog:
-    """Open (creating tables if needed) the store at a SQLAlchemy URL, or on a host's engine."""
+def open_store(url: str | Engine, master_key: MasterKey | None = None) -> DisputeLog:
+    """Open (creating tables if needed) the store at a SQLAlchemy URL, or on a host's engine.
+
+    ``master_key`` opens and wraps the disputes' data keys (personal data).
+    """
     env = {"PERSISTENCE_MODULE": "escalation.adapters.persistence:Factory", "CREATE_TABLE": "y"}
     bind = url if isinstance(url, Engine) else None
     if bind is None:
@@ -214,19 +307,29 @@ def open_store(url: str | Engine) -> DisputeLog:
     where = masked(str(bind.url) if bind is not None else url)
     try:
         # Several processes may start at once on an empty database.
-        app = create_serialised(url, lambda: _touched(DisputeLog(env=env, bind=bind)))
+        app = create_serialised(
+            url, lambda: _touched(DisputeLog(env=env, bind=bind, master_key=master_key))
+        )
     except Exception as exc:  # the driver's errors differ by backend and cause
         raise StorageError(f"cannot open the database at {where}: {driver_message(exc)}") from exc
     return app
 
 
-def offline_mapper() -> Mapper[UUID]:
+def offline_mapper(master_key: MasterKey | None = None) -> LogMapper:
     """The store's own mapper (same topics, transcodings and settings), without a database.
 
     For work that encodes or decodes events away from any store, such as the
-    importer's worker processes.
+    importer's worker processes: it seals new disputes' personal fields with
+    fresh data keys, left in ``mapper.keyring.pending`` for the writer.
     """
-    return DisputeLog(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}).mapper
+    app = DisputeLog(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, master_key=master_key)
+    app.keyring.read = _no_key_row
+    app.keyring.offline = True
+    return cast("LogMapper", app.mapper)
+
+
+def _no_key_row(_dispute_id: UUID) -> None:
+    return None
 
 
 def _touched(app: DisputeLog) -> DisputeLog:
@@ -242,4 +345,5 @@ def _touched(app: DisputeLog) -> DisputeLog:
         class_versions(),
         lock=recorder._lock_table,
     )
+    data_keys.create(recorder.datastore.engine, checkfirst=True)
     return app

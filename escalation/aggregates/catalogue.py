@@ -28,6 +28,7 @@ STORED_CLASSES: Final[tuple[type, ...]] = (
     Dispute.Supervised,
     Dispute.Closed,
     Dispute.Reopened,
+    Dispute.Erased,
     RulesApplied,
     RuleBookLog,
     RuleBookLog.Opened,

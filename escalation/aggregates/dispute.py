@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -73,9 +73,27 @@ class Dispute(Aggregate):
         actor: str
         recorded_at: datetime
 
+        #: Fields holding personal data (people, their words, where they live),
+        #: stored sealed with the dispute's data key (docs/personal-data.md).
+        PERSONAL: ClassVar[tuple[str, ...]] = ()
+        #: Fields holding personal data when a person wrote them; a rule's are rule text.
+        PERSONAL_BY_PEOPLE: ClassVar[tuple[str, ...]] = ()
+
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state.pop("prev_hash", None)
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            """Version 3 of an event with personal fields: they may be stored sealed.
+
+            The mapper opens sealed fields before upcasting; a version-2 event
+            stored them in plain text, which reads as it was.
+            """
+
+        def personal_fields(self) -> tuple[str, ...]:
+            """The fields of this event that hold personal data."""
+            return self.PERSONAL if self.by_rule else self.PERSONAL + self.PERSONAL_BY_PEOPLE
 
         @property
         def occurred_at(self) -> datetime:
@@ -108,7 +126,9 @@ class Dispute(Aggregate):
     class Received(Event, Aggregate.Created):
         TOPIC = "escalation/Dispute.Received"
         # Version 2 also adds the person's claim (诉求), empty on older receipts.
-        class_version = 2
+        # Version 3 adds the people (parties as data) and stores personal fields sealed.
+        class_version = 3
+        PERSONAL = ("summary", "claim", "location", "people")
 
         unit: str
         tier: str
@@ -123,11 +143,16 @@ class Dispute(Aggregate):
         schedule: list[tuple[str, datetime]]
         rules_version: str
         claim: str
+        people: list[dict[str, str]]
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state.pop("prev_hash", None)
             state["claim"] = ""
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["people"] = []
 
         def apply(self, aggregate: Dispute) -> None:
             aggregate.state = DisputeState(
@@ -142,6 +167,7 @@ class Dispute(Aggregate):
                 amount=self.amount,
                 summary=self.summary,
                 claim=self.claim,
+                people=tuple(self.people),
                 location=self.location,
                 received_at=self.timestamp,
                 received_unit=self.unit,
@@ -177,6 +203,8 @@ class Dispute(Aggregate):
 
     class Mediated(Event):
         TOPIC = "escalation/Dispute.Mediated"
+        class_version = 3  # personal fields may be stored sealed
+        PERSONAL = ("note",)
 
         outcome: str
         unit: str
@@ -196,6 +224,8 @@ class Dispute(Aggregate):
 
     class Escalated(Event):
         TOPIC = "escalation/Dispute.Escalated"
+        class_version = 3  # personal fields may be stored sealed
+        PERSONAL_BY_PEOPLE = ("reason",)
 
         from_unit: str
         from_tier: str
@@ -228,6 +258,8 @@ class Dispute(Aggregate):
 
     class Supervised(Event):
         TOPIC = "escalation/Dispute.Supervised"
+        class_version = 3  # personal fields may be stored sealed
+        PERSONAL_BY_PEOPLE = ("reason",)
 
         notice: str
         unit: str
@@ -248,6 +280,8 @@ class Dispute(Aggregate):
 
     class Closed(Event):
         TOPIC = "escalation/Dispute.Closed"
+        class_version = 3  # personal fields may be stored sealed
+        PERSONAL = ("note",)
 
         outcome: str
         unit: str
@@ -261,6 +295,8 @@ class Dispute(Aggregate):
 
     class Reopened(Event):
         TOPIC = "escalation/Dispute.Reopened"
+        class_version = 3  # personal fields may be stored sealed
+        PERSONAL = ("reason",)
 
         unit: str
         tier: str
@@ -287,6 +323,23 @@ class Dispute(Aggregate):
             )
             self.remember_request(aggregate, self.request_id)
 
+    class Erased(Event):
+        """The dispute's personal data was destroyed (its data key shredded).
+
+        Carries who, why and when, never personal data: the reason is a
+        ground such as "retention period ended" or a person's request.
+        """
+
+        TOPIC = "escalation/Dispute.Erased"
+        class_version = 1  # new with personal data: none of the base's older forms
+
+        reason: str
+        request_id: str | None
+
+        def apply(self, aggregate: Dispute) -> None:
+            self.advance(aggregate, erased=True)
+            self.remember_request(aggregate, self.request_id)
+
     # ---------------------------------------------------------------- commands
 
     @classmethod
@@ -310,8 +363,13 @@ class Dispute(Aggregate):
         rules_version: str,
         request_id: str | None = None,
         claim: str = "",
+        people: Sequence[dict[str, str]] = (),
     ) -> Dispute:
         require_aware("received_at", at)
+        if len(people) > parties:
+            raise InvalidInput(
+                f"parties ({parties}) is the head count: at least the {len(people)} people given"
+            )
         if parties < 1:
             raise InvalidInput(f"parties must be at least 1, got {parties}")
         if not math.isfinite(amount) or amount < 0:
@@ -337,6 +395,7 @@ class Dispute(Aggregate):
             schedule=list(schedule),
             rules_version=rules_version,
             claim=claim,
+            people=[dict(p) for p in people],
         )
 
     def _check(self, at: datetime, *, must_be_open: bool = True, what: str) -> None:
@@ -570,5 +629,27 @@ class Dispute(Aggregate):
             due_at=due_at,
             schedule=list(schedule),
             rules_version=rules_version,
+            request_id=request_id,
+        )
+
+    def erase(
+        self,
+        *,
+        reason: str,
+        actor: str,
+        at: datetime,
+        recorded_at: datetime,
+        request_id: str | None = None,
+    ) -> None:
+        """Record that the dispute's personal data is destroyed (the store shreds the key)."""
+        self._check(at, must_be_open=False, what="erase")
+        if self.state.erased:
+            raise IllegalTransition(f"dispute {self.state.id} was erased already")
+        self.trigger_event(
+            event_class=self.Erased,
+            timestamp=at,
+            actor=actor,
+            recorded_at=recorded_at,
+            reason=reason,
             request_id=request_id,
         )

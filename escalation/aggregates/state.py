@@ -36,6 +36,10 @@ class DisputeState:
     received_unit: str
     # Decisions and counters.
     claim: str = ""  # the person's claim (诉求); empty on receipts older than the field
+    # The people concerned (name, phone, id_number, address, role); ``parties``
+    # stays the head count. Empty on older receipts and once erased.
+    people: tuple[dict[str, str], ...] = ()
+    erased: bool = False  # personal data destroyed (crypto-shredded); the rest stays
     risk: str | None = None
     risk_rule: str | None = None
     department: str | None = None

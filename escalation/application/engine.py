@@ -8,7 +8,7 @@ is always given (or read once from the injected clock here, never deeper).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from escalation.adapters.database import storage_problem
 from escalation.adapters.host import HostSession
 from escalation.adapters.logs import log_events, to_log, to_log_batch
+from escalation.adapters.personal_data import MasterKeySource
 from escalation.aggregates.dispute import Dispute
 from escalation.aggregates.rebuild import rebuild
 from escalation.aggregates.rules_applied import InFlight
@@ -32,7 +33,13 @@ from escalation.aggregates.times import as_utc
 from escalation.application.clock import Clock, system_clock
 from escalation.application.periods import Period, end_of_day
 from escalation.application.rulebook_registry import in_flight_mode
-from escalation.errors import ConcurrencyError, InvalidInput, StorageError, UnknownDispute
+from escalation.errors import (
+    ConcurrencyError,
+    IllegalTransition,
+    InvalidInput,
+    StorageError,
+    UnknownDispute,
+)
 from escalation.policies.due import apply_due
 from escalation.policies.facts import (
     Closure,
@@ -51,6 +58,7 @@ from escalation.policies.inputs import (
     DEFAULT_MAX_SKEW,
     ActionInput,
     CloseInput,
+    EraseInput,
     EscalateInput,
     FeedInput,
     FollowInput,
@@ -106,6 +114,7 @@ class EscalationEngine:
         storage: Storage | None = None,
         max_skew: timedelta | None = None,
         bind: Engine | None = None,
+        master_key: MasterKeySource | None = None,
     ) -> None:
         if bind is not None and (url != DEFAULT_URL or storage is not None):
             raise InvalidInput("give the engine one database: url=, bind= or storage=")
@@ -129,7 +138,7 @@ class EscalationEngine:
             # The composition root builds it; imported here so that it may import the engine.
             from escalation.bootstrap import open_storage  # noqa: PLC0415 - a cycle at top level
 
-            storage = open_storage(url if bind is None else bind)
+            storage = open_storage(url if bind is None else bind, master_key)
         if storage.projections is None:
             raise StorageError("the engine needs storage opened for writing (open_storage)")
         self.storage = storage
@@ -165,17 +174,24 @@ class EscalationEngine:
         category: str,
         source: str,
         summary: str,
-        parties: int = 1,
+        parties: int | None = None,
         amount: float = 0,
         location: str = "",
         received_at: datetime | None = None,
         request_id: str | None = None,
         actor: str = "intake",
         claim: str = "",
+        people: Sequence[Mapping[str, str]] = (),
         session: HostSession | None = None,
     ) -> UUID:
-        """Register a dispute at a unit (登记受理); returns its id."""
+        """Register a dispute at a unit (登记受理); returns its id.
+
+        ``people``: the parties as data (name, phone, id_number, address, role),
+        stored sealed; ``parties`` is the head count (default: the people given, or 1).
+        """
         clock = self.clock()
+        if parties is None:
+            parties = max(1, len(people)) if isinstance(people, Sequence) else 1
         cmd = validated(
             ReceiveInput,
             "receive",
@@ -187,12 +203,15 @@ class EscalationEngine:
             amount=amount,
             location=location,
             claim=claim,
+            people=people,
             received_at=received_at if received_at is not None else clock,
             request_id=request_id,
             actor=actor,
         )
         not_after("received_at", cmd.received_at, clock, self.max_skew)
-        receipt = Receipt(**cmd.model_dump())
+        receipt = Receipt(
+            **cmd.model_dump(exclude={"people"}), people=tuple(p.stored() for p in cmd.people)
+        )
         dispute = register(self.rules, receipt, clock)
         dispute_id = dispute.id
         logged = to_log(dispute)
@@ -312,6 +331,50 @@ class EscalationEngine:
         fact = Reopening(as_utc(cmd.at), cmd.actor, cmd.request_id, reason=cmd.reason)
         with self._within(session):
             return self._command(dispute_id, fact, timed=at is not None)
+
+    def erase(
+        self,
+        dispute_id: UUID | str,
+        *,
+        reason: str,
+        actor: str,
+        at: datetime | None = None,
+        request_id: str | None = None,
+        session: HostSession | None = None,
+    ) -> DisputeState:
+        """Destroy the dispute's personal data (crypto-shredding); every other fact stays.
+
+        Records ``Erased`` (who, why, when) and deletes the dispute's data key
+        in one transaction: its sealed fields read ``[erased]`` from then on,
+        and the log's bytes, so its digest, do not change. ``reason`` is kept
+        in plain text: give a ground ("retention period ended", "the person's
+        request of 2026-05-01"), never personal data.
+        """
+        cmd = self._action(EraseInput, "erase", actor, at, request_id, reason=reason)
+        did = as_dispute_id(dispute_id)
+        with self._within(session), self.store.writing() as write:
+            dispute = self._load(did)
+            if cmd.request_id is not None and cmd.request_id in dispute.state.request_ids:
+                return dispute.state
+            if not dispute.state.erased and self.store.keyring.read(did) is None:
+                raise IllegalTransition(
+                    f"dispute {did} was received before personal data was sealed: its "
+                    "personal fields are in plain text in the log, which erasing a key "
+                    "cannot remove (docs/personal-data.md, stores from before sealing)"
+                )
+            when = as_utc(cmd.at)
+            dispute.erase(
+                reason=cmd.reason,
+                actor=cmd.actor,
+                at=when,
+                recorded_at=self.clock(),
+                request_id=cmd.request_id,
+            )
+            logged = to_log(dispute)
+            self.store.save(dispute)  # in this same transaction
+            self.store.keyring.erase(write, did, when)
+        log_events(logged, dispute.state)
+        return dispute.state
 
     def tick(
         self, now: datetime | None = None, *, session: HostSession | None = None

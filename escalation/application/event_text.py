@@ -92,5 +92,6 @@ LINES: dict[type[Dispute.Event], Callable[[Any, bool], str]] = {
     Dispute.Supervised: lambda e, detail: f"{e.notice} notice at {_at(e)}",
     Dispute.Closed: lambda e, detail: f"closed: {e.outcome} at {_at(e)}{_note(e, detail)}",
     Dispute.Reopened: lambda e, detail: f"reopened at {_at(e)}",
+    Dispute.Erased: lambda e, detail: "personal data erased",
     RulesApplied: _rules_applied,
 }

@@ -25,12 +25,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, cast
+from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, Mapper, StoredEvent
 
 from escalation.adapters.persistence import BulkApplicationRecorder
-from escalation.adapters.store import offline_mapper
+from escalation.adapters.store import LogMapper, offline_mapper
 from escalation.aggregates.dispute import Dispute
 from escalation.aggregates.times import as_utc
 from escalation.errors import EscalationError, InvalidInput, RequestConflict
@@ -74,6 +75,9 @@ class _Outcome:
     number: int
     events: list[StoredEvent] | None = None
     error: str | None = None
+    # The new data key of the dispute (its personal fields are sealed with it),
+    # wrapped and stored by the writer with the events.
+    keys: dict[UUID, bytes] = field(default_factory=dict)
 
 
 def import_disputes(
@@ -101,14 +105,14 @@ def import_disputes(
     seen = 0
     with _Deciders(engine, horizon, jobs) as deciders:
         for outcomes in deciders.run(_numbered(records, batch)):
-            written: list[list[StoredEvent]] = []
+            written: list[_Outcome] = []
             for outcome in outcomes:
                 if outcome.error is not None:
                     if not skip_invalid:
                         raise InvalidInput(outcome.error)
                     report.errors.append(outcome.error)
                 elif outcome.events is not None:
-                    written.append(outcome.events)
+                    written.append(outcome)
             _write(engine, written, report)
             seen = outcomes[-1].number
             if progress is not None:
@@ -256,7 +260,11 @@ def _decide(
             outcomes.append(_Outcome(number, error=f"{where} ({request}): {exc}"))
             continue
         stored = [mapper.to_stored_event(e) for e in dispute.collect_events()]
-        outcomes.append(_Outcome(number, events=stored))
+        pending = cast("LogMapper", mapper).keyring
+        key = pending.pending.pop(dispute.id, None) if pending is not None else None
+        outcomes.append(
+            _Outcome(number, events=stored, keys={} if key is None else {dispute.id: key})
+        )
     return outcomes
 
 
@@ -272,20 +280,25 @@ def _replay(
     return dispute
 
 
-def _write(
-    engine: EscalationEngine, disputes: list[list[StoredEvent]], report: ImportReport
-) -> None:
+def _write(engine: EscalationEngine, disputes: list[_Outcome], report: ImportReport) -> None:
     recorder = engine.store.recorder
+    keyring = engine.store.keyring
     assert isinstance(recorder, BulkApplicationRecorder), type(recorder)
     try:
-        recorder.append_events([e for events in disputes for e in events])
+        for outcome in disputes:  # written by the recorder with the events they seal
+            keyring.pending.update(outcome.keys)
+        recorder.append_events([e for outcome in disputes for e in outcome.events or ()])
     except IntegrityError:
         # Some were imported before: write the rest one by one.
-        for events in disputes:
+        for outcome in disputes:
+            events = outcome.events or []
+            keyring.pending.update(outcome.keys)
             try:
                 recorder.append_events(events)
             except IntegrityError:
-                conflict = _conflict(engine, events)
+                for dispute_id in outcome.keys:
+                    keyring.pending.pop(dispute_id, None)
+                conflict = _conflict(engine, events, outcome.keys)
                 if conflict is not None:  # the request id names another dispute
                     report.errors.append(conflict)
                 else:
@@ -295,12 +308,17 @@ def _write(
             report.events += len(events)
         return
     report.disputes += len(disputes)
-    report.events += sum(len(events) for events in disputes)
+    report.events += sum(len(outcome.events or ()) for outcome in disputes)
 
 
-def _conflict(engine: EscalationEngine, events: list[StoredEvent]) -> str | None:
+def _conflict(
+    engine: EscalationEngine, events: list[StoredEvent], keys: dict[UUID, bytes]
+) -> str | None:
     """Why a record whose request id is already in the store is not the same dispute, if not."""
-    new = engine.store.mapper.to_domain_event(events[0])
+    mapper = offline_mapper()  # opens the new receipt with its own (unwritten) key
+    assert mapper.keyring is not None
+    mapper.keyring.opened.update(keys)
+    new = mapper.to_domain_event(events[0])
     if not isinstance(new, Dispute.Received) or new.request_id is None:
         return None
     old = engine.history(new.originator_id)[0]

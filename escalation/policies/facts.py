@@ -42,6 +42,8 @@ class Receipt:
     request_id: str | None = None  # the platform's own case number: re-imports skip it
     actor: str = "import"
     claim: str = ""  # what the person asks for (诉求)
+    # The people concerned: name, phone, id_number, address, role (checked by inputs).
+    people: tuple[dict[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,7 @@ def open_dispute(
         rules_version=rules.version,
         request_id=receipt.request_id,
         claim=receipt.claim,
+        people=receipt.people,
     )
     apply_due(dispute, rules, at, recorded_at)
     return dispute
@@ -141,6 +144,7 @@ def receipt_of(event: Dispute.Received) -> Receipt:
         request_id=event.request_id,
         actor=event.actor,
         claim=event.claim,
+        people=tuple(event.people),
     )
 
 
@@ -269,6 +273,7 @@ def check_same_receipt(first: Dispute.Received, receipt: Receipt, *, explicit_at
         "amount": receipt.amount,
         "location": receipt.location,
         "claim": receipt.claim,
+        "people": list(receipt.people),
         "actor": receipt.actor,
     }
     if explicit_at:
@@ -277,8 +282,10 @@ def check_same_receipt(first: Dispute.Received, receipt: Receipt, *, explicit_at
 
 
 def _compare(request_id: str | None, first: Dispute.Event, given: dict[str, Any]) -> None:
+    personal = first.personal_fields()
     differ = [
-        f"{name} {getattr(first, name)!r} then, {value!r} now"
+        # Personal fields are named, never shown: messages reach logs.
+        name if name in personal else f"{name} {getattr(first, name)!r} then, {value!r} now"
         for name, value in given.items()
         if getattr(first, name) != value
     ]

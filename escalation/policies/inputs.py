@@ -14,7 +14,7 @@ import difflib
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
@@ -41,7 +41,37 @@ LIMITS: dict[str, int] = {
     "notice": 32,
     "rule_id": 64,  # a rule book's rule ids (the risk rule has a column of 64)
     "consumer": 64,  # a change-feed consumer's name
+    "person_name": 100,
+    "phone": 20,
+    "id_number": 18,
+    "address": 500,
+    "people": 100,  # people on one receipt
 }
+
+#: Input fields whose values are personal data: a message names them, never shows them.
+PRIVATE_FIELDS = frozenset(
+    {
+        "summary",
+        "claim",
+        "location",
+        "people",
+        "note",
+        "reason",
+        "name",
+        "phone",
+        "id_number",
+        "address",
+        "plan",
+        "instructions",
+    }
+)
+ROLES = ("applicant", "respondent", "other")
+# GB 11643-1999: the weights of the first 17 digits and the check character per remainder.
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+_ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
+# Mainland mobile (1[3-9] + 9 digits) or a landline with its area code, +86 allowed.
+_PHONE_SHAPE = re.compile(r"^(?:\+86[ -]?)?(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 
 #: The instants a command may be dated at: later or earlier is a typo, not a dispute.
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -101,6 +131,50 @@ Note = Annotated[str, _limit("note", required=False), _FREE]
 Reason = Annotated[str, _limit("reason", required=False), _FREE]
 
 
+def _resident_id(value: str) -> str:
+    value = value.upper()
+    if not _ID_SHAPE.match(value):
+        msg = "must be an 18-character resident ID number (17 digits and a digit or X)"
+        raise ValueError(msg)
+    try:
+        datetime.strptime(value[6:14], "%Y%m%d")  # noqa: DTZ007 - a birth date, no time
+    except ValueError:
+        msg = "has no valid birth date in characters 7-14"
+        raise ValueError(msg) from None
+    total = sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS, strict=True))
+    if _ID_CHECK[total % 11] != value[17]:
+        msg = "has a wrong check digit (GB 11643-1999)"
+        raise ValueError(msg)
+    return value
+
+
+def _phone(value: str) -> str:
+    if not _PHONE_SHAPE.match(value.strip()):
+        msg = "must be a mainland mobile (11 digits from 13-19) or landline number (0xx-xxxxxxxx)"
+        raise ValueError(msg)
+    return value.strip()
+
+
+class PersonInput(BaseModel):
+    """One person a dispute concerns (当事人): personal data, stored sealed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, _limit("person_name"), _PLAIN]
+    role: Literal["applicant", "respondent", "other"] = "applicant"
+    phone: (
+        Annotated[str, _limit("phone", required=False), _PLAIN, AfterValidator(_phone)] | None
+    ) = None
+    id_number: (
+        Annotated[str, _limit("id_number", required=False), AfterValidator(_resident_id)] | None
+    ) = None
+    address: Annotated[str, _limit("address", required=False), _FREE] = ""
+
+    def stored(self) -> dict[str, str]:
+        """The person as the event stores it: only the fields given."""
+        return {k: v for k, v in self.model_dump().items() if v not in (None, "")}
+
+
 class ReceiveInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -112,6 +186,7 @@ class ReceiveInput(BaseModel):
     amount: float = Field(strict=True, ge=0, allow_inf_nan=False)
     location: Location = ""
     claim: Claim = ""
+    people: list[PersonInput] = Field(default_factory=list, max_length=LIMITS["people"])
     received_at: Instant
     request_id: RequestId | None = None
     actor: Actor
@@ -151,6 +226,11 @@ class ReopenInput(ActionInput):
     reason: Reason
 
 
+class EraseInput(ActionInput):
+    # Stored in plain text on the Erased event: a ground, never personal data.
+    reason: Annotated[str, Field(strict=True, min_length=1, max_length=200), _PLAIN]
+
+
 class FeedInput(BaseModel):
     """Where to read the change feed from, and how much at once."""
 
@@ -179,8 +259,10 @@ def validated(
         for err in exc.errors():
             field = ".".join(str(p) for p in err["loc"]) or "input"
             field = (names or {}).get(field, field)
-            given = _shown(err.get("input"))
-            problems.append(f"{field}: {err['msg']} (got {given})")
+            if PRIVATE_FIELDS.intersection(str(p) for p in err["loc"]):
+                problems.append(f"{field}: {err['msg']}")  # personal data: never echoed
+            else:
+                problems.append(f"{field}: {err['msg']} (got {_shown(err.get('input'))})")
         raise InvalidInput(f"{command}: " + "; ".join(problems)) from None
 
 

@@ -468,8 +468,9 @@ def test_an_edited_row_fails_the_kept_checkpoint(tmp_path: Path, key_file: Path)
     invoke(db, "checkpoint", "--sign", str(key_file), "--out", str(kept))
     with sqlite3.connect(db) as conn:
         rows = conn.execute("SELECT id, state FROM escalation_events ORDER BY id").fetchall()
-        rowid, state = next((i, bytes(s)) for i, s in rows if b"leak 1" in bytes(s))
-        edited = state.replace(b"leak 1", b"leak 9")
+        # The second receipt's head count (its summary is sealed: not plain bytes to edit).
+        rowid, state = [(i, bytes(s)) for i, s in rows if b'"parties":2' in bytes(s)][1]
+        edited = state.replace(b'"parties":2', b'"parties":9')
         conn.execute("UPDATE escalation_events SET state = ? WHERE id = ?", (edited, rowid))
     conn.close()
     _, shown = invoke(db, "verify", "--checkpoint", str(kept), code=1)

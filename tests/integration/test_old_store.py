@@ -29,7 +29,7 @@ FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "old_store_v1"
 EXPECTED: dict[str, Any] = json.loads((FIXTURE / "expected.json").read_text(encoding="utf-8"))
 END = datetime.fromisoformat(EXPECTED["clock_end"])
 #: Fields the old code did not have: they read as their defaults on old records.
-NEW_FIELDS = {"claim": ""}
+NEW_FIELDS: dict[str, Any] = {"claim": "", "people": (), "erased": False}
 
 
 @pytest.fixture

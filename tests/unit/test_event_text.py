@@ -69,6 +69,7 @@ def one_of_each(rules: RuleBook) -> list[Dispute.Event]:
         at=T0 + hours(6),
         recorded_at=T0,
     )
+    dispute.erase(reason="retention ended", actor="dpo", at=T0 + hours(7), recorded_at=T0)
     return cast("list[Dispute.Event]", dispute.collect_events())
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -27,7 +27,7 @@ def upsert(session: Session, table: Table, rows: Sequence[dict[str, Any]], key: 
 
 
 def insert_missing(
-    session: Session, table: Table, rows: Sequence[dict[str, Any]], key: list[str]
+    session: Session | Connection, table: Table, rows: Sequence[dict[str, Any]], key: list[str]
 ) -> None:
     """``INSERT ... ON CONFLICT (key) DO NOTHING``: add the rows whose key is not there yet."""
     if rows:
@@ -35,9 +35,10 @@ def insert_missing(
         session.execute(stmt, sorted(rows, key=lambda row: tuple(row[k] for k in key)))
 
 
-def _insert(session: Session, table: Table) -> Any:
+def _insert(session: Session | Connection, table: Table) -> Any:
     """The dialect's own ``insert`` (the one with ``ON CONFLICT``)."""
-    dialect = session.get_bind().dialect.name
+    bind = session if isinstance(session, Connection) else session.get_bind()
+    dialect = bind.dialect.name
     module = _DIALECTS.get(dialect)
     if module is None:
         raise NotImplementedError(

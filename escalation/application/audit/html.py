@@ -140,6 +140,7 @@ MARKERS: dict[str, Marker] = {
     "Supervised": _supervised,
     "Closed": _closed,
     "Reopened": _reopened,
+    "Erased": _about_the_file,
     "RulesApplied": _about_the_file,
 }
 

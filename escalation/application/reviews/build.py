@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 
 from escalation.application.engine import EscalationEngine, QueueItem
@@ -41,6 +42,8 @@ def build_review(
     with engine.store.reading() as session:
         notices = views.notices_by_unit(session, start, end)
         intake = list(views.intake(session, start - settings.window, end))
+    # Locations are personal data: sealed in the log, never in the read models.
+    intake = [replace(i, location=engine.get(i.dispute_id).location) for i in intake]
     signals = find_weak_signals(intake, settings, start, end, {i.dispute_id for i in open_items})
     days, series = engine.backlog(period) if period.first != period.last else ([], [])
     return Review(

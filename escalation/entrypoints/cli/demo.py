@@ -13,6 +13,12 @@ from rich.table import Table
 from rich.text import Text
 
 from escalation import bootstrap
+from escalation.adapters.personal_data import (
+    MASTER_KEY_VARIABLE,
+    create_key_file,
+    key_file_beside,
+    master_key_from,
+)
 from escalation.application.demo import DemoResult, run_demo
 from escalation.application.engine import EscalationEngine, QueueItem
 from escalation.application.figures_report import figures_table
@@ -50,6 +56,7 @@ def demo(
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
     book = load_rules(rules)
+    _master_key_beside(db)
     first = start.date()
     began = systime.perf_counter()
     with bootstrap.open_engine(book, db) as engine, progress_bar() as progress:
@@ -69,6 +76,20 @@ def demo(
         _show_queues(engine, book, result.end_at or datetime.now(UTC))
     _show_figures(result, elapsed)
     console.print(f"store: {db}  (try: escalation queue --db {db} --tier district)", markup=False)
+
+
+def _master_key_beside(db: str) -> None:
+    """No set-up: a demo store without a master key gets a key file beside it."""
+    beside = key_file_beside(db)
+    if master_key_from(None) is not None or beside is None or beside.exists():
+        return
+    create_key_file(beside)
+    console.print(
+        f"created the master key file {beside}: it opens the demo's personal data "
+        f"(people, summaries, notes); without it they cannot be read. In production, "
+        f"give the key with {MASTER_KEY_VARIABLE} or --key-file (docs/personal-data.md).",
+        markup=False,
+    )
 
 
 def _show_queues(engine: EscalationEngine, book: RuleBook, now: datetime) -> None:
