@@ -31,6 +31,8 @@ SOURCES = {
     "online": 7,
     "petition": 6,
     "assigned_from_above": 3,
+    "public_opinion": 2,
+    "litigation": 3,
 }
 CATEGORIES = {
     "neighbour": 20,
@@ -170,7 +172,8 @@ class Workload:
         rng = self.rng
         self.serial += 1
         category = rng.choices(list(CATEGORIES), weights=list(CATEGORIES.values()))[0]
-        source = rng.choices(list(SOURCES), weights=list(SOURCES.values()))[0]
+        sources = [s for s in SOURCES if s in self.rules.sources] or list(self.rules.sources)
+        source = rng.choices(sources, weights=[SOURCES.get(s, 1) for s in sources])[0]
         roll = rng.random()
         tier = (
             self.rules.tiers[0]

@@ -314,7 +314,11 @@ def rules_check(file: Annotated[Path, typer.Argument(help="The rule book to vali
     """Validate a rule book; print a summary, or every problem with its line."""
     book = RuleBook.load(file)
     console.print(f"[green]ok[/green] {escape(f'{file}: version {book.version}')}")
-    uses_workdays = any(book.tier(t).handle_within.unit == "workdays" for t in book.tiers)
+    uses_workdays = any(
+        limit.unit == "workdays"
+        for t in book.tiers
+        for limit in (book.tier(t).handle_within, *book.tier(t).by_risk.values())
+    )
     warning = book.calendar.data_warning() if uses_workdays else None
     if warning is not None:
         console.print(f"[yellow]warning[/yellow] {escape(f'{file}: {warning}')}")
@@ -327,8 +331,9 @@ def rules_check(file: Annotated[Path, typer.Argument(help="The rule book to vali
     for tier in book.tiers:
         t = book.tier(tier)
         ladder = ", ".join(f"{s.notice} at {s.at:.0%}" for s in t.notices) or "no notices"
+        by_risk = "".join(f" ({risk}: {limit})" for risk, limit in t.by_risk.items())
         console.print(
-            f"  {tier}: within {t.handle_within}, max attempts "
+            f"  {tier}: within {t.handle_within}{by_risk}, max attempts "
             f"{t.max_mediation_attempts or 'unlimited'}; {ladder}",
             markup=False,
         )
