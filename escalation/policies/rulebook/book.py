@@ -89,11 +89,13 @@ class RoutingRule(Rule):
 
 @dataclass(frozen=True)
 class WeakSignals:
-    """弱信号 thresholds: ``min_cluster`` similar disputes within ``window``, grouped ``by``."""
+    """弱信号 thresholds: ``min_cluster`` similar disputes within ``window``, grouped ``by``,
+    through ``min_sources`` channels."""
 
     window: timedelta
     min_cluster: int
     by: tuple[str, ...]  # "unit" and/or "location"
+    min_sources: int = 1
 
 
 class Memo:
@@ -283,7 +285,9 @@ class RuleBook:
         """The reviews' weak-signal thresholds (the defaults when the file has none)."""
         model = self._model.weak_signals
         hours = model.window.amount * (24 if model.window.unit == "days" else 1)
-        return WeakSignals(timedelta(hours=hours), model.min_cluster, tuple(model.by))
+        return WeakSignals(
+            timedelta(hours=hours), model.min_cluster, tuple(model.by), model.min_sources
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The validated rule book as plain data (durations and dates as text)."""
