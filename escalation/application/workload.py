@@ -138,7 +138,11 @@ class Workload:
         communities of one street and through several channels."""
         rng = self.rng
         category = rng.choice([c for c in HOTSPOTS if c in self.rules.categories] or [""])
-        streets = [u for u in self.units_by_tier.get(self.rules.tiers[min(1, len(self.rules.tiers) - 1)], []) if self.rules.children(u)]
+        streets = [
+            u
+            for u in self.units_by_tier.get(self.rules.tiers[min(1, len(self.rules.tiers) - 1)], [])
+            if self.rules.children(u)
+        ]
         sources = [s for s in HOTSPOT_SOURCES if s in self.rules.sources]
         if not category or not streets or not sources:
             return

@@ -111,7 +111,10 @@ class WorkCalendar:
         midnight = datetime.combine(day, time(0), tzinfo=self._zone)
         # Wall-clock minutes, so a span keeps its local hours on any day.
         return tuple(
-            (_local_minutes(midnight, a).astimezone(UTC), _local_minutes(midnight, b).astimezone(UTC))
+            (
+                _local_minutes(midnight, a).astimezone(UTC),
+                _local_minutes(midnight, b).astimezone(UTC),
+            )
             for a, b in hours
         )
 
@@ -213,7 +216,9 @@ MAX_SEARCH_DAYS = 5 * 366
 def _local_minutes(midnight: datetime, minutes: int) -> datetime:
     """The local wall-clock time ``minutes`` after ``midnight`` (24:00 is the next midnight)."""
     if minutes >= 24 * 60:
-        return datetime.combine(midnight.date() + timedelta(days=1), time(0), tzinfo=midnight.tzinfo)
+        return datetime.combine(
+            midnight.date() + timedelta(days=1), time(0), tzinfo=midnight.tzinfo
+        )
     return midnight.replace(hour=minutes // 60, minute=minutes % 60)
 
 

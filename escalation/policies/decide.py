@@ -235,9 +235,13 @@ def _elevation(state: DisputeState, rules: RuleBook, found: Verdict) -> list[Dec
     due, schedule = tier_entry(rules, to_unit, state.updated_at, facts)
     limit = rules.tier(best.to).limit(risk)
     reason = (
-        f"rule {best.id} matched ({best.when.source}): 提级管理 from {state.tier} "
-        f"{state.unit} to {best.to} {to_unit}"
-    ) + _limit_note(rules, best.to, risk) + rules.calendar.data_note(due, limit)
+        (
+            f"rule {best.id} matched ({best.when.source}): 提级管理 from {state.tier} "
+            f"{state.unit} to {best.to} {to_unit}"
+        )
+        + _limit_note(rules, best.to, risk)
+        + rules.calendar.data_note(due, limit)
+    )
     return [
         Escalate(
             at=state.updated_at,

@@ -170,9 +170,7 @@ def test_supervision_goes_to_key_cases_and_never_at_the_escalation() -> None:
     small = RuleBook.from_yaml(SMALL_RULES, source="small.yaml")
     street = dict(tier_entry(small, "s1", at, {**_facts(), "tier": "street", "unit": "s1"})[1])
     assert "supervision" not in street
-    district = dict(
-        tier_entry(small, "d1", at, {**_facts(), "tier": "district", "unit": "d1"})[1]
-    )
+    district = dict(tier_entry(small, "d1", at, {**_facts(), "tier": "district", "unit": "d1"})[1])
     assert "supervision" in district  # the top tier has no escalation to lose the case to
 
 

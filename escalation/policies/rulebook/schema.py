@@ -90,7 +90,9 @@ _SPAN = re.compile(r"^([0-2]\d):([0-5]\d)-([0-2]\d):([0-5]\d)$")
 def _working_hours(value: object) -> tuple[tuple[int, int], ...]:
     """``["09:00-12:00", "14:00-18:00"]`` as minutes after midnight, checked in order."""
     if not isinstance(value, list | tuple) or not value:
-        raise ValueError('list the office hours of a working day, e.g. ["09:00-12:00", "14:00-18:00"]')
+        raise ValueError(
+            'list the office hours of a working day, e.g. ["09:00-12:00", "14:00-18:00"]'
+        )
     spans: list[tuple[int, int]] = []
     for item in value:
         found = _SPAN.match(item.strip()) if isinstance(item, str) else None
