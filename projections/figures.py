@@ -165,7 +165,11 @@ def compute_figures(
     tier: str | None = None,
     compare: tuple[tuple[datetime, datetime], tuple[datetime, datetime]] | None = None,
 ) -> Figures:
-    """The figures of [start, end); ``compare``: the previous period's and a year's before bounds."""
+    """The figures of [start, end).
+
+    ``compare``: the bounds of the period before and of the same period a year
+    before, whose intake and petitions are counted too.
+    """
     figures = Figures(start=start, end=end, as_of=as_of, tiers=tiers)
     t = timeline.c
     query = select(timeline).where(t.occurred_at >= start, t.occurred_at < end)
@@ -221,7 +225,7 @@ def intake_count(
         query = query.where(t.unit == unit)
     if tier is not None:
         query = query.where(t.tier == tier)
-    counts = {source: n for source, n in session.execute(query)}
+    counts: dict[str, int] = dict(session.execute(query).tuples().all())
     return IntakeCount(start, end, sum(counts.values()), counts.get(PETITIONS, 0))
 
 

@@ -206,6 +206,7 @@ td.n{{text-align:right}}</style></head><body>
 <h2>Backlog at the close of each day</h2>{backlog_svg(days, series, f.tiers)}
 <h2>Figures</h2><table>{rows}</table>
 <h2>Per unit</h2><table><tr><th>unit</th><th>tier</th><th>received</th><th>closed</th>
-<th>escalated out</th><th>resolved</th><th>化解率</th><th>on time</th><th>overdue</th></tr>{units}</table>
+<th>escalated out</th><th>resolved</th><th>化解率</th><th>on time</th><th>overdue</th></tr>
+{units}</table>
 </body></html>
 """

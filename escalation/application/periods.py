@@ -65,8 +65,11 @@ class Period:
         return start, end
 
     def previous(self) -> Period:
-        """The period just before (环比): the month or months before a whole month or
-        quarter, otherwise as many days just before."""
+        """The period just before (环比).
+
+        The month or months before a whole month or quarter, otherwise as many
+        days just before.
+        """
         months = _whole_months(self)
         if months:
             return Period(_add_months(self.first, -months), self.first - timedelta(days=1))

@@ -134,8 +134,11 @@ class Workload:
         return sorted(items, key=lambda i: i.received_at)
 
     def _hotspot(self, day: date) -> None:
-        """Plant a weak signal: one matter reported 4-6 times over a few days, by several
-        communities of one street and through several channels."""
+        """Plant a weak signal (弱信号).
+
+        One matter reported 4-6 times over a few days, by several communities
+        of one street and through several channels.
+        """
         rng = self.rng
         category = rng.choice([c for c in HOTSPOTS if c in self.rules.categories] or [""])
         streets = [

@@ -17,9 +17,9 @@ from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from escalation.aggregates.dispute import Dispute
+from escalation.aggregates.state import DisputeState
 from escalation.aggregates.times import as_utc
 from escalation.errors import RequestConflict
-from escalation.aggregates.state import DisputeState
 from escalation.policies.decide import receipt_facts, tier_entry, visit_facts
 from escalation.policies.due import apply_due
 from escalation.policies.inputs import ReceiveInput, require_known, validated

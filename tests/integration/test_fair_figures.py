@@ -1,5 +1,8 @@
-"""Fair figures: 化解率 with what a unit escalated out, lateness charged per tier visit,
-intake and petitions against the period before and a year before."""
+"""Fair figures.
+
+化解率 with what a unit escalated out, lateness charged per tier visit, intake
+and petitions against the period before and a year before.
+"""
 
 from __future__ import annotations
 

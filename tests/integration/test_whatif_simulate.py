@@ -25,7 +25,7 @@ DEFAULT = RuleBook.default()
 SHORT_TEXT = DEFAULT.text.replace(
     "handle_within: {default: 5 workdays, high: 2 workdays}", "handle_within: 3 workdays", 1
 )
-assert SHORT_TEXT != DEFAULT.text
+assert DEFAULT.text != SHORT_TEXT
 
 
 @pytest.fixture(scope="module")

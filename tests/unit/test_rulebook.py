@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from types import MappingProxyType
-
 from datetime import date
 from pathlib import Path
+from types import MappingProxyType
 
 import pytest
 import yaml

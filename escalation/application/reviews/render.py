@@ -93,9 +93,12 @@ def _sections(r: Review) -> list[tuple[str, str, list[str], list[list[str]]]]:
     tables.append(
         (
             "Per unit: resolution rate 化解率 and on-time rate",
-            "化解率: resolved at the unit over its closures (not declined) and what it "
-            "escalated out; on time: tier visits that ended at the unit (closed or escalated "
-            "out) within its own time limit; overdue: open past the deadline at the close.",
+            (
+                "化解率: resolved at the unit over its closures (not declined) and what it "
+                "escalated out; on time: tier visits that ended at the unit (closed or "
+                "escalated out) within its own time limit; overdue: open past the deadline "
+                "at the close."
+            ),
             [
                 "unit",
                 "name",

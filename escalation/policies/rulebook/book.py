@@ -89,8 +89,11 @@ class RoutingRule(Rule):
 
 @dataclass(frozen=True)
 class WeakSignals:
-    """弱信号 thresholds: ``min_cluster`` similar disputes within ``window``, grouped ``by``,
-    through ``min_sources`` channels."""
+    """弱信号 thresholds.
+
+    ``min_cluster`` similar disputes within ``window``, grouped ``by``, that
+    came through ``min_sources`` channels.
+    """
 
     window: timedelta
     min_cluster: int

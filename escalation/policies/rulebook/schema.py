@@ -69,9 +69,8 @@ def _limits(value: object) -> Duration | RiskLimits:
     keys = ("default", *RISK_LEVELS)
     for key in value:
         if key not in keys:
-            raise ValueError(
-                f"{shown(key)} is not a risk level; write default and any of {', '.join(RISK_LEVELS)}"
-            )
+            levels = ", ".join(RISK_LEVELS)
+            raise ValueError(f"{shown(key)} is not a risk level; write default and any of {levels}")
     if "default" not in value:
         raise ValueError("give a default limit too, e.g. {default: 15 workdays, high: 3 workdays}")
     by_risk = tuple((k, _duration(value[k])) for k in RISK_LEVELS if k in value)
@@ -322,7 +321,7 @@ class RuleBookModel(_Model):
     routing: tuple[RoutingModel, ...] = ()
     weak_signals: WeakSignalsModel = WeakSignalsModel()
     working_hours: WorkingHours = ()
-    notices: dict[NoticeName, NoticeWhenModel] = {}  # noqa: RUF012 - a frozen model's default
+    notices: dict[NoticeName, NoticeWhenModel] = {}
 
 
 #: Which model describes the mapping at a path (list indices dropped): used to
