@@ -313,12 +313,14 @@ def _schedule(state: DisputeState, rules: RuleBook, now: datetime) -> list[Decis
                 _stepwise(state, rules, parent, at, f"{state.tier}/handle_within", why)
             )
         else:
-            if _leaving_at(state, when):
-                continue  # no notice to a unit at the instant the dispute leaves it
             if rules.calendar.has_hours and not rules.calendar.in_working_hours(at):
-                at = rules.calendar.after_working(at, timedelta(0))  # caught up: next office hour
+                # Caught up (an adopted limit, a visit scheduled before office hours were
+                # kept): the letter goes out at the next office hour, if that has come.
+                at = rules.calendar.after_working(at, timedelta(0))
                 if at > now:
                     continue
+            if _leaving_at(state, at):
+                continue  # no notice to a unit at the instant the dispute leaves it
             assert state.tier_entered_at is not None
             share = _share(rules, state.tier_entered_at, when, state.due_at)
             reason = (

@@ -45,6 +45,7 @@ def fail_mediation(rules: RuleBook, dispute: Dispute, at: datetime) -> None:
 
 
 def names(dispute: Dispute) -> list[str]:
+    """The names of the events written since the last call (collecting them)."""
     return [type(e).__name__ for e in dispute.collect_events()]
 
 
@@ -183,9 +184,33 @@ def test_an_old_schedule_with_a_notice_at_the_limit_escalates_without_it() -> No
     assert due is not None
     d.state = _with_schedule(d.state, (("warning", due), ("escalate", due)))
     apply_due(d, small, due, due)
-    assert names(d)[-2:] == ["Escalated", "Routed"]  # escalated, then routed (分析研判)
+    written = names(d)
+    assert written[-2:] == ["Escalated", "Routed"]  # escalated, then routed (分析研判)
     assert d.state.notices == () and d.state.unit == "s1"
-    assert "Supervised" not in names(d)
+    assert "Supervised" not in written
+
+
+def test_letters_scheduled_outside_office_hours_go_out_at_the_next_office_hour() -> None:
+    received = local(date(2026, 9, 1), 10)
+    saturday, sunday, monday = date(2026, 9, 5), date(2026, 9, 6), date(2026, 9, 7)
+    # A visit scheduled before office hours were kept: letters at night and at the weekend.
+    late = (("reminder", local(saturday, 3)), ("warning", local(sunday, 23)))
+    d = receive(DEFAULT, received)
+    d.state = _with_schedule(d.state, (*late, ("escalate", local(monday, 18))))
+    apply_due(d, DEFAULT, local(monday, 8), received)
+    assert "Supervised" not in names(d)  # not before Monday's office hours
+    apply_due(d, DEFAULT, local(monday, 10), received)
+    sent = [e for e in d.collect_events() if isinstance(e, Dispute.Supervised)]
+    assert [(e.notice, e.occurred_at) for e in sent] == [
+        ("reminder", local(monday, 9)),
+        ("warning", local(monday, 9)),
+    ]
+    # Had the escalation fallen before 09:00, the letters would not have gone out at all.
+    early = receive(DEFAULT, received)
+    early.state = _with_schedule(early.state, (*late, ("escalate", local(monday, 8, 30))))
+    apply_due(early, DEFAULT, local(monday, 10), received)
+    assert "Supervised" not in names(early)
+    assert early.state.tier == "street"
 
 
 def _with_schedule(state: object, schedule: tuple[tuple[str, datetime], ...]) -> object:
@@ -281,7 +306,7 @@ histories = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     st.sampled_from(sorted(u for u in DEFAULT.units if DEFAULT.units[u].tier != "district")),
     st.sampled_from(DEFAULT.categories),
