@@ -96,6 +96,21 @@ def test_bad_working_hours_are_refused(hours: str, problem: str) -> None:
     assert any(p[2] == "working_hours" and problem in p[3] for p in caught.value.problems)
 
 
+def test_bad_notice_conditions_are_refused_with_the_key_and_a_hint() -> None:
+    cases = {
+        "notices:\n  supervision: {whn: 'true'}\n": "did you mean 'when'?",
+        "notices:\n  supervison: {when: 'true'}\n": "expected 'reminder'",
+        "notices:\n  supervision: {when: 'risk == \"hgh\"'}\n": "did you mean 'high'?",
+        "notices:\n  supervision: {when: 'parties'}\n": "true or false",
+    }
+    for section, hint in cases.items():
+        with pytest.raises(RulesError) as caught:
+            RuleBook.from_yaml(SMALL_RULES + section, source="t.yaml")
+        assert any(p[2].startswith("notices.") and hint in p[3] for p in caught.value.problems), (
+            caught.value.problems
+        )
+
+
 # ------------------------------------------------------------------ limits by risk
 
 

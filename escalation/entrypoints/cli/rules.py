@@ -337,3 +337,12 @@ def rules_check(file: Annotated[Path, typer.Argument(help="The rule book to vali
             f"{t.max_mediation_attempts or 'unlimited'}; {ladder}",
             markup=False,
         )
+    hours = book.to_dict().get("working_hours")
+    console.print(
+        f"  notices in office hours {', '.join(hours)}" if hours else "  notices at any hour"
+    )
+    for notice, condition in book.notice_conditions.items():
+        console.print(f"  {notice} only when {condition.source}", markup=False)
+    at_once = [r.id for r in book.routing_rules if r.at_once]
+    if at_once:
+        console.print(f"  routed at receipt: {', '.join(at_once)}", markup=False)

@@ -336,7 +336,8 @@ MODELS: Final[Mapping[tuple[str, ...], type[BaseModel]]] = MappingProxyType(
         ("elevate",): ElevateModel,
         ("routing",): RoutingModel,
         ("weak_signals",): WeakSignalsModel,
-        ("notices",): NoticeWhenModel,
+        # ``notices:`` is keyed by notice name: one entry per name.
+        **{("notices", name): NoticeWhenModel for name in NOTICES},
     }
 )
 
