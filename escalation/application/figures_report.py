@@ -28,10 +28,13 @@ def signed(value: float | None) -> str:
 
 
 def _compared(f: Figures) -> list[tuple[str, str]]:
-    """Intake and petitions against the period before (环比) and a year before (同比)."""
+    """Intake and petitions against the period before (环比) and a year before (同比).
+
+    Left out when nothing was received then (a store younger than the comparison).
+    """
     rows: list[tuple[str, str]] = []
     for label, before in (("previous period 环比", f.previous), ("a year before 同比", f.year_ago)):
-        if before is None:
+        if before is None or not before.received:
             continue
         rows += [
             (f"  received, vs {label}", _versus(f.received, before, "received")),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from escalation import EscalationEngine, RuleBook
+from escalation.application.figures_report import figures_rows
 from escalation.application.periods import Period
 from tests.helpers import T0, hours
 
@@ -67,6 +68,13 @@ def test_intake_and_petitions_against_the_period_before_and_a_year_before(
     assert (f.previous.received, f.previous.petitions) == (4, 3)
     assert (f.year_ago.received, f.year_ago.petitions) == (2, 1)
     assert week.previous is not None and week.previous.received == 0
+    rows = dict(figures_rows(f))
+    assert rows["  petitions 信访"] == "1"
+    assert rows["  received, vs previous period 环比"] == "+25.0% (4)"
+    assert rows["  petitions 信访, vs previous period 环比"] == "-66.7% (3)"  # 信访量下降
+    assert rows["  received, vs a year before 同比"] == "+150.0% (2)"
+    assert rows["  petitions 信访, vs a year before 同比"] == "+0.0% (1)"
+    assert not any("环比" in name for name, _ in figures_rows(week))  # nothing then to compare
     assert Period.parse("2026-03").previous() == Period.parse("2026-02")
     assert Period.parse("2026-Q1").previous() == Period.parse("2025-Q4")
     assert Period.parse("2026-Q1").year_before() == Period.parse("2025-Q1")
