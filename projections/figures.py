@@ -8,14 +8,20 @@ time). Definitions, so numbers can be checked by hand:
 * resolved at a tier — ``Closed`` with a resolution outcome (resolved,
   agreement, judicial_confirmation), by the tier that closed it;
 * resolution rate 化解率 — resolved closures / closures that were not
-  ``declined`` (a declined matter was never handled);
+  ``declined`` (a declined matter was never handled); a unit's rate also
+  counts the disputes it escalated out as not resolved there: resolved /
+  (closures not declined + escalated out);
 * settled without leaving the community / street — closures at the lowest
   tier / at the two lowest tiers, as a share of all closures;
 * escalated / elevated — ``Escalated`` events, stepwise / elevated;
-* on-time rate — closures whose dispute never missed a tier's time limit
-  (no deadline escalation) and closed by its current deadline;
+* on-time rate — over tier visits that ended in the period (by a close or
+  an escalation): a visit is late if its time limit passed (the deadline
+  escalation, rule ``<tier>/handle_within``) or it closed after its
+  deadline; each visit is charged to the unit it was at;
 * overdue — disputes open and past their deadline at the end of the period;
-* median time to close — from receipt to close, in days, over closures.
+* median time to close — from receipt to close, in days, over closures;
+* compared — intake and petitions (source ``petition``, 信访量) in the
+  previous period and a year before, when the caller asks (``compare``).
 """
 
 from __future__ import annotations
@@ -26,15 +32,34 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from projections.disputes import timeline
 from projections.views import open_rows
 
 RESOLUTIONS = frozenset({"resolved", "agreement", "judicial_confirmation"})
+#: The source whose intake is the petition count (信访量) the reports compare.
+PETITIONS = "petition"
+
+
+@dataclass(frozen=True)
+class IntakeCount:
+    """Intake of a period to compare with (上期 / 去年同期)."""
+
+    start: datetime
+    end: datetime
+    received: int
+    petitions: int
+
+
+def change(now: int, before: IntakeCount | None, what: str) -> float | None:
+    """The relative change from ``before`` (its ``what``) to ``now``; None if not comparable."""
+    if before is None:
+        return None
+    then: int = getattr(before, what)
+    return (now - then) / then if then else None
 
 
 @dataclass
@@ -44,17 +69,22 @@ class UnitFigures:
     received: int = 0
     closed: int = 0
     resolved: int = 0
-    on_time: int = 0
+    on_time: int = 0  # visits that ended here in time
     escalated_out: int = 0
     overdue: int = 0
+    declined: int = 0
+    visits: int = 0  # tier visits that ended here: closed or escalated out
 
     @property
     def resolution_rate(self) -> float | None:
-        return self.resolved / self.closed if self.closed else None
+        """化解率: what it escalated out counts as not resolved here."""
+        handled = self.closed - self.declined + self.escalated_out
+        return self.resolved / handled if handled else None
 
     @property
     def on_time_rate(self) -> float | None:
-        return self.on_time / self.closed if self.closed else None
+        """The share of its visits that ended within its own time limit."""
+        return self.on_time / self.visits if self.visits else None
 
 
 @dataclass
@@ -77,10 +107,18 @@ class Figures:
     elevated: int = 0
     reopened: int = 0
     notices: Counter[str] = field(default_factory=Counter)
-    on_time: int = 0
+    on_time: int = 0  # visits that ended in time
+    visits: int = 0  # tier visits that ended in the period
     overdue: int = 0
     days_to_close: list[float] = field(default_factory=list)
     units: dict[str, UnitFigures] = field(default_factory=dict)
+    previous: IntakeCount | None = None  # the period before (环比)
+    year_ago: IntakeCount | None = None  # the same period a year before (同比)
+
+    @property
+    def petitions(self) -> int:
+        """Petitions received (信访量)."""
+        return self.received_by_source[PETITIONS]
 
     @property
     def resolved(self) -> int:
@@ -100,7 +138,7 @@ class Figures:
 
     @property
     def on_time_rate(self) -> float | None:
-        return self.on_time / self.closed if self.closed else None
+        return self.on_time / self.visits if self.visits else None
 
     @property
     def median_days_to_close(self) -> float | None:
@@ -125,21 +163,30 @@ def compute_figures(
     as_of: datetime | None = None,
     unit: str | None = None,
     tier: str | None = None,
+    compare: tuple[tuple[datetime, datetime], tuple[datetime, datetime]] | None = None,
 ) -> Figures:
+    """The figures of [start, end).
+
+    ``compare``: the bounds of the period before and of the same period a year
+    before, whose intake and petitions are counted too.
+    """
     figures = Figures(start=start, end=end, as_of=as_of, tiers=tiers)
     t = timeline.c
     query = select(timeline).where(t.occurred_at >= start, t.occurred_at < end)
     if as_of is not None:
         query = query.where(t.recorded_at <= as_of)
     query = query.order_by(t.occurred_at, t.dispute_id, t.version)
-    late = _missed_a_limit(session, end, as_of)
     for row in session.execute(query.execution_options(yield_per=5000)):
         where = _where(row)
         if unit is not None and unit not in (row.unit, where[0]):
             continue
         if tier is not None and tier not in (row.tier, where[1]):
             continue
-        _count(figures, row, where, late)
+        _count(figures, row, where)
+    if compare is not None:
+        figures.previous, figures.year_ago = (
+            intake_count(session, a, b, as_of=as_of, unit=unit, tier=tier) for a, b in compare
+        )
     instant = min(end, as_of) if as_of is not None else end
     for row in open_rows(session, instant, unit=unit, tier=tier):
         if row.due_at is not None and row.due_at < instant:
@@ -156,7 +203,33 @@ def _where(row: Any) -> tuple[str, str]:
     return row.unit, row.tier
 
 
-def _count(figures: Figures, row: Any, where: tuple[str, str], late: set[UUID]) -> None:
+def intake_count(
+    session: Session,
+    start: datetime,
+    end: datetime,
+    *,
+    as_of: datetime | None = None,
+    unit: str | None = None,
+    tier: str | None = None,
+) -> IntakeCount:
+    """Disputes received in [start, end), and how many of them were petitions."""
+    t = timeline.c
+    query = (
+        select(t.source, func.count())
+        .where(t.event == "Received", t.occurred_at >= start, t.occurred_at < end)
+        .group_by(t.source)
+    )
+    if as_of is not None:
+        query = query.where(t.recorded_at <= as_of)
+    if unit is not None:
+        query = query.where(t.unit == unit)
+    if tier is not None:
+        query = query.where(t.tier == tier)
+    counts: dict[str, int] = dict(session.execute(query).tuples().all())
+    return IntakeCount(start, end, sum(counts.values()), counts.get(PETITIONS, 0))
+
+
+def _count(figures: Figures, row: Any, where: tuple[str, str]) -> None:
     unit = figures.unit(*where)
     if row.event == "Received":
         figures.received += 1
@@ -172,6 +245,8 @@ def _count(figures: Figures, row: Any, where: tuple[str, str], late: set[UUID]) 
         else:
             figures.escalated += 1
         unit.escalated_out += 1
+        # The visit ended; late only if its time limit passed there.
+        _visit(figures, unit, on_time=not str(row.rule_id or "").endswith("/handle_within"))
     elif row.event == "Supervised":
         figures.notices[json.loads(row.detail)["notice"]] += 1
     elif row.event == "Reopened":
@@ -184,27 +259,21 @@ def _count(figures: Figures, row: Any, where: tuple[str, str], late: set[UUID]) 
         unit.closed += 1
         if outcome == "declined":
             figures.declined += 1
+            unit.declined += 1
         if outcome in RESOLUTIONS:
             figures.resolved_at_tier[row.tier] += 1
             unit.resolved += 1
-        on_time = row.dispute_id not in late and (
-            row.due_at is None or row.occurred_at <= row.due_at
-        )
-        if on_time:
-            figures.on_time += 1
-            unit.on_time += 1
+        _visit(figures, unit, on_time=row.due_at is None or row.occurred_at <= row.due_at)
         figures.days_to_close.append((row.occurred_at - row.received_at).total_seconds() / 86400)
 
 
-def _missed_a_limit(session: Session, end: datetime, as_of: datetime | None) -> set[UUID]:
-    """Disputes escalated because a time limit passed (rule ``<tier>/handle_within``)."""
-    t = timeline.c
-    query = select(t.dispute_id).where(
-        t.event == "Escalated", t.rule_id.like("%/handle_within"), t.occurred_at < end
-    )
-    if as_of is not None:
-        query = query.where(t.recorded_at <= as_of)
-    return {row.dispute_id for row in session.execute(query)}
+def _visit(figures: Figures, unit: UnitFigures, *, on_time: bool) -> None:
+    """A tier visit ended at ``unit``: counted, and charged to it if it overran."""
+    figures.visits += 1
+    unit.visits += 1
+    if on_time:
+        figures.on_time += 1
+        unit.on_time += 1
 
 
 def backlog(

@@ -183,20 +183,21 @@ class Intake:
     unit: str
     location: str
     received_at: datetime
+    source: str = ""  # the channel it came through (来源渠道)
 
 
 def intake(session: Session, start: datetime, end: datetime) -> Iterator[Intake]:
     """The disputes received in [start, end), in order of receipt."""
     t = timeline.c
     query = (
-        select(t.dispute_id, t.category, t.unit, t.occurred_at, t.detail)
+        select(t.dispute_id, t.category, t.unit, t.occurred_at, t.detail, t.source)
         .where(t.event == "Received", t.occurred_at >= start, t.occurred_at < end)
         .order_by(t.occurred_at, t.dispute_id)
     )
     for row in session.execute(query.execution_options(yield_per=5000)):
         # The location is personal data, not in the read models: the caller reads it
         # from the log (reviews do) when it needs it.
-        yield Intake(row.dispute_id, row.category, row.unit, "", row.occurred_at)
+        yield Intake(row.dispute_id, row.category, row.unit, "", row.occurred_at, row.source)
 
 
 def notices_by_unit(session: Session, start: datetime, end: datetime) -> dict[str, Counter[str]]:

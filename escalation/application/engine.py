@@ -496,13 +496,22 @@ class EscalationEngine:
             require_known("unit", unit, self.rules.units)
         if tier is not None:
             require_known("tier", tier, self.rules.tiers)
-        start, end = period.bounds(self.rules.calendar.timezone)
+        zone = self.rules.calendar.timezone
+        start, end = period.bounds(zone)
         known = as_utc(aware("as_of", as_of)) if as_of is not None else None
+        compare = (period.previous().bounds(zone), period.year_before().bounds(zone))
         with self._within(session):
             self.catch_up()
             with self._read() as read:
                 return compute_figures(
-                    read, self.rules.tiers, start, end, as_of=known, unit=unit, tier=tier
+                    read,
+                    self.rules.tiers,
+                    start,
+                    end,
+                    as_of=known,
+                    unit=unit,
+                    tier=tier,
+                    compare=compare,
                 )
 
     def backlog(

@@ -14,7 +14,7 @@ from datetime import date
 from rich.table import Table
 from rich.text import Text
 
-from projections.figures import Figures
+from projections.figures import Figures, IntakeCount, change
 
 TIER_COLOURS = ["#2b6cb0", "#d69e2e", "#c53030", "#2f855a", "#6b46c1"]
 
@@ -23,10 +23,36 @@ def pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.1%}"
 
 
+def signed(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.1%}"
+
+
+def _compared(f: Figures) -> list[tuple[str, str]]:
+    """Intake and petitions against the period before (环比) and a year before (同比).
+
+    Left out when nothing was received then (a store younger than the comparison).
+    """
+    rows: list[tuple[str, str]] = []
+    for label, before in (("previous period 环比", f.previous), ("a year before 同比", f.year_ago)):
+        if before is None or not before.received:
+            continue
+        rows += [
+            (f"  received, vs {label}", _versus(f.received, before, "received")),
+            (f"  petitions 信访, vs {label}", _versus(f.petitions, before, "petitions")),
+        ]
+    return rows
+
+
+def _versus(now: int, before: IntakeCount, what: str) -> str:
+    return f"{signed(change(now, before, what))} ({getattr(before, what)})"
+
+
 def figures_rows(f: Figures) -> list[tuple[str, str]]:
     return [
         ("received 登记受理", str(f.received)),
         *[(f"  at {t}", str(f.received_at_tier[t])) for t in f.tiers],
+        ("  petitions 信访", str(f.petitions)),
+        *_compared(f),
         ("closed", str(f.closed)),
         *[(f"  resolved at {t}", str(f.resolved_at_tier[t])) for t in f.tiers],
         ("resolution rate 化解率", pct(f.resolution_rate)),
@@ -35,7 +61,7 @@ def figures_rows(f: Figures) -> list[tuple[str, str]]:
         ("elevated 提级管理", str(f.elevated)),
         ("reopened", str(f.reopened)),
         *[(f"notices: {k}", str(v)) for k, v in sorted(f.notices.items())],
-        ("on-time rate", pct(f.on_time_rate)),
+        ("on-time rate (tier visits)", pct(f.on_time_rate)),
         ("overdue at the end", str(f.overdue)),
         (
             "median days to close",
@@ -55,7 +81,8 @@ def figures_table(f: Figures, title: str) -> Table:
 
 def units_table(f: Figures, limit: int = 15) -> Table:
     table = Table(title="per unit (most received first)", title_justify="left")
-    for col in ("unit", "tier", "received", "closed", "resolved", "化解率", "on time", "overdue"):
+    cols = ("unit", "tier", "received", "closed", "escalated out", "resolved", "化解率")
+    for col in (*cols, "on time", "overdue"):
         table.add_column(col, justify="left" if col in ("unit", "tier") else "right")
     ranked = sorted(f.units.values(), key=lambda u: (-u.received, -u.closed, u.unit))
     for u in ranked[:limit]:
@@ -64,6 +91,7 @@ def units_table(f: Figures, limit: int = 15) -> Table:
             Text(u.tier),
             str(u.received),
             str(u.closed),
+            str(u.escalated_out),
             str(u.resolved),
             pct(u.resolution_rate),
             pct(u.on_time_rate),
@@ -164,7 +192,8 @@ def period_html(f: Figures, title: str, days: list[date], series: list[dict[str,
     units = "".join(
         f"<tr><td>{html.escape(u.unit)}</td><td>{html.escape(u.tier)}</td>"
         f"<td class=n>{u.received}</td>"
-        f"<td class=n>{u.closed}</td><td class=n>{u.resolved}</td>"
+        f"<td class=n>{u.closed}</td><td class=n>{u.escalated_out}</td>"
+        f"<td class=n>{u.resolved}</td>"
         f"<td class=n>{pct(u.resolution_rate)}</td><td class=n>{pct(u.on_time_rate)}</td>"
         f"<td class=n>{u.overdue}</td></tr>"
         for u in sorted(f.units.values(), key=lambda u: (-u.received, u.unit))
@@ -180,6 +209,7 @@ td.n{{text-align:right}}</style></head><body>
 <h2>Backlog at the close of each day</h2>{backlog_svg(days, series, f.tiers)}
 <h2>Figures</h2><table>{rows}</table>
 <h2>Per unit</h2><table><tr><th>unit</th><th>tier</th><th>received</th><th>closed</th>
-<th>resolved</th><th>化解率</th><th>on time</th><th>overdue</th></tr>{units}</table>
+<th>escalated out</th><th>resolved</th><th>化解率</th><th>on time</th><th>overdue</th></tr>
+{units}</table>
 </body></html>
 """

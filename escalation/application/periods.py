@@ -64,11 +64,49 @@ class Period:
         end = datetime.combine(self.last + timedelta(days=1), time(0), zone).astimezone(UTC)
         return start, end
 
+    def previous(self) -> Period:
+        """The period just before (环比).
+
+        The month or months before a whole month or quarter, otherwise as many
+        days just before.
+        """
+        months = _whole_months(self)
+        if months:
+            return Period(_add_months(self.first, -months), self.first - timedelta(days=1))
+        length = self.last - self.first + timedelta(days=1)
+        return Period(self.first - length, self.first - timedelta(days=1))
+
+    def year_before(self) -> Period:
+        """The same dates a year before (同比); 29 February becomes the 28th."""
+        months = _whole_months(self)
+        if months:
+            first = _add_months(self.first, -12)
+            return Period(first, _add_months(first, months) - timedelta(days=1))
+        return Period(_year_back(self.first), _year_back(self.last))
+
     def days(self) -> list[date]:
         return [self.first + timedelta(days=n) for n in range((self.last - self.first).days + 1)]
 
     def __str__(self) -> str:
         return str(self.first) if self.first == self.last else f"{self.first}..{self.last}"
+
+
+def _add_months(day: date, months: int) -> date:
+    """The first of the month ``months`` after ``day``'s month (``day`` is a first)."""
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _whole_months(period: Period) -> int:
+    """How many whole calendar months ``period`` spans exactly (0: not whole months)."""
+    if period.first.day != 1 or (period.last + timedelta(days=1)).day != 1:
+        return 0
+    after = period.last + timedelta(days=1)
+    return (after.year - period.first.year) * 12 + after.month - period.first.month
+
+
+def _year_back(day: date) -> date:
+    return day.replace(year=day.year - 1, day=min(day.day, 28 if day.month == 2 else day.day))
 
 
 def end_of_day(day: date, timezone: str) -> datetime:

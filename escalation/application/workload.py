@@ -31,6 +31,8 @@ SOURCES = {
     "online": 7,
     "petition": 6,
     "assigned_from_above": 3,
+    "public_opinion": 2,
+    "litigation": 3,
 }
 CATEGORIES = {
     "neighbour": 20,
@@ -56,6 +58,16 @@ SUMMARIES = {
     "medical": "医疗费用争议",
     "land": "土地使用权纠纷",
 }
+# 弱信号: now and then one matter (a building site, an estate) reaches several
+# communities of a street through several channels within days.
+HOTSPOT_RATE = 0.12  # chance per working day that such an episode begins
+HOTSPOTS = {
+    "wage_arrears": "工地",
+    "property_management": "小区",
+    "real_estate": "楼盘",
+    "neighbour": "城中村",
+}
+HOTSPOT_SOURCES = ("grid_patrol", "hotline_12345", "public_opinion", "petition", "walk_in")
 # Chance that a mediation at each tier resolves / fails (the rest is partial).
 MEDIATION_ODDS = {"community": (0.50, 0.38), "street": (0.58, 0.30), "district": (0.66, 0.24)}
 # Chance per working day that the holding unit holds a mediation session.
@@ -105,16 +117,59 @@ class Workload:
             by_tier[unit.tier].append(unit.id)
         self.units_by_tier = {t: sorted(u) for t, u in by_tier.items()}
         self.serial = 0
+        self.planted: dict[date, list[Intake]] = {}  # hotspot intake still to come, by day
 
     def local(self, day: date, at: time) -> datetime:
         return datetime.combine(day, at, self.zone).astimezone(UTC)
 
     def intake(self, day: date) -> list[Intake]:
         """The disputes registered on ``day``, in time order."""
-        volume = self.per_day if self.rules.calendar.is_workday(day) else self.per_day * 0.35
+        workday = self.rules.calendar.is_workday(day)
+        volume = self.per_day if workday else self.per_day * 0.35
         count = max(0, round(self.rng.gauss(volume, volume**0.5)))
         items = [self._one(day) for _ in range(count)]
+        if workday and self.rng.random() < HOTSPOT_RATE:
+            self._hotspot(day)
+        items += self.planted.pop(day, [])
         return sorted(items, key=lambda i: i.received_at)
+
+    def _hotspot(self, day: date) -> None:
+        """Plant a weak signal (弱信号).
+
+        One matter reported 4-6 times over a few days, by several communities
+        of one street and through several channels.
+        """
+        rng = self.rng
+        category = rng.choice([c for c in HOTSPOTS if c in self.rules.categories] or [""])
+        streets = [
+            u
+            for u in self.units_by_tier.get(self.rules.tiers[min(1, len(self.rules.tiers) - 1)], [])
+            if self.rules.children(u)
+        ]
+        sources = [s for s in HOTSPOT_SOURCES if s in self.rules.sources]
+        if not category or not streets or not sources:
+            return
+        street = rng.choice(streets)
+        place = f"{street}-{HOTSPOTS[category]}-{rng.randint(1, 99):02d}"
+        for n in range(rng.randint(4, 6)):
+            when = day + timedelta(days=rng.randint(0, 4))
+            unit = rng.choice(self.rules.children(street))
+            parties, amount = self._size(category)
+            minutes = rng.randint(8 * 60 + 30, 18 * 60)
+            self.serial += 1
+            self.planted.setdefault(when, []).append(
+                Intake(
+                    unit=unit,
+                    category=category,
+                    source=sources[n % len(sources)],
+                    parties=parties,
+                    amount=amount,
+                    summary=SUMMARIES.get(category, "矛盾纠纷"),
+                    location=place,
+                    received_at=self.local(when, time(minutes // 60, minutes % 60)),
+                    request_id=f"demo-{when.isoformat()}-{self.serial:07d}",
+                )
+            )
 
     def days(self, start: date, count: int) -> Iterator[date]:
         for n in range(count):
@@ -170,7 +225,8 @@ class Workload:
         rng = self.rng
         self.serial += 1
         category = rng.choices(list(CATEGORIES), weights=list(CATEGORIES.values()))[0]
-        source = rng.choices(list(SOURCES), weights=list(SOURCES.values()))[0]
+        sources = [s for s in SOURCES if s in self.rules.sources] or list(self.rules.sources)
+        source = rng.choices(sources, weights=[SOURCES.get(s, 1) for s in sources])[0]
         roll = rng.random()
         tier = (
             self.rules.tiers[0]

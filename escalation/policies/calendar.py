@@ -51,6 +51,10 @@ class WorkCalendar:
     timezone: str = DEFAULT_TIMEZONE
     extra_holidays: frozenset[date] = frozenset()
     extra_workdays: frozenset[date] = frozenset()
+    #: Office hours of a working day as (start, end) minutes after local
+    #: midnight, in order and apart; empty: the whole day (the rule book's
+    #: ``working_hours``). Notices fall in them (``after_working``).
+    working_hours: tuple[tuple[int, int], ...] = ()
     _zone: ZoneInfo = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -92,6 +96,68 @@ class WorkCalendar:
         if d.unit == "days":
             return (start + timedelta(days=d.amount)).astimezone(UTC)
         return self._workdays_after(self.local_date(start), d.amount)
+
+    @property
+    def has_hours(self) -> bool:
+        """True when the rule book sets office hours (notices keep to them)."""
+        return bool(self.working_hours)
+
+    @lru_cache(maxsize=4096)  # noqa: B019 - calendars live as long as their rule book
+    def _spans(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
+        """The office-hour spans of local ``day`` as aware UTC instants (none off work)."""
+        if not self.is_workday(day):
+            return ()
+        hours = self.working_hours or ((0, 24 * 60),)
+        midnight = datetime.combine(day, time(0), tzinfo=self._zone)
+        # Wall-clock minutes, so a span keeps its local hours on any day.
+        return tuple(
+            (
+                _local_minutes(midnight, a).astimezone(UTC),
+                _local_minutes(midnight, b).astimezone(UTC),
+            )
+            for a, b in hours
+        )
+
+    def in_working_hours(self, at: datetime) -> bool:
+        """True if ``at`` lies in office hours (ends included) on a working day."""
+        return any(a <= at <= b for a, b in self._spans(self.local_date(_aware(at))))
+
+    def working_time(self, start: datetime, end: datetime) -> timedelta:
+        """Office time between ``start`` and ``end`` (zero if ``end`` is not after ``start``)."""
+        start, end = _aware(start), _aware(end)
+        total = timedelta(0)
+        day = self.local_date(start)
+        while day <= self.local_date(end):
+            for a, b in self._spans(day):
+                lo, hi = max(a, start), min(b, end)
+                if hi > lo:
+                    total += hi - lo
+            day += timedelta(days=1)
+        return total
+
+    def after_working(self, start: datetime, amount: timedelta) -> datetime:
+        """The instant ``amount`` of office time after ``start``, as aware UTC.
+
+        It lies in office hours on a working day: with ``amount`` zero it is
+        the first such instant at or after ``start``; otherwise the instant the
+        office time counted from ``start`` reaches ``amount`` (at most the end
+        of a span, never the start of the next). Searches at most
+        ``MAX_SEARCH_DAYS`` days ahead (a calendar without a working day in
+        them raises ValueError).
+        """
+        start = _aware(start).astimezone(UTC)
+        left = amount
+        day = self.local_date(start)
+        for _ in range(MAX_SEARCH_DAYS):
+            for a, b in self._spans(day):
+                lo = max(a, start)
+                if b < lo or (b == lo and left > timedelta(0)):
+                    continue
+                if lo + left <= b:
+                    return lo + left
+                left -= b - lo
+            day += timedelta(days=1)
+        raise ValueError(f"no working time within {MAX_SEARCH_DAYS} days after {start.isoformat()}")
 
     def uncovered_years(self, until: int) -> tuple[int, ...]:
         """Years after the holiday data, up to ``until``, this calendar knows nothing of.
@@ -140,6 +206,20 @@ class WorkCalendar:
                 left -= 1
         end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=self._zone)
         return end.astimezone(UTC)
+
+
+#: How far ``after_working`` looks for office time: a notice at 200% of a
+#: two-year limit, with room to spare.
+MAX_SEARCH_DAYS = 5 * 366
+
+
+def _local_minutes(midnight: datetime, minutes: int) -> datetime:
+    """The local wall-clock time ``minutes`` after ``midnight`` (24:00 is the next midnight)."""
+    if minutes >= 24 * 60:
+        return datetime.combine(
+            midnight.date() + timedelta(days=1), time(0), tzinfo=midnight.tzinfo
+        )
+    return midnight.replace(hour=minutes // 60, minute=minutes % 60)
 
 
 def _aware(dt: datetime) -> datetime:

@@ -8,8 +8,9 @@ Deciding twice on the same state and time gives the same answer.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Final
 
@@ -22,21 +23,78 @@ _ORDER: Final = MappingProxyType({AssessRisk: 0, Route: 1, Escalate: 2, Notify: 
 
 
 def tier_entry(
-    rules: RuleBook, unit: str, at: datetime
+    rules: RuleBook, unit: str, at: datetime, facts: Mapping[str, object] | None = None
 ) -> tuple[datetime, tuple[tuple[str, datetime], ...]]:
     """The time limit and the schedule of a visit to ``unit`` beginning at ``at``.
 
-    Notices fall at their share of the limit; a tier with a tier above it
-    also schedules the stepwise escalation (逐级上报) at the limit.
+    ``facts`` are the dispute's facts as the visit begins (``visit_facts``):
+    its risk picks the limit (``handle_within`` by risk level) and the
+    ``notices`` conditions pick which notices it is sent (重点案件督办); None
+    means the default limit and every notice. Notices fall at their share of
+    the limit, counted in office time when the rule book sets
+    ``working_hours`` (so they fall in office hours on working days). A tier
+    with a tier above it also schedules the stepwise escalation (逐级上报) at
+    the limit, and no notice is scheduled at or after it: the unit would be
+    losing the case at that instant.
     """
     tier = rules.tier(rules.unit(unit).tier)
-    due = rules.calendar.add(at, tier.handle_within)
-    span = due - at
-    schedule: list[tuple[str, datetime]] = [(s.notice, at + span * s.at) for s in tier.notices]
+    due = rules.calendar.add(at, tier.limit(None if facts is None else str(facts["risk"])))
+    steps = [s for s in tier.notices if _sent(rules, s.notice, facts)]
+    calendar = rules.calendar
+    schedule: list[tuple[str, datetime]]
+    if calendar.has_hours:
+        office = calendar.working_time(at, due)
+        schedule = [(s.notice, calendar.after_working(at, office * s.at)) for s in steps]
+    else:
+        span = due - at
+        schedule = [(s.notice, at + span * s.at) for s in steps]
     if rules.parent(unit) is not None:
+        schedule = [(notice, when) for notice, when in schedule if when < due]
         schedule.append((ESCALATE, due))
-    schedule.sort(key=lambda item: item[1])  # stable: ladder order on ties, escalation last
+    schedule.sort(key=lambda item: item[1])  # stable: ladder order on ties
     return due, tuple(schedule)
+
+
+def _sent(rules: RuleBook, notice: str, facts: Mapping[str, object] | None) -> bool:
+    """Whether a visit with ``facts`` is sent ``notice`` (its ``notices:`` condition holds)."""
+    condition = rules.notice_conditions.get(notice)
+    return condition is None or facts is None or condition.matches(dict(facts))
+
+
+def visit_facts(
+    state: DisputeState, unit: str, tier: str, risk: str | None = None, *, moved: bool = False
+) -> dict[str, object]:
+    """The facts of ``state`` as a visit to ``unit`` begins (``moved``: by an escalation)."""
+    facts = state.facts()
+    facts.update(unit=unit, tier=tier)
+    if risk is not None:
+        facts["risk"] = risk
+    if moved:
+        facts["escalations"] = state.escalations + 1
+        facts["attempts"] = 0
+    return facts
+
+
+def receipt_facts(rules: RuleBook, state: DisputeState) -> dict[str, object]:
+    """The facts of a dispute being registered, with the risk the rules give them."""
+    facts = state.facts()
+    facts["risk"] = _risk_of(facts, rules)[0]
+    return facts
+
+
+def routing_due(state: DisputeState) -> bool:
+    """Whether routing (分类流转) is decided yet, as the six steps order it.
+
+    Only after 先行调解 and 分析研判: once a mediation failed, the dispute was
+    escalated or reopened, or it was routed before (the routing follows its
+    facts from then on). A routing rule with ``at_once`` routes at receipt.
+    """
+    return (
+        state.attempts > 0
+        or state.escalations > 0
+        or state.reopened > 0
+        or state.department is not None
+    )
 
 
 @dataclass(frozen=True)
@@ -155,8 +213,12 @@ def _routing(state: DisputeState, found: Verdict) -> list[Decision]:
     rule = found.route
     if rule is None or state.department == rule.department:
         return []
+    if not (rule.at_once or routing_due(state)):
+        return []
     assert state.updated_at is not None
     reason = f"rule {rule.id} matched ({rule.when.source}): 分类流转 to {rule.department}"
+    if rule.at_once and not routing_due(state):
+        reason += " at once"
     return [Route(at=state.updated_at, rule_id=rule.id, reason=reason, department=rule.department)]
 
 
@@ -167,11 +229,19 @@ def _elevation(state: DisputeState, rules: RuleBook, found: Verdict) -> list[Dec
         return []
     assert state.updated_at is not None
     to_unit = rules.ancestor(state.unit, best.to)
-    due, schedule = tier_entry(rules, to_unit, state.updated_at)
+    risk = found.risk[0]
+    facts = visit_facts(state, to_unit, best.to, risk, moved=True)
+    facts["elevated"] = True
+    due, schedule = tier_entry(rules, to_unit, state.updated_at, facts)
+    limit = rules.tier(best.to).limit(risk)
     reason = (
-        f"rule {best.id} matched ({best.when.source}): 提级管理 from {state.tier} "
-        f"{state.unit} to {best.to} {to_unit}"
-    ) + rules.calendar.data_note(due, rules.tier(best.to).handle_within)
+        (
+            f"rule {best.id} matched ({best.when.source}): 提级管理 from {state.tier} "
+            f"{state.unit} to {best.to} {to_unit}"
+        )
+        + _limit_note(rules, best.to, risk)
+        + rules.calendar.data_note(due, limit)
+    )
     return [
         Escalate(
             at=state.updated_at,
@@ -195,18 +265,24 @@ def _failed_mediation(state: DisputeState, rules: RuleBook) -> list[Decision]:
     at = state.last_mediation_at or state.updated_at
     assert at is not None
     why = f"mediation failed {state.attempts} times at {state.tier} {state.unit} (limit {limit})"
-    return [_stepwise(rules, parent, at, f"{state.tier}/max_mediation_attempts", why)]
+    return [_stepwise(state, rules, parent, at, f"{state.tier}/max_mediation_attempts", why)]
 
 
-def _stepwise(rules: RuleBook, parent: str, at: datetime, rule_id: str, why: str) -> Escalate:
+def _stepwise(
+    state: DisputeState, rules: RuleBook, parent: str, at: datetime, rule_id: str, why: str
+) -> Escalate:
     """逐级上报 to ``parent`` at ``at``; ``why`` begins the reason."""
-    due, schedule = tier_entry(rules, parent, at)
     parent_tier = rules.unit(parent).tier
+    due, schedule = tier_entry(
+        rules, parent, at, visit_facts(state, parent, parent_tier, moved=True)
+    )
+    risk = state.risk
     return Escalate(
         at=at,
         rule_id=rule_id,
         reason=f"{why}: 逐级上报 to {parent_tier} {parent}"
-        + rules.calendar.data_note(due, rules.tier(parent_tier).handle_within),
+        + _limit_note(rules, parent_tier, risk)
+        + rules.calendar.data_note(due, rules.tier(parent_tier).limit(risk)),
         to_unit=parent,
         to_tier=parent_tier,
         mode="stepwise",
@@ -219,7 +295,7 @@ def _schedule(state: DisputeState, rules: RuleBook, now: datetime) -> list[Decis
     """Time-driven actions of the current visit that have fallen due by ``now``."""
     assert state.updated_at is not None
     assert state.due_at is not None
-    limit = rules.tier(state.tier).handle_within if state.tier in rules.tiers else None
+    limit = rules.tier(state.tier).limit(state.risk) if state.tier in rules.tiers else None
     decisions: list[Decision] = []
     for action, when in state.pending():
         if when > now:
@@ -233,10 +309,20 @@ def _schedule(state: DisputeState, rules: RuleBook, now: datetime) -> list[Decis
                 f"time limit at {state.tier} {state.unit} ({limit}) passed at "
                 f"{state.due_at.isoformat()}"
             )
-            decisions.append(_stepwise(rules, parent, at, f"{state.tier}/handle_within", why))
+            decisions.append(
+                _stepwise(state, rules, parent, at, f"{state.tier}/handle_within", why)
+            )
         else:
+            if rules.calendar.has_hours and not rules.calendar.in_working_hours(at):
+                # Caught up (an adopted limit, a visit scheduled before office hours were
+                # kept): the letter goes out at the next office hour, if that has come.
+                at = rules.calendar.after_working(at, timedelta(0))
+                if at > now:
+                    continue
+            if _leaving_at(state, at):
+                continue  # no notice to a unit at the instant the dispute leaves it
             assert state.tier_entered_at is not None
-            share = (when - state.tier_entered_at) / (state.due_at - state.tier_entered_at)
+            share = _share(rules, state.tier_entered_at, when, state.due_at)
             reason = (
                 f"{share:.0%} of the time limit at {state.tier} {state.unit} ({limit}, due "
                 f"{state.due_at.isoformat()}) used: {action} {_letter(action)}"
@@ -247,6 +333,32 @@ def _schedule(state: DisputeState, rules: RuleBook, now: datetime) -> list[Decis
                 )
             )
     return decisions
+
+
+def _share(rules: RuleBook, start: datetime, when: datetime, due: datetime) -> float:
+    """How much of the limit ``start``..``due`` is used at ``when`` (office time if kept)."""
+    calendar = rules.calendar
+    if calendar.has_hours:
+        office = calendar.working_time(start, due)
+        return calendar.working_time(start, when) / office if office else 1.0
+    return (when - start) / (due - start)
+
+
+def _leaving_at(state: DisputeState, when: datetime) -> bool:
+    """True if the visit's stepwise escalation falls at or before ``when``.
+
+    Schedules made before notices stopped short of the escalation still list
+    a notice at the limit itself (督办函 at 100%); it is not sent.
+    """
+    return any(action == ESCALATE and at <= when for action, at in state.pending())
+
+
+def _limit_note(rules: RuleBook, tier: str, risk: str | None) -> str:
+    """'' or, when the tier's limit for ``risk`` is not its default, a note saying so."""
+    found = rules.tier(tier)
+    if risk is None or risk not in found.by_risk:
+        return ""
+    return f" (time limit {found.by_risk[risk]} for {risk} risk)"
 
 
 def _letter(notice: str) -> str:

@@ -17,9 +17,10 @@ from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from escalation.aggregates.dispute import Dispute
+from escalation.aggregates.state import DisputeState
 from escalation.aggregates.times import as_utc
 from escalation.errors import RequestConflict
-from escalation.policies.decide import tier_entry
+from escalation.policies.decide import receipt_facts, tier_entry, visit_facts
 from escalation.policies.due import apply_due
 from escalation.policies.inputs import ReceiveInput, require_known, validated
 from escalation.policies.rulebook import RuleBook
@@ -105,11 +106,28 @@ def open_dispute(
     it on validated input, replays on a recorded receipt (``receipt_of``).
     """
     at = as_utc(receipt.received_at)
-    due, schedule = tier_entry(rules, receipt.unit, at)
+    tier = rules.unit(receipt.unit).tier
+    # The receipt's own facts, risk included, set the first visit's limit and notices.
+    registered = DisputeState(
+        id=dispute_id,
+        version=0,
+        unit=receipt.unit,
+        tier=tier,
+        status="open",
+        category=receipt.category,
+        source=receipt.source,
+        parties=receipt.parties,
+        amount=receipt.amount,
+        summary=receipt.summary,
+        location=receipt.location,
+        received_at=at,
+        received_unit=receipt.unit,
+    )
+    due, schedule = tier_entry(rules, receipt.unit, at, receipt_facts(rules, registered))
     dispute = Dispute.receive(
         id=dispute_id,
         unit=receipt.unit,
-        tier=rules.unit(receipt.unit).tier,
+        tier=tier,
         category=receipt.category,
         source=receipt.source,
         parties=receipt.parties,
@@ -182,7 +200,10 @@ def _record(dispute: Dispute, fact: Fact, rules: RuleBook, recorded_at: datetime
     elif isinstance(fact, Closure):
         dispute.close(outcome=fact.outcome, note=fact.note, request_id=fact.request_id, **common)
     elif isinstance(fact, Reopening):
-        due, schedule = tier_entry(rules, dispute.state.unit, fact.at)
+        s = dispute.state
+        facts = visit_facts(s, s.unit, s.tier)
+        facts["reopened"] = s.reopened + 1
+        due, schedule = tier_entry(rules, s.unit, fact.at, facts)
         dispute.reopen(
             reason=fact.reason,
             due_at=due,
@@ -207,7 +228,9 @@ def _escalate(
     dispute.check_escalation(target_tier, rules.tiers)  # from the top, or not upward: refused
     assert target_tier is not None  # refused above otherwise
     target = rules.ancestor(s.unit, target_tier)
-    due, schedule = tier_entry(rules, target, fact.at)
+    facts = visit_facts(s, target, target_tier, moved=True)
+    facts["elevated"] = s.elevated or target != parent
+    due, schedule = tier_entry(rules, target, fact.at, facts)
     dispute.escalate(
         to_unit=target,
         to_tier=target_tier,

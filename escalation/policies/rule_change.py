@@ -15,7 +15,7 @@ from datetime import datetime
 
 from escalation.aggregates.dispute import Dispute
 from escalation.aggregates.rules_applied import apply_rules
-from escalation.policies.decide import decide, tier_entry
+from escalation.policies.decide import decide, tier_entry, visit_facts
 from escalation.policies.due import apply_due
 from escalation.policies.rulebook import RuleBook
 
@@ -36,14 +36,15 @@ def apply_rule_change(
     at = max(at, s.updated_at)
     due, schedule = s.due_at, s.schedule
     if in_flight == "adopt":
-        due, schedule = tier_entry(rules, s.unit, s.tier_entered_at)
+        facts = visit_facts(s, s.unit, s.tier)
+        due, schedule = tier_entry(rules, s.unit, s.tier_entered_at, facts)
     assert due is not None
     moved = (due, schedule) != (s.due_at, s.schedule)
     # What the new rules would do at once, had the dispute been touched at ``at``.
     probe = replace(s, updated_at=at, due_at=due, schedule=schedule)
     if not moved and not decide(probe, rules, at):
         return False
-    limit = rules.tier(s.tier).handle_within
+    limit = rules.tier(s.tier).limit(s.risk)
     reason = f"rule book {rules.version} activated: the {s.tier} visit " + (
         f"adopts its limit ({limit}), due {due.isoformat()}" if moved else "keeps its deadline"
     )

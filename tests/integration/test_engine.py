@@ -44,9 +44,9 @@ def test_receive_assesses_routes_and_queues(engine: EscalationEngine) -> None:
     did = receive(engine)
     state = engine.get(did)
     assert (state.unit, state.tier, state.status, state.risk) == ("c11", "community", "open", "low")
-    assert state.department == "governance_centre"
+    assert state.department is None  # 分类流转 comes after 先行调解
     assert state.due_at == T0 + timedelta(days=2)
-    assert names(engine, did) == ["Received", "RiskAssessed", "Routed"]
+    assert names(engine, did) == ["Received", "RiskAssessed"]
     assert [i.dispute_id for i in engine.queue(unit="c11")] == [did]
     assert engine.queue(unit="c12") == []
     assert [i.dispute_id for i in engine.queue(tier="community")] == [did]
@@ -70,6 +70,7 @@ def test_failed_mediations_escalate_stepwise(engine: EscalationEngine) -> None:
     did = receive(engine)
     engine.mediate(did, outcome="failed", mediator="m1", at=T0 + hours(2))
     assert engine.get(did).tier == "community"
+    assert engine.get(did).department == "governance_centre"  # routed once mediation failed
     state = engine.mediate(did, outcome="failed", mediator="m1", at=T0 + hours(3))
     assert (state.unit, state.tier, state.attempts) == ("s1", "street", 0)
     assert state.due_at == T0 + hours(3) + timedelta(days=4)
@@ -91,11 +92,12 @@ def test_tick_issues_the_ladder_then_escalates_at_the_deadline(engine: Escalatio
     assert report.events == {"Supervised": 1}
     assert engine.get(did).notices == ("reminder",)
     report = engine.tick(T0 + hours(49))  # past 75% and the deadline
-    assert report.events == {"Supervised": 1, "Escalated": 1}
+    # The escalation is the analysis step: routing follows it at once.
+    assert report.events == {"Supervised": 1, "Escalated": 1, "Routed": 1}
     history = engine.history(did)
-    warning, escalated = history[-2], history[-1]
+    warning, escalated, routed = history[-3], history[-2], history[-1]
     assert warning.occurred_at == T0 + hours(36)  # dated when it fell due, not at the tick
-    assert escalated.occurred_at == T0 + hours(48)
+    assert escalated.occurred_at == routed.occurred_at == T0 + hours(48)
     state = engine.get(did)
     assert (state.unit, state.notices) == ("s1", ())
     assert state.due_at == T0 + hours(48) + timedelta(days=4)

@@ -33,7 +33,7 @@ def demo(module_new_db_url: Callable[[], str]) -> Iterator[EscalationEngine]:
     """A few seeded days of the demo on the default rule book: every kind of event."""
     url = module_new_db_url()
     with EscalationEngine(RuleBook.default(), url=url) as engine:
-        run_demo(engine, date(2026, 9, 1), days=6, per_day=12, seed=11)
+        run_demo(engine, date(2026, 9, 1), days=6, per_day=14, seed=11)
         yield engine
 
 

@@ -107,9 +107,12 @@ def test_figures_hand_counted(small_rules: RuleBook, db_url: str) -> None:
     assert f.settled_within("street") == 3 / 4
     assert (f.escalated, f.elevated) == (1, 1)
     assert f.notices == {"reminder": 1}
-    assert f.on_time == 4
+    # Tier visits that ended: r1 and r4 at c11/c12, r2 at c11 then s1, r3 at c21 then d1.
+    assert (f.visits, f.on_time) == (6, 6)
     assert f.overdue == 0
     assert f.units["c11"].received == 2 and f.units["c11"].escalated_out == 1
+    assert f.units["c11"].resolution_rate == 1 / 2  # r2, escalated out, was not resolved there
+    assert f.units["c12"].resolution_rate is None  # declined only: nothing handled
     assert f.median_days_to_close is not None
 
 
@@ -280,7 +283,7 @@ def test_the_store_reads_the_log_as_the_stock_recorder_does(engine: EscalationEn
         {"start": 2, "limit": 100, "stop": 6},
         {"start": 2, "limit": 100, "inclusive_of_start": False},
         {"start": None, "limit": 2},
-        {"start": 1, "limit": 100, "topics": ["escalation/Dispute.Routed"]},
+        {"start": 1, "limit": 100, "topics": ["escalation/Dispute.RiskAssessed"]},
     ]:
         ours = recorder.select_notifications(**args)
         assert ours == stock(recorder, **args)

@@ -45,8 +45,15 @@ def local(day: date, hour: int, minute: int = 0) -> datetime:
 # also produces stepwise arrivals at the district and overdue district cases.
 def demo_rules() -> RuleBook:
     text = RuleBook.default().text
-    text = text.replace("handle_within: 15 workdays", "handle_within: 3 workdays")
-    text = text.replace("handle_within: 30 workdays", "handle_within: 2 workdays")
+    text = text.replace(
+        "handle_within: {default: 15 workdays, high: 3 workdays}", "handle_within: 3 workdays"
+    )
+    text = text.replace(
+        "handle_within: {default: 30 workdays, high: 10 workdays}", "handle_within: 2 workdays"
+    )
+    # Three similar disputes (not four) through three channels make a weak signal here.
+    text = text.replace("  min_cluster: 4\n", "  min_cluster: 3\n")
+    assert "min_cluster: 3" in text and "min_sources: 3" in text
     return RuleBook.from_yaml(text, source="demo-short.yaml")
 
 
@@ -58,13 +65,15 @@ def demo(
     run_demo(engine, date(2026, 9, 1), days=8, per_day=12, seed=11)
     planted: dict[str, list[UUID]] = {"location": [], "unit": [], "below": [], "high": []}
 
+    channels = ("grid_patrol", "hotline_12345", "petition")
+
     def plant(
         key: str, unit: str, category: str, location: str, at: datetime, parties: int = 2
     ) -> None:
         did = engine.receive(
             unit=unit,
             category=category,
-            source="grid_patrol",
+            source=channels[len(planted[key]) % 3],
             summary="planted",
             parties=parties,
             location=location,
@@ -115,6 +124,8 @@ def hand_count(engine: EscalationEngine, day: date) -> dict[str, Any]:
         "unit_closed": Counter(),
         "unit_resolved": Counter(),
         "unit_on_time": Counter(),
+        "unit_visits": Counter(),  # tier visits that ended at the unit
+        "unit_handled": Counter(),  # closures not declined, and escalations out
         "notices": Counter(),
         "unit_notices": {},
         "open_at": Counter(),
@@ -123,12 +134,6 @@ def hand_count(engine: EscalationEngine, day: date) -> dict[str, Any]:
     }
     for did in ids:
         events = engine.history(did)
-        late = any(
-            type(e).__name__ == "Escalated"
-            and str(getattr(e, "rule_id", "")).endswith("/handle_within")
-            and e.occurred_at < end
-            for e in events
-        )
         for e in events:
             if not start <= e.occurred_at < end:
                 continue
@@ -139,14 +144,21 @@ def hand_count(engine: EscalationEngine, day: date) -> dict[str, Any]:
                 c["received_at"][v["tier"]] += 1
             elif name == "Escalated":
                 c["arrived_at"][v["to_tier"]] += 1
+                c["unit_visits"][v["from_unit"]] += 1
+                c["unit_handled"][v["from_unit"]] += 1
+                if not str(v["rule_id"] or "").endswith("/handle_within"):  # left in time
+                    c["unit_on_time"][v["from_unit"]] += 1
             elif name == "Closed":
                 c["closed_at"][v["tier"]] += 1
                 c["unit_closed"][v["unit"]] += 1
+                c["unit_visits"][v["unit"]] += 1
+                if v["outcome"] != "declined":
+                    c["unit_handled"][v["unit"]] += 1
                 if v["outcome"] in RESOLUTIONS:
                     c["resolved_at"][v["tier"]] += 1
                     c["unit_resolved"][v["unit"]] += 1
                 due = engine.state_at(did, e.occurred_at).due_at
-                if not late and (due is None or e.occurred_at <= due):
+                if due is None or e.occurred_at <= due:
                     c["unit_on_time"][v["unit"]] += 1
             elif name == "Supervised":
                 c["notices"][v["notice"]] += 1
@@ -183,10 +195,12 @@ def test_daily_review_of_a_demo_day_matches_hand_counts(
         assert f.closed_at_tier[tier] == expected["closed_at"][tier]
         assert f.resolved_at_tier[tier] == expected["resolved_at"][tier]
         assert review.open_by_tier[tier] == expected["open_at"][tier]
-    for unit, closed in expected["unit_closed"].items():
+    for unit, visits in expected["unit_visits"].items():
         u = f.units[unit]
-        assert u.resolution_rate == expected["unit_resolved"][unit] / closed
-        assert u.on_time_rate == expected["unit_on_time"][unit] / closed
+        handled = expected["unit_handled"][unit]
+        assert u.resolution_rate == (expected["unit_resolved"][unit] / handled if handled else None)
+        assert u.on_time_rate == expected["unit_on_time"][unit] / visits
+    assert any(u.escalated_out for u in f.units.values())  # escalations out are counted
     assert {u.unit for u in f.units.values() if u.closed} == set(expected["unit_closed"])
     assert {(c.dispute_id, c.unit) for c in review.overdue} == expected["overdue"]
     assert {(c.dispute_id, c.unit) for c in review.high_risk} == expected["high"]
@@ -236,9 +250,14 @@ def test_a_weekly_review_adds_the_backlog_chart(
 
 
 def intake(
-    n: int, at: datetime, unit: str = "u1", category: str = "land", location: str = ""
+    n: int,
+    at: datetime,
+    unit: str = "u1",
+    category: str = "land",
+    location: str = "",
+    source: str = "",
 ) -> Intake:
-    return Intake(UUID(int=n), category, unit, location, at)
+    return Intake(UUID(int=n), category, unit, location, at, source or f"s{n}")
 
 
 SETTINGS = WeakSignals(window=timedelta(days=7), min_cluster=3, by=("unit", "location"))
@@ -288,6 +307,26 @@ def test_weak_signal_windows_thresholds_and_groupings() -> None:
     chain = [intake(n, T0 - timedelta(days=12 - 3 * n)) for n in range(5)]  # every 3 days
     (long,) = find_weak_signals(chain, SETTINGS, T0 - timedelta(days=6), END)
     assert long.size == 5 and long.peak == 3
+
+
+def test_weak_signals_can_require_several_channels() -> None:
+    through_three = WeakSignals(SETTINGS.window, 3, ("unit",), min_sources=3)
+    # Three patrol reports from one community are routine work, not a signal.
+    patrols = [intake(n, T0, source="grid_patrol") for n in range(1, 4)]
+    assert find_weak_signals(patrols, through_three, START, END) == []
+    # The same matter by patrol, hotline and petition is.
+    channels = ("grid_patrol", "hotline_12345", "petition")
+    mixed = [intake(n, T0, source=channels[n - 1]) for n in range(1, 4)]
+    (signal,) = find_weak_signals(mixed, through_three, START, END)
+    assert signal.sources == ("grid_patrol", "hotline_12345", "petition")
+    # Two channels are not enough for three; the window's own disputes count, not the group's.
+    two = [*patrols[:2], intake(3, T0, source="hotline_12345")]
+    assert find_weak_signals(two, through_three, START, END) == []
+    # The demo's rule book asks for three channels and four disputes.
+    assert (
+        RuleBook.default().weak_signals.min_sources,
+        RuleBook.default().weak_signals.min_cluster,
+    ) == (3, 4)
 
 
 # -------------------------------------------------------------------- periods

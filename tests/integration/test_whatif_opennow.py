@@ -65,7 +65,7 @@ def test_adopting_the_limit_escalates_sooner_and_notices_at_once(db_url: str) ->
     assert f.dispute_id == first and (f.unit, f.tier) == ("c11", "community")
     cur = [(u.kind, (u.at - T0) / hours(1)) for u in f.current]
     cand = [(u.kind, (u.at - T0) / hours(1)) for u in f.candidate]
-    assert cur == [("notice", 24), ("notice", 36), ("escalated", 48)]
+    assert cur == [("notice", 24), ("notice", 36), ("escalated", 48), ("routed", 48)]
     # By hand: the 1-day visit's reminder (12h) and warning (18h) have passed at
     # 20h, so they go out as it goes live; the limit passes at 24h; the street's
     # prompt falls at half its 4 days, 72h.
@@ -74,6 +74,7 @@ def test_adopting_the_limit_escalates_sooner_and_notices_at_once(db_url: str) ->
         ("notice", 20),
         ("notice", 20),
         ("escalated", 24),
+        ("routed", 24),
         ("notice", 72),
     ]
     assert result.at_once[("candidate", "notice")] == 1

@@ -22,7 +22,10 @@ from tests.helpers import SMALL_RULES, T0, hours
 runner = CliRunner()
 DEFAULT = RuleBook.default()
 # The community's time limit cut from 5 workdays to 3.
-SHORT_TEXT = DEFAULT.text.replace("handle_within: 5 workdays", "handle_within: 3 workdays", 1)
+SHORT_TEXT = DEFAULT.text.replace(
+    "handle_within: {default: 5 workdays, high: 2 workdays}", "handle_within: 3 workdays", 1
+)
+assert DEFAULT.text != SHORT_TEXT
 
 
 @pytest.fixture(scope="module")

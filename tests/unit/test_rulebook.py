@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from types import MappingProxyType
 
 import pytest
 import yaml
@@ -121,10 +122,13 @@ def test_default_tiers_limits_and_ladders(shipped: RuleBook) -> None:
             NoticeStep(0.9, "warning"),
             NoticeStep(1.0, "supervision"),
         ),
+        MappingProxyType({"high": Duration(2, "workdays")}),  # red cases are fast cases
     )
     assert (street.handle_within, street.max_mediation_attempts) == (Duration(15, "workdays"), 3)
+    assert street.limit("high") == Duration(3, "workdays")
     assert [s.notice for s in street.notices] == ["reminder", "prompt", "warning", "supervision"]
     assert district.handle_within == Duration(30, "workdays")
+    assert district.limit("high") == Duration(10, "workdays")
     assert district.max_mediation_attempts is None
     assert [(s.at, s.notice) for s in district.notices] == [
         (0.5, "reminder"),
@@ -137,7 +141,8 @@ def test_default_tiers_limits_and_ladders(shipped: RuleBook) -> None:
 
 def test_default_lists_and_rules(shipped: RuleBook) -> None:
     assert "wage_arrears" in shipped.categories and len(shipped.categories) == 10
-    assert "hotline_12345" in shipped.sources and len(shipped.sources) == 7
+    assert "hotline_12345" in shipped.sources and len(shipped.sources) == 9
+    assert {"public_opinion", "litigation"} <= set(shipped.sources)  # 舆情, 诉情
     assert shipped.risk_rules[0].id == "mass-wage"
     assert [r.id for r in shipped.elevate_rules] == ["high-risk", "many-parties-street"]
     assert shipped.routing_rules[-1].when.source == "true"
@@ -171,8 +176,12 @@ def test_default_risk_rules_decide_as_documented(shipped: RuleBook) -> None:
 
 
 def test_default_routing_first_match_wins(shipped: RuleBook) -> None:
-    assert route(shipped, source="petition", category="wage_arrears") == "petition_office"
-    assert route(shipped, source="police_referral") == "justice_bureau"
+    # Category before source: the competent department takes a petition about wages.
+    assert route(shipped, source="petition", category="wage_arrears") == "human_resources_bureau"
+    assert route(shipped, source="petition", category="other") == "petition_office"
+    assert route(shipped, source="police_referral", category="real_estate") == "housing_bureau"
+    assert route(shipped, source="police_referral", category="other") == "justice_bureau"
+    assert [r.id for r in shipped.routing_rules if r.at_once] == ["petition"]
     assert route(shipped, category="debt", amount=100000.0) == "court"
     assert route(shipped, category="debt", amount=5000.0) == "comprehensive_governance_centre"
     assert route(shipped, category="wage_arrears") == "human_resources_bureau"
@@ -195,7 +204,7 @@ def test_default_version_is_stable_and_tracks_content(shipped: RuleBook) -> None
     again = RuleBook.from_yaml(shipped.text)
     assert again.version == shipped.version
     assert RuleBook.load(shipped.source).version == shipped.version
-    relaxed = shipped.text.replace("handle_within: 5 workdays", "handle_within: 6 workdays")
+    relaxed = shipped.text.replace("default: 5 workdays", "default: 6 workdays")
     assert relaxed != shipped.text
     assert RuleBook.from_yaml(relaxed).version != shipped.version
 

@@ -111,3 +111,24 @@ units:
     assert RuleChange("tiers", "district", "removed", "tiers", "") in found
     assert ("units", "d1", "removed") in [(c.section, c.key, c.kind) for c in found]
     assert str(found[0])  # every change reads as a sentence
+
+
+def test_limits_by_risk_office_hours_notice_conditions_and_routing_at_once() -> None:
+    text = (
+        SMALL_RULES.replace(
+            "handle_within: 4 days", "handle_within: {default: 4 days, high: 1 day}"
+        )
+        .replace("department: petition_office}", "department: petition_office, at_once: true}")
+        .replace(
+            "department: human_resources_bureau}",
+            "department: human_resources_bureau, at_once: false}",
+        )
+        + 'working_hours: ["09:00-12:00", "14:00-18:00"]\n'
+        + "notices:\n  supervision: {when: 'risk == \"high\"'}\n"
+    )
+    assert changes(text) == [
+        ("tiers", "street.handle_within", "changed", "4 days", "default 4 days, high 1 day"),
+        ("routing", "petition.at_once", "changed", "False", "True"),
+        ("calendar", "working_hours", "changed", "any hour", "09:00-12:00, 14:00-18:00"),
+        ("notices", "supervision.when", "changed", "every dispute", 'risk == "high"'),
+    ]

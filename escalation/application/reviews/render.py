@@ -93,7 +93,12 @@ def _sections(r: Review) -> list[tuple[str, str, list[str], list[list[str]]]]:
     tables.append(
         (
             "Per unit: resolution rate 化解率 and on-time rate",
-            "Closures in the period at the unit; overdue: open past the deadline at the close.",
+            (
+                "化解率: resolved at the unit over its closures (not declined) and what it "
+                "escalated out; on time: tier visits that ended at the unit (closed or "
+                "escalated out) within its own time limit; overdue: open past the deadline "
+                "at the close."
+            ),
             [
                 "unit",
                 "name",
@@ -215,8 +220,13 @@ def _sections(r: Review) -> list[tuple[str, str, list[str], list[list[str]]]]:
             f"Weak signals 弱信号 ({len(r.weak_signals)})",
             (
                 f"At least {s.min_cluster} disputes of one category at the same "
-                f"{' or the same '.join(s.by)} within {_span(s.window)}, the latest in the period. "
-                "Each is flagged for class governance (类案治理): look for the common cause."
+                f"{' or the same '.join(s.by)} within {_span(s.window)}, the latest in the period"
+                + (
+                    f", through at least {s.min_sources} channels (sources). "
+                    if s.min_sources > 1
+                    else ". "
+                )
+                + "Each is flagged for class governance (类案治理): look for the common cause."
             ),
             [
                 "#",
@@ -229,6 +239,7 @@ def _sections(r: Review) -> list[tuple[str, str, list[str], list[list[str]]]]:
                 "last",
                 "still open",
                 "units",
+                "sources",
             ],
             [
                 [
@@ -242,6 +253,7 @@ def _sections(r: Review) -> list[tuple[str, str, list[str], list[list[str]]]]:
                     t.when(w.last),
                     str(w.open),
                     ", ".join(w.units),
+                    ", ".join(w.sources),
                 ]
                 for n, w in enumerate(r.weak_signals, 1)
             ],

@@ -2,7 +2,10 @@
 
 A cluster is at least ``min_cluster`` disputes of the same category,
 registered at the same unit (or at the same location), each received less
-than ``window`` after the first of them, the latest of them in the period.
+than ``window`` after the first of them, the latest of them in the period,
+that came through at least ``min_sources`` different channels (a hotline
+call, a grid patrol and a petition about the same thing say more than three
+patrol reports: routine work in a busy community is not a signal).
 Thresholds: the rule book's ``weak_signals`` section. Pure: the registrations
 come in (``projections.views.intake``), the clusters go out.
 """
@@ -31,6 +34,7 @@ class WeakSignal:
     peak: int  # most of them received within one window
     open: int  # still open at the close of the period
     units: tuple[str, ...]  # units that registered them
+    sources: tuple[str, ...] = ()  # the channels they came through
 
     @property
     def size(self) -> int:
@@ -66,7 +70,9 @@ def find_weak_signals(
             while items[low].received_at <= item.received_at - settings.window:
                 low += 1
             count = high - low + 1
-            if start <= item.received_at < end and count >= settings.min_cluster:
+            if not (start <= item.received_at < end and count >= settings.min_cluster):
+                continue
+            if len({i.source for i in items[low : high + 1]}) >= settings.min_sources:
                 members.update(range(low, high + 1))
                 peak = max(peak, count)
         if not members:
@@ -83,6 +89,7 @@ def find_weak_signals(
                 peak=peak,
                 open=sum(1 for i in chosen if i.dispute_id in open_ids),
                 units=tuple(sorted({i.unit for i in chosen})),
+                sources=tuple(sorted({i.source for i in chosen if i.source})),
             )
         )
     signals.sort(key=lambda s: (-s.size, s.by, s.category, s.key))

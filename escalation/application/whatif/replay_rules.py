@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from operator import itemgetter
+from types import MappingProxyType
 from typing import Any, Final, TypeVar
 
 from escalation.policies.calendar import WorkCalendar
@@ -81,10 +82,15 @@ def memoised(rules: RuleBook) -> RuleBook:
     cal = rules.calendar
     return dataclasses.replace(
         rules,
-        calendar=_MemoisedCalendar(cal.kind, cal.timezone, cal.extra_holidays, cal.extra_workdays),
+        calendar=_MemoisedCalendar(
+            cal.kind, cal.timezone, cal.extra_holidays, cal.extra_workdays, cal.working_hours
+        ),
         risk_rules=_memoised_rules(rules.risk_rules),
         elevate_rules=_memoised_rules(rules.elevate_rules),
         routing_rules=_memoised_rules(rules.routing_rules),
+        notice_conditions=MappingProxyType(
+            {k: _memoised_condition(c) for k, c in rules.notice_conditions.items()}
+        ),
     )
 
 

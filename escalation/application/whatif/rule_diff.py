@@ -46,7 +46,29 @@ def diff_rules(a: RuleBook, b: RuleBook) -> list[RuleChange]:
     out += _units(old["units"], new["units"])
     out += _rules("risk", old["risk"], new["risk"], ("when", "level"), ordered=True)
     out += _rules("elevate", old["elevate"], new["elevate"], ("when", "to"), ordered=False)
-    out += _rules("routing", old["routing"], new["routing"], ("when", "department"), ordered=True)
+    routing = ("when", "department", "at_once")
+    old_routes, new_routes = _with_at_once(old["routing"]), _with_at_once(new["routing"])
+    out += _rules("routing", old_routes, new_routes, routing, ordered=True)
+    hours = [", ".join(d.get("working_hours", [])) or "any hour" for d in (old, new)]
+    if hours[0] != hours[1]:
+        out.append(RuleChange("calendar", "working_hours", "changed", *hours))
+    out += _notice_conditions(old.get("notices", {}), new.get("notices", {}))
+    return out
+
+
+def _with_at_once(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    # ``at_once: false`` is left out of the plain data (it keeps old versions).
+    return [{"at_once": False, **r} for r in rules]
+
+
+def _notice_conditions(old: dict[str, Any], new: dict[str, Any]) -> list[RuleChange]:
+    """``notices:``: which disputes each notice is sent to."""
+    out: list[RuleChange] = []
+    for notice in sorted(set(old) | set(new)):
+        before = old[notice]["when"] if notice in old else "every dispute"
+        after = new[notice]["when"] if notice in new else "every dispute"
+        if _cel(before) != _cel(after):
+            out.append(RuleChange("notices", f"{notice}.when", "changed", before, after))
     return out
 
 
@@ -66,7 +88,7 @@ def _tiers(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[RuleCha
     olds, news = {t["name"]: t for t in old}, {t["name"]: t for t in new}
     for name in common:
         o, n = olds[name], news[name]
-        for key, show in (("handle_within", str), ("max_mediation_attempts", _attempts)):
+        for key, show in (("handle_within", _limit), ("max_mediation_attempts", _attempts)):
             if o.get(key) != n.get(key):
                 out.append(
                     RuleChange(
@@ -75,6 +97,13 @@ def _tiers(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[RuleCha
                 )
         out += _ladder(name, o.get("notices", []), n.get("notices", []))
     return out
+
+
+def _limit(value: Any) -> str:
+    """``5 workdays``, or ``default 15 workdays, high 3 workdays`` for a limit by risk."""
+    if isinstance(value, dict):
+        return ", ".join(f"{level} {limit}" for level, limit in value.items())
+    return str(value)
 
 
 def _attempts(value: Any) -> str:

@@ -314,7 +314,11 @@ def rules_check(file: Annotated[Path, typer.Argument(help="The rule book to vali
     """Validate a rule book; print a summary, or every problem with its line."""
     book = RuleBook.load(file)
     console.print(f"[green]ok[/green] {escape(f'{file}: version {book.version}')}")
-    uses_workdays = any(book.tier(t).handle_within.unit == "workdays" for t in book.tiers)
+    uses_workdays = any(
+        limit.unit == "workdays"
+        for t in book.tiers
+        for limit in (book.tier(t).handle_within, *book.tier(t).by_risk.values())
+    )
     warning = book.calendar.data_warning() if uses_workdays else None
     if warning is not None:
         console.print(f"[yellow]warning[/yellow] {escape(f'{file}: {warning}')}")
@@ -327,8 +331,18 @@ def rules_check(file: Annotated[Path, typer.Argument(help="The rule book to vali
     for tier in book.tiers:
         t = book.tier(tier)
         ladder = ", ".join(f"{s.notice} at {s.at:.0%}" for s in t.notices) or "no notices"
+        by_risk = "".join(f" ({risk}: {limit})" for risk, limit in t.by_risk.items())
         console.print(
-            f"  {tier}: within {t.handle_within}, max attempts "
+            f"  {tier}: within {t.handle_within}{by_risk}, max attempts "
             f"{t.max_mediation_attempts or 'unlimited'}; {ladder}",
             markup=False,
         )
+    hours = book.to_dict().get("working_hours")
+    console.print(
+        f"  notices in office hours {', '.join(hours)}" if hours else "  notices at any hour"
+    )
+    for notice, condition in book.notice_conditions.items():
+        console.print(f"  {notice} only when {condition.source}", markup=False)
+    at_once = [r.id for r in book.routing_rules if r.at_once]
+    if at_once:
+        console.print(f"  routed at receipt: {', '.join(at_once)}", markup=False)

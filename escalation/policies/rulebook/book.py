@@ -25,7 +25,7 @@ from escalation.policies.conditions import Condition, ConditionSet
 from escalation.policies.durations import Duration
 from escalation.policies.rulebook.loader import Validated, validate
 from escalation.policies.rulebook.messages import unknown
-from escalation.policies.rulebook.schema import RuleBookModel, plain
+from escalation.policies.rulebook.schema import RiskLimits, RuleBookModel, plain
 
 T = TypeVar("T")
 
@@ -49,6 +49,12 @@ class Tier:
     handle_within: Duration
     max_mediation_attempts: int | None  # None: no limit
     notices: tuple[NoticeStep, ...]
+    #: Limits that differ by risk level (``{default: .., high: ..}``); empty: one limit.
+    by_risk: Mapping[str, Duration] = field(default_factory=lambda: MappingProxyType({}))
+
+    def limit(self, risk: str | None) -> Duration:
+        """The time limit of a visit to this tier for a dispute of ``risk`` (None: the default)."""
+        return self.by_risk.get(risk or "", self.handle_within)
 
 
 @dataclass(frozen=True)
@@ -78,15 +84,21 @@ class ElevateRule(Rule):
 @dataclass(frozen=True)
 class RoutingRule(Rule):
     department: str
+    at_once: bool = False  # routed at receipt rather than at the analysis step
 
 
 @dataclass(frozen=True)
 class WeakSignals:
-    """弱信号 thresholds: ``min_cluster`` similar disputes within ``window``, grouped ``by``."""
+    """弱信号 thresholds.
+
+    ``min_cluster`` similar disputes within ``window``, grouped ``by``, that
+    came through ``min_sources`` channels.
+    """
 
     window: timedelta
     min_cluster: int
     by: tuple[str, ...]  # "unit" and/or "location"
+    min_sources: int = 1
 
 
 class Memo:
@@ -129,6 +141,8 @@ class RuleBook:
     risk_rules: tuple[RiskRule, ...]
     elevate_rules: tuple[ElevateRule, ...]
     routing_rules: tuple[RoutingRule, ...]
+    #: Notices sent only to the disputes a condition matches (重点案件督办), by notice.
+    notice_conditions: Mapping[str, Condition]
     _tiers: Mapping[str, Tier] = field(repr=False)
     _children: Mapping[str, tuple[str, ...]] = field(repr=False)
     _model: RuleBookModel = field(repr=False)
@@ -168,9 +182,10 @@ class RuleBook:
             tier.name: Tier(
                 name=tier.name,
                 index=index,
-                handle_within=tier.handle_within,
+                handle_within=_default_limit(tier.handle_within),
                 max_mediation_attempts=tier.max_mediation_attempts,
                 notices=tuple(NoticeStep(step.at, step.notice) for step in tier.notices),
+                by_risk=_limits_by_risk(tier.handle_within),
             )
             for index, tier in enumerate(model.tiers)
         }
@@ -188,7 +203,11 @@ class RuleBook:
             text=text,
             version=hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16],
             calendar=WorkCalendar(
-                model.calendar, model.timezone, frozenset(model.holidays), frozenset(model.workdays)
+                model.calendar,
+                model.timezone,
+                frozenset(model.holidays),
+                frozenset(model.workdays),
+                model.working_hours,
             ),
             categories=model.categories,
             sources=model.sources,
@@ -202,8 +221,11 @@ class RuleBook:
                 for r, c in zip(model.elevate, when["elevate"], strict=True)
             ),
             routing_rules=tuple(
-                RoutingRule(r.id, c, r.department)
+                RoutingRule(r.id, c, r.department, r.at_once)
                 for r, c in zip(model.routing, when["routing"], strict=True)
+            ),
+            notice_conditions=MappingProxyType(
+                dict(zip(model.notices, when.get("notices", ()), strict=True))
             ),
             _tiers=MappingProxyType(tiers),
             _children=MappingProxyType({k: tuple(v) for k, v in children.items()}),
@@ -266,7 +288,9 @@ class RuleBook:
         """The reviews' weak-signal thresholds (the defaults when the file has none)."""
         model = self._model.weak_signals
         hours = model.window.amount * (24 if model.window.unit == "days" else 1)
-        return WeakSignals(timedelta(hours=hours), model.min_cluster, tuple(model.by))
+        return WeakSignals(
+            timedelta(hours=hours), model.min_cluster, tuple(model.by), model.min_sources
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The validated rule book as plain data (durations and dates as text)."""
@@ -277,6 +301,14 @@ class RuleBook:
             f"RuleBook(source={self.source!r}, version={self.version!r}, "
             f"tiers={self.tiers!r}, units={len(self.units)})"
         )
+
+
+def _default_limit(value: Duration | RiskLimits) -> Duration:
+    return value.default if isinstance(value, RiskLimits) else value
+
+
+def _limits_by_risk(value: Duration | RiskLimits) -> Mapping[str, Duration]:
+    return MappingProxyType(dict(value.by_risk) if isinstance(value, RiskLimits) else {})
 
 
 def _unreadable(path: str | Path, why: str) -> RulesError:

@@ -274,6 +274,10 @@ class _Loader:
             )
             for section in RULE_SECTIONS
         }
+        # Each notice's condition, in the order the notices are listed.
+        conditions["notices"] = tuple(
+            self.conditions[("notices", name, "when")] for name in model.notices
+        )
         return Validated(model, MappingProxyType(conditions))
 
     def parse(self) -> object:
@@ -512,6 +516,7 @@ class _Loader:
             )
             if values
         )
+        self.check_notice_conditions(data, enums)
         ids: dict[str, KeyPath] = {}
         for section in RULE_SECTIONS:
             for index, item in _entries(data, section):
@@ -533,6 +538,16 @@ class _Loader:
                     self.add(
                         (*path, "to"), f"{shown(to)} is the lowest tier; elevation must go higher"
                     )
+
+    def check_notice_conditions(self, data: dict[str, Any], enums: Mapping[str, list[str]]) -> None:
+        """``notices: {supervision: {when: ...}}``: each condition compiles over the facts."""
+        raw = data.get("notices")
+        if not isinstance(raw, dict):
+            return
+        for name, item in raw.items():
+            when = item.get("when") if isinstance(item, dict) else None
+            if isinstance(when, str) and when.strip():
+                self.condition(("notices", name, "when"), when, "notices", enums)
 
     def condition(
         self, path: KeyPath, source: str, section: str, enums: Mapping[str, list[str]]

@@ -8,7 +8,9 @@ is the loader's cross-reference check. The vocabularies a rule book may use
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from types import MappingProxyType
 from typing import Annotated, Any, Final, Literal, get_args
@@ -19,6 +21,7 @@ from pydantic import (
     ConfigDict,
     PlainSerializer,
     PlainValidator,
+    StrictBool,
     StrictInt,
     WithJsonSchema,
 )
@@ -46,6 +49,66 @@ def _duration(value: object) -> Duration:
     if not isinstance(value, str):
         raise ValueError(f"cannot read duration {shown(value)}; write it like '5 workdays'")
     return within_limit(parse_duration(value))
+
+
+@dataclass(frozen=True)
+class RiskLimits:
+    """A time limit that depends on the dispute's risk (红案快办: red cases are fast cases)."""
+
+    default: Duration
+    by_risk: tuple[tuple[str, Duration], ...]  # (level, limit), in RISK_LEVELS order
+
+    def __str__(self) -> str:
+        return ", ".join([f"{self.default}", *(f"{k}: {v}" for k, v in self.by_risk)])
+
+
+def _limits(value: object) -> Duration | RiskLimits:
+    """``5 workdays``, or ``{default: 15 workdays, high: 3 workdays}`` by risk level."""
+    if not isinstance(value, Mapping):
+        return _duration(value)
+    keys = ("default", *RISK_LEVELS)
+    for key in value:
+        if key not in keys:
+            levels = ", ".join(RISK_LEVELS)
+            raise ValueError(f"{shown(key)} is not a risk level; write default and any of {levels}")
+    if "default" not in value:
+        raise ValueError("give a default limit too, e.g. {default: 15 workdays, high: 3 workdays}")
+    by_risk = tuple((k, _duration(value[k])) for k in RISK_LEVELS if k in value)
+    return RiskLimits(_duration(value["default"]), by_risk)
+
+
+def _limits_plain(value: Duration | RiskLimits) -> str | dict[str, str]:
+    if isinstance(value, Duration):
+        return str(value)  # as before: a plain limit keeps the rule book's version
+    return {"default": str(value.default), **{k: str(v) for k, v in value.by_risk}}
+
+
+_SPAN = re.compile(r"^([0-2]\d):([0-5]\d)-([0-2]\d):([0-5]\d)$")
+
+
+def _working_hours(value: object) -> tuple[tuple[int, int], ...]:
+    """``["09:00-12:00", "14:00-18:00"]`` as minutes after midnight, checked in order."""
+    if not isinstance(value, list | tuple) or not value:
+        raise ValueError(
+            'list the office hours of a working day, e.g. ["09:00-12:00", "14:00-18:00"]'
+        )
+    spans: list[tuple[int, int]] = []
+    for item in value:
+        found = _SPAN.match(item.strip()) if isinstance(item, str) else None
+        if found is None:
+            raise ValueError(f"cannot read {shown(item)}; write office hours like 09:00-12:00")
+        h1, m1, h2, m2 = (int(g) for g in found.groups())
+        start, end = h1 * 60 + m1, h2 * 60 + m2
+        if start >= end or end > 24 * 60:
+            raise ValueError(f"{shown(item)} must end after it starts, by 24:00")
+        if spans and start <= spans[-1][1]:
+            raise ValueError(f"{shown(item)} must begin after the previous span ends")
+        spans.append((start, end))
+    return tuple(spans)
+
+
+def _hours_plain(value: tuple[tuple[int, int], ...]) -> list[str]:
+    return [f"{a // 60:02d}:{a % 60:02d}-{b // 60:02d}:{b % 60:02d}" for a, b in value]
 
 
 def _fraction(value: object) -> float:
@@ -123,6 +186,12 @@ def _cluster_size(value: int) -> int:
     return value
 
 
+def _sources(value: int) -> int:
+    if value < 1:
+        raise ValueError(f"a cluster comes through at least 1 source, got {value}")
+    return value
+
+
 def _groupings(value: tuple[str, ...]) -> tuple[str, ...]:
     if not value:
         raise ValueError("list at least one of unit, location")
@@ -136,6 +205,25 @@ DurationField = Annotated[
     PlainValidator(_duration),
     PlainSerializer(str, return_type=str),
     WithJsonSchema({"type": "string", "examples": ["5 workdays", "15 days", "36 hours"]}),
+]
+LimitField = Annotated[
+    Duration | RiskLimits,
+    PlainValidator(_limits),
+    PlainSerializer(_limits_plain),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "examples": ["5 workdays"]},
+                {"type": "object", "examples": [{"default": "15 workdays", "high": "3 workdays"}]},
+            ]
+        }
+    ),
+]
+WorkingHours = Annotated[
+    tuple[tuple[int, int], ...],
+    PlainValidator(_working_hours),
+    PlainSerializer(_hours_plain),
+    WithJsonSchema({"type": "array", "examples": [["09:00-12:00", "14:00-18:00"]]}),
 ]
 Fraction = Annotated[
     float, PlainValidator(_fraction), WithJsonSchema({"type": "string", "examples": ["50%"]})
@@ -161,7 +249,7 @@ class NoticeModel(_Model):
 
 class TierModel(_Model):
     name: TierName
-    handle_within: DurationField
+    handle_within: LimitField
     max_mediation_attempts: Annotated[StrictInt, AfterValidator(_positive)] | None = None
     notices: tuple[NoticeModel, ...] = ()
 
@@ -188,6 +276,15 @@ class ElevateModel(_RuleModel):
 
 class RoutingModel(_RuleModel):
     department: DepartmentId
+    # True: routed at receipt (a petition to the petition office); otherwise
+    # once the first mediation fails or the case is escalated (分析研判).
+    at_once: StrictBool = False
+
+
+class NoticeWhenModel(_Model):
+    """Which disputes a notice is sent to (重点案件督办: supervision for key cases only)."""
+
+    when: Text  # a CEL expression over the dispute's facts
 
 
 class WeakSignalsModel(_Model):
@@ -200,6 +297,9 @@ class WeakSignalsModel(_Model):
         WithJsonSchema({"type": "string", "examples": ["7 days", "72 hours"]}),
     ] = Duration(7, "days")
     min_cluster: Annotated[StrictInt, AfterValidator(_cluster_size)] = 3
+    # Distinct sources (channels) among a cluster's disputes: the same matter
+    # reaching the centre by hotline, patrol and petition is a signal.
+    min_sources: Annotated[StrictInt, AfterValidator(_sources)] = 1
     by: Annotated[tuple[Literal["unit", "location"], ...], AfterValidator(_groupings)] = (
         "unit",
         "location",
@@ -220,6 +320,8 @@ class RuleBookModel(_Model):
     elevate: tuple[ElevateModel, ...] = ()
     routing: tuple[RoutingModel, ...] = ()
     weak_signals: WeakSignalsModel = WeakSignalsModel()
+    working_hours: WorkingHours = ()
+    notices: dict[NoticeName, NoticeWhenModel] = {}
 
 
 #: Which model describes the mapping at a path (list indices dropped): used to
@@ -234,6 +336,8 @@ MODELS: Final[Mapping[tuple[str, ...], type[BaseModel]]] = MappingProxyType(
         ("elevate",): ElevateModel,
         ("routing",): RoutingModel,
         ("weak_signals",): WeakSignalsModel,
+        # ``notices:`` is keyed by notice name: one entry per name.
+        **{("notices", name): NoticeWhenModel for name in NOTICES},
     }
 )
 
@@ -241,8 +345,19 @@ MODELS: Final[Mapping[tuple[str, ...], type[BaseModel]]] = MappingProxyType(
 def plain(model: RuleBookModel) -> dict[str, Any]:
     """The model as plain data, as hashed for the version.
 
-    ``weak_signals`` only shapes the reviews: it is left out unless the file
-    sets it, so rule books written before the section existed keep their version.
+    Keys added since the first rule books are left out while the file does
+    not set them (``weak_signals`` and ``min_sources`` in it, ``working_hours``,
+    ``notices``, a routing rule's ``at_once: false``), so rule books written
+    before they existed keep their version.
     """
-    unset = None if "weak_signals" in model.model_fields_set else {"weak_signals"}
-    return model.model_dump(mode="json", exclude=unset)
+    unset = {k for k in _ADDED if k not in model.model_fields_set}
+    data = model.model_dump(mode="json", exclude=unset or None)
+    if "weak_signals" in data and "min_sources" not in model.weak_signals.model_fields_set:
+        del data["weak_signals"]["min_sources"]
+    for rule in data["routing"]:
+        if not rule["at_once"]:
+            del rule["at_once"]
+    return data
+
+
+_ADDED: Final = ("weak_signals", "working_hours", "notices")
