@@ -44,6 +44,7 @@ from escalation.adapters.database import UTCDateTime
 from escalation.errors import StorageError
 
 MASTER_KEY_VARIABLE = "ESCALATION_MASTER_KEY"
+KEY_FILE_VARIABLE = "ESCALATION_KEY_FILE"
 SEALED = "$sealed"
 #: What a person reads where an erased dispute's personal text was.
 ERASED = "[erased]"
@@ -91,7 +92,7 @@ class MasterKey:
             raise StorageError(
                 f"dispute {dispute_id}'s data key is wrapped by master key {wrapped_by}; "
                 f"the key given is {self.key_id}: give the store's master key "
-                f"({MASTER_KEY_VARIABLE} or --key-file), or rotate to this one with "
+                f"({MASTER_KEY_VARIABLE} or {KEY_FILE_VARIABLE}), or rotate to this one with "
                 "`escalation keys rotate`"
             )
         try:
@@ -136,10 +137,13 @@ def create_key_file(path: Path) -> MasterKey:
 
 
 def master_key_from(source: MasterKeySource | None) -> MasterKey | None:
-    """The master key a host gave, else ``ESCALATION_MASTER_KEY``, else none."""
+    """The master key a host gave, else ``ESCALATION_MASTER_KEY``, else ``ESCALATION_KEY_FILE``."""
     if source is None:
         text = os.environ.get(MASTER_KEY_VARIABLE)
-        return decode_master_key(text, MASTER_KEY_VARIABLE) if text else None
+        if text:
+            return decode_master_key(text, MASTER_KEY_VARIABLE)
+        named = os.environ.get(KEY_FILE_VARIABLE)
+        return read_key_file(Path(named)) if named else None
     if isinstance(source, str | Path):
         return read_key_file(Path(source))
     if callable(source):
@@ -192,8 +196,9 @@ class Keyring:
         if self.master is None:
             raise StorageError(
                 "personal data needs the store's master key: set "
-                f"{MASTER_KEY_VARIABLE} (base64 of 32 bytes), give --key-file, or pass "
-                "master_key= to the engine (escalation keys master --out FILE makes one)"
+                f"{MASTER_KEY_VARIABLE} (base64 of 32 bytes) or {KEY_FILE_VARIABLE} (a key "
+                "file), or pass master_key= to the engine (`escalation keys master FILE` "
+                "makes one)"
             )
         return self.master
 

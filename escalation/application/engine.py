@@ -209,9 +209,7 @@ class EscalationEngine:
             actor=actor,
         )
         not_after("received_at", cmd.received_at, clock, self.max_skew)
-        receipt = Receipt(
-            **cmd.model_dump(exclude={"people"}), people=tuple(p.stored() for p in cmd.people)
-        )
+        receipt = Receipt(**cmd.model_dump(exclude={"people"}), people=tuple(cmd.people_stored()))
         dispute = register(self.rules, receipt, clock)
         dispute_id = dispute.id
         logged = to_log(dispute)

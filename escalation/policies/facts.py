@@ -94,7 +94,8 @@ def register(rules: RuleBook, receipt: Receipt, recorded_at: datetime) -> Disput
     require_known("category", cmd.category, rules.categories)
     require_known("source", cmd.source, rules.sources)
     dispute_id = dispute_id_for(cmd.request_id) if cmd.request_id else uuid4()
-    return open_dispute(rules, dispute_id, Receipt(**cmd.model_dump()), recorded_at)
+    checked = Receipt(**cmd.model_dump(exclude={"people"}), people=tuple(cmd.people_stored()))
+    return open_dispute(rules, dispute_id, checked, recorded_at)
 
 
 def open_dispute(

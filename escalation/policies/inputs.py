@@ -191,6 +191,9 @@ class ReceiveInput(BaseModel):
     request_id: RequestId | None = None
     actor: Actor
 
+    def people_stored(self) -> list[dict[str, str]]:
+        return [p.stored() for p in self.people]
+
 
 class ActionInput(BaseModel):
     """The common part of the commands on an existing dispute."""

@@ -15,7 +15,14 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from escalation import bootstrap
 from escalation.adapters.persistence import read_head
+from escalation.adapters.personal_data import (
+    MASTER_KEY_VARIABLE,
+    create_key_file,
+    read_key_file,
+    rewrap,
+)
 from escalation.application.audit.checkpoint import (
     Checkpoint,
     check_signature,
@@ -53,7 +60,8 @@ from escalation.policies.inputs import require_known
 KIND_STYLE = {"digest": "magenta", "undecodable": "bold red", "unexpected": "yellow"}
 
 keys_app = typer.Typer(
-    help="Make and show keys (Ed25519 signing keys for checkpoints).", no_args_is_help=True
+    help="Make and show keys: Ed25519 signing keys for checkpoints, master keys for personal data.",
+    no_args_is_help=True,
 )
 app.add_typer(keys_app, name="keys")
 
@@ -350,3 +358,51 @@ def keys_show(
 ) -> None:
     """Print a signing key's public key (64 hex digits), never the private key."""
     typer.echo(public_key_hex(load_private_key(file)))
+
+
+@keys_app.command("master")
+def keys_master(
+    file: Annotated[Path, typer.Argument(help="Where to write the new key (must not exist).")],
+) -> None:
+    """Make a master key for personal data (base64 of 32 random bytes, mode 0600)."""
+    create_key_file(file)
+    console.print(
+        f"wrote master key {escape(str(file))} (mode 0600). Give it to the engine with "
+        f"ESCALATION_KEY_FILE={escape(str(file))}; keep a copy apart from the database: "
+        "without it, no personal data can be read.",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    new: Annotated[Path, typer.Option("--new", help="The new master key file.")],
+    old: Annotated[
+        Path | None,
+        typer.Option(
+            "--old",
+            help=f"The current master key file (default: {MASTER_KEY_VARIABLE} "
+            "or the file beside a SQLite store).",
+        ),
+    ] = None,
+    db: DbOption = DEFAULT_URL,
+) -> None:
+    """Re-wrap every data key under a new master key, in one transaction."""
+    target = read_key_file(new)
+    with bootstrap.open_storage(db, master_key=old) as storage:
+        current = storage.store.keyring.master
+        if current is None:
+            raise StorageError(
+                f"no current master key: give --old FILE or set {MASTER_KEY_VARIABLE}"
+            )
+        with storage.store.writing() as session:
+            count = rewrap(session, current, target)
+        storage.store.keyring.forget()
+    console.print(
+        f"re-wrapped {count} data key{'s' if count != 1 else ''} from master key "
+        f"{current.key_id} to {target.key_id}; keep the old key until backups made "
+        "before now have expired.",
+        highlight=False,
+        soft_wrap=True,
+    )

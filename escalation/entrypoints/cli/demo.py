@@ -87,8 +87,10 @@ def _master_key_beside(db: str) -> None:
     console.print(
         f"created the master key file {beside}: it opens the demo's personal data "
         f"(people, summaries, notes); without it they cannot be read. In production, "
-        f"give the key with {MASTER_KEY_VARIABLE} or --key-file (docs/personal-data.md).",
+        f"give the key with {MASTER_KEY_VARIABLE} or ESCALATION_KEY_FILE "
+        "(docs/personal-data.md).",
         markup=False,
+        soft_wrap=True,
     )
 
 

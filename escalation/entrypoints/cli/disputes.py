@@ -165,6 +165,29 @@ def close_(
 
 
 @app.command()
+def erase(
+    dispute: str,
+    reason: Annotated[
+        str, typer.Option(help="The ground (kept in plain text): never personal data.")
+    ],
+    actor: Annotated[str, typer.Option()],
+    request_id: str | None = None,
+    at: AtOption = None,
+    db: DbOption = DEFAULT_URL,
+    rules: RulesOption = None,
+) -> None:
+    """Erase a dispute's personal data (its data key is destroyed; the record stays)."""
+    _record(
+        db,
+        rules,
+        lambda engine: engine.erase(
+            dispute, reason=reason, actor=actor, request_id=request_id, at=at
+        ),
+        dispute,
+    )
+
+
+@app.command()
 def reopen(
     dispute: str,
     reason: Annotated[str, typer.Option()],
