@@ -158,15 +158,16 @@ def test_inside_the_hosts_transaction_the_host_decides(
     engine: EscalationEngine, host: Engine
 ) -> None:
     some_history(engine)
+    assert len(engine.changes(limit=1000)) >= 6
     with Session(host) as s, s.begin():
-        assert engine.follow("sms", queue_sms, session=s, limit=5) == 5
+        assert engine.follow("sms", queue_sms, session=s, limit=3) == 3
         s.rollback()
     assert outbox(host) == []
     with Session(host) as s, s.begin():
-        assert engine.follow("sms", queue_sms, session=s, limit=5) == 5  # the same five again
-    assert outbox(host) == [c.position for c in engine.changes(limit=5)]
-    assert engine.follow("sms", queue_sms, limit=5) == 5
-    assert len(set(outbox(host))) == 10
+        assert engine.follow("sms", queue_sms, session=s, limit=3) == 3  # the same three again
+    assert outbox(host) == [c.position for c in engine.changes(limit=3)]
+    assert engine.follow("sms", queue_sms, limit=3) == 3
+    assert outbox(host) == [c.position for c in engine.changes(limit=6)]
 
 
 def test_a_crash_between_handler_and_commit_hands_the_change_over_again(

@@ -249,8 +249,8 @@ def test_every_query_reads_the_transactions_own_writes(
         did = receive(embedded, s)
         embedded.mediate(did, outcome="failed", mediator="m", at=T0 + hours(1), session=s)
         assert embedded.state_at(did, T0 + hours(0.5), session=s).mediations == 0
-        assert [type(e).__name__ for e in embedded.history(did, session=s)][-1] == "Mediated"
-        assert embedded.timeline(did, session=s)[-1].event == "Mediated"
+        assert "Mediated" in [type(e).__name__ for e in embedded.history(did, session=s)]
+        assert "Mediated" in [row.event for row in embedded.timeline(did, session=s)]
         assert embedded.figures("2026-03", session=s).received == 1
         days, counts = embedded.backlog("2026-03", session=s)
         assert counts[days.index(T0.date())]["community"] == 1

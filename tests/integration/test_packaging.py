@@ -33,6 +33,7 @@ def all_modules() -> list[str]:
         ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
         for top in ("escalation", "projections")
         for path in (ROOT / top).rglob("*.py")
+        if path.name != "__main__.py"  # runs the command line when imported
     )
 
 

@@ -21,8 +21,6 @@ FILLED_BY = {
     (disputes, "department"): "department",
     (disputes, "risk_rule"): "rule_id",
     (disputes, "outcome"): "outcome",
-    (disputes, "summary"): "summary",
-    (disputes, "location"): "location",
     (timeline, "actor"): "actor",
     (timeline, "rule_id"): "rule_id",
     (timeline, "reason"): "reason",
