@@ -210,3 +210,15 @@ def notices_by_unit(session: Session, start: datetime, end: datetime) -> dict[st
     for row in session.execute(query):
         found.setdefault(row.unit, Counter())[json.loads(row.detail)["notice"]] += 1
     return found
+
+
+def erasable_ids(session: Session, closed_before: datetime, limit: int) -> list[UUID]:
+    """Closed disputes, not yet erased, closed before ``closed_before`` (oldest first)."""
+    d = disputes.c
+    query = (
+        select(d.id)
+        .where(d.status == "closed", d.closed_at < closed_before, d.erased.is_(False))
+        .order_by(d.closed_at, d.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))

@@ -91,6 +91,12 @@ QueueItem = views.QueueItem  # the queue's rows: defined with their query (proje
 
 
 @dataclass
+class ErasureReport:
+    erased: int = 0
+    kept_plain: int = 0  # due, but received before sealing: not erasable by key
+
+
+@dataclass
 class TickReport:
     now: datetime
     disputes: int = 0
@@ -373,6 +379,40 @@ class EscalationEngine:
             self.store.keyring.erase(write, did, when)
         log_events(logged, dispute.state)
         return dispute.state
+
+    def erase_due(self, now: datetime | None = None, *, batch: int = 200) -> ErasureReport:
+        """Erase the personal data the rule book's retention says is no longer needed.
+
+        Closed disputes closed more than ``retention.personal_data`` before
+        ``now`` are erased (actor ``retention``). Disputes from before sealing
+        cannot be (their text is plain in the log) and are counted as kept.
+        """
+        retention = self.rules.retention
+        now = as_utc(self.clock()) if now is None else as_utc(aware("now", now))
+        report = ErasureReport()
+        if retention is None:
+            return report
+        cutoff = retention.closed_before(now)
+        self.catch_up()
+        skipped: set[UUID] = set()
+        while True:
+            with self._read() as read:
+                ids = [
+                    i
+                    for i in views.erasable_ids(read, cutoff, batch + len(skipped))
+                    if i not in skipped
+                ]
+            if not ids:
+                return report
+            for did in ids:
+                try:
+                    self.erase(did, reason=f"retention: {retention}", actor="retention", at=now)
+                except IllegalTransition:
+                    skipped.add(did)  # plain text from before sealing: kept, counted
+                    report.kept_plain += 1
+                else:
+                    report.erased += 1
+            self.catch_up()
 
     def tick(
         self, now: datetime | None = None, *, session: HostSession | None = None

@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,11 @@ from escalation.adapters.personal_data import (
     MasterKey,
 )
 from escalation.application.audit.verify import verify
+from escalation.entrypoints.cli.service import _tick_counts
+from escalation.entrypoints.scheduler.service import EscalationService
+from escalation.entrypoints.scheduler.status import read_status
 from escalation.errors import IllegalTransition, InvalidInput, StorageError
-from tests.helpers import T0, hours
+from tests.helpers import SMALL_RULES, T0, hours
 
 ROOT = Path(__file__).resolve().parents[2]
 NAME = "王小明"
@@ -285,3 +289,35 @@ def test_the_demo_makes_its_own_key_file_and_says_so(
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM escalation_data_keys")).scalar()
     engine.dispose()
+
+
+def test_retention_erases_what_was_closed_long_enough_ago(db_url: str) -> None:
+    rules = RuleBook.from_yaml(SMALL_RULES + "retention: {personal_data: 30 days after closure}\n")
+    with EscalationEngine(rules, url=db_url, clock=lambda: T0 + timedelta(days=60)) as engine:
+        old, recent, still_open = (receive(engine, request_id=f"r{n}") for n in range(3))
+        engine.close(old, outcome="withdrawn", actor="c", at=T0 + timedelta(days=1))
+        engine.close(recent, outcome="withdrawn", actor="c", at=T0 + timedelta(days=40))
+        report = engine.erase_due(T0 + timedelta(days=60))
+        assert (report.erased, report.kept_plain) == (1, 0)
+        assert engine.get(old).erased and engine.get(old).summary == ERASED
+        assert engine.get(recent).summary == SUMMARY
+        assert engine.get(still_open).summary == SUMMARY
+        assert engine.erase_due(T0 + timedelta(days=60)).erased == 0  # once
+        assert engine.erase_due(T0 + timedelta(days=80)).erased == 1  # the recent one's turn
+        erased = next(e for e in engine.history(old) if type(e).__name__ == "Erased")
+        assert (erased.actor, erased.reason) == ("retention", "retention: 30 days after closure")  # type: ignore[attr-defined]
+
+
+def test_serve_erases_on_its_tick_and_status_says_how_many(db_url: str) -> None:
+    rules = RuleBook.from_yaml(SMALL_RULES + "retention: {personal_data: 30 days after closure}\n")
+    now = T0 + timedelta(days=60)
+    with EscalationEngine(rules, url=db_url, clock=lambda: now) as engine:
+        did = receive(engine)
+        engine.close(did, outcome="withdrawn", actor="c", at=T0 + timedelta(days=1))
+        service = EscalationService(engine)
+        service.run_tick()
+        status = read_status(engine)
+        assert status.last_tick is not None
+        assert status.last_tick.detail["erased"] == 1
+        assert "erased the personal data of 1" in _tick_counts(status.last_tick)
+        assert engine.get(did).erased

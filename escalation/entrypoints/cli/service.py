@@ -165,7 +165,11 @@ def _tick_counts(tick: JobState | None) -> str:
     if tick is None:
         return ""
     events = sum(tick.detail.get("events", {}).values())
-    return f" (applied {events} events to {tick.detail.get('disputes', 0)} disputes)"
+    text = f" (applied {events} events to {tick.detail.get('disputes', 0)} disputes"
+    erased = tick.detail.get("erased", 0)
+    if erased:
+        text += f"; erased the personal data of {erased} under the retention rule"
+    return text + ")"
 
 
 def _status_dict(s: Status) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from escalation.adapters.logs import get_logger
 from escalation.aggregates.times import as_utc
 from escalation.application.clock import Clock
-from escalation.application.engine import EscalationEngine, TickReport
+from escalation.application.engine import ErasureReport, EscalationEngine, TickReport
 from escalation.application.reviews import KINDS, build_review, previous_period, write_review
 from escalation.application.rulebook_registry import RulesNotActive
 from escalation.entrypoints.scheduler.state import (
@@ -196,6 +196,11 @@ class EscalationService:
         except Exception as exc:
             log.exception("tick.failed", now=now.isoformat(), error=type(exc).__name__)
             return None
+        try:
+            erasure = self.engine.erase_due(now)
+        except Exception as exc:  # the tick stands; erasure is tried again next time
+            log.exception("retention.failed", now=now.isoformat(), error=type(exc).__name__)
+            erasure = ErasureReport()
         seconds = round(time.perf_counter() - began, 3)
         try:
             self.state.record(
@@ -203,7 +208,13 @@ class EscalationService:
                 ran_for=now,
                 started_at=now,
                 finished_at=as_utc(self.clock()),
-                detail={"disputes": report.disputes, "events": dict(report.events), "s": seconds},
+                detail={
+                    "disputes": report.disputes,
+                    "events": dict(report.events),
+                    "s": seconds,
+                    "erased": erasure.erased,
+                    "kept_plain": erasure.kept_plain,
+                },
             )
         except Exception as exc:
             log.exception("tick.state_failed", now=now.isoformat(), error=type(exc).__name__)
@@ -215,6 +226,7 @@ class EscalationService:
             disputes=report.disputes,
             events=report.total,
             by_event=dict(report.events),
+            erased=erasure.erased,
             seconds=seconds,
         )
         return report

@@ -23,6 +23,7 @@ from escalation.errors import InvalidInput, RulesError
 from escalation.policies.calendar import WorkCalendar
 from escalation.policies.conditions import Condition, ConditionSet
 from escalation.policies.durations import Duration
+from escalation.policies.retention import Retention
 from escalation.policies.rulebook.loader import Validated, validate
 from escalation.policies.rulebook.messages import unknown
 from escalation.policies.rulebook.schema import RiskLimits, RuleBookModel, plain
@@ -291,6 +292,12 @@ class RuleBook:
         return WeakSignals(
             timedelta(hours=hours), model.min_cluster, tuple(model.by), model.min_sources
         )
+
+    @property
+    def retention(self) -> Retention | None:
+        """How long personal data is kept after closure (None: until erased by hand)."""
+        model = self._model.retention
+        return None if model is None else Retention.parse(model.personal_data)
 
     def to_dict(self) -> dict[str, Any]:
         """The validated rule book as plain data (durations and dates as text)."""

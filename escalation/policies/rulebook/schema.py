@@ -29,6 +29,7 @@ from pydantic import (
 from escalation.policies.calendar import DEFAULT_TIMEZONE, CalendarKind, zone
 from escalation.policies.durations import Duration, parse_duration, shown, within_limit
 from escalation.policies.inputs import LIMITS
+from escalation.policies.retention import Retention
 
 NoticeName = Literal["reminder", "prompt", "warning", "supervision"]
 #: The notices, in ladder order (a tier may send any of them, in this order or not).
@@ -306,6 +307,20 @@ class WeakSignalsModel(_Model):
     )
 
 
+def _retention_text(value: object) -> str:
+    return str(Retention.parse(value))  # type: ignore[arg-type]  # refused if not text
+
+
+class RetentionModel(_Model):
+    """How long personal data is kept once a dispute is closed (docs/personal-data.md)."""
+
+    personal_data: Annotated[
+        str,
+        PlainValidator(_retention_text),
+        WithJsonSchema({"type": "string", "examples": ["3 years after closure"]}),
+    ]
+
+
 class RuleBookModel(_Model):
     version: Annotated[StrictInt, AfterValidator(_version)]
     calendar: CalendarKind = "cn-workdays"
@@ -322,6 +337,7 @@ class RuleBookModel(_Model):
     weak_signals: WeakSignalsModel = WeakSignalsModel()
     working_hours: WorkingHours = ()
     notices: dict[NoticeName, NoticeWhenModel] = {}
+    retention: RetentionModel | None = None
 
 
 #: Which model describes the mapping at a path (list indices dropped): used to
@@ -336,6 +352,7 @@ MODELS: Final[Mapping[tuple[str, ...], type[BaseModel]]] = MappingProxyType(
         ("elevate",): ElevateModel,
         ("routing",): RoutingModel,
         ("weak_signals",): WeakSignalsModel,
+        ("retention",): RetentionModel,
         # ``notices:`` is keyed by notice name: one entry per name.
         **{("notices", name): NoticeWhenModel for name in NOTICES},
     }
@@ -360,4 +377,4 @@ def plain(model: RuleBookModel) -> dict[str, Any]:
     return data
 
 
-_ADDED: Final = ("weak_signals", "working_hours", "notices")
+_ADDED: Final = ("weak_signals", "working_hours", "notices", "retention")
