@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from escalation.aggregates import Dispute, DisputeState
+    from escalation.application.access import Principal
     from escalation.application.engine import EscalationEngine, QueueItem, TickReport
     from escalation.policies.rulebook import RuleBook
     from projections.changes import Change
 
 _PUBLIC = {
+    "Principal": "escalation.application.access",
     "Change": "projections.changes",
     "Dispute": "escalation.aggregates",
     "DisputeState": "escalation.aggregates",
@@ -33,6 +35,7 @@ __all__ = [
     "Dispute",
     "DisputeState",
     "EscalationEngine",
+    "Principal",
     "QueueItem",
     "RuleBook",
     "TickReport",

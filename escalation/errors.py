@@ -64,3 +64,7 @@ class RequestConflict(EscalationError):
     The same request repeated is answered with its first result; a different
     one under the same id is refused, naming what the first request did.
     """
+
+
+class Forbidden(EscalationError):
+    """The principal's role or scope does not allow this read or command."""

@@ -30,6 +30,7 @@ from escalation.aggregates.rebuild import rebuild
 from escalation.aggregates.rules_applied import InFlight
 from escalation.aggregates.state import DisputeState
 from escalation.aggregates.times import as_utc
+from escalation.application.access import Principal, ScopedEngine
 from escalation.application.clock import Clock, system_clock
 from escalation.application.periods import Period, end_of_day
 from escalation.application.rulebook_registry import in_flight_mode
@@ -159,6 +160,10 @@ class EscalationEngine:
             raise
 
     # ------------------------------------------------------------ lifecycle
+
+    def scoped(self, principal: Principal) -> ScopedEngine:
+        """The engine as ``principal`` may use it (its role, inside its scope)."""
+        return ScopedEngine(self, principal)
 
     def shutdown(self) -> None:
         """Release the database connections (of storage the engine opened itself)."""
