@@ -40,6 +40,9 @@ LIMITS: dict[str, int] = {
     "outcome": 32,
     "notice": 32,
     "rule_id": 64,  # a rule book's rule ids (the risk rule has a column of 64)
+    "leader": 64,  # a leader's id in the rule book (领导包保)
+    "plan": 10_000,  # the leader's plan for the case (一案一策)
+    "risk": 8,  # a risk level a person assesses (low, medium, high)
 }
 
 #: The instants a command may be dated at: later or earlier is a typo, not a dispute.
@@ -98,6 +101,11 @@ Claim = Annotated[str, _limit("claim", required=False), _FREE]
 Location = Annotated[str, _limit("location", required=False), _FREE]
 Note = Annotated[str, _limit("note", required=False), _FREE]
 Reason = Annotated[str, _limit("reason", required=False), _FREE]
+Department = Annotated[str, _limit("department"), _PLAIN]
+Leader = Annotated[str, _limit("leader"), _PLAIN]
+Plan = Annotated[str, _limit("plan"), _FREE]
+Risk = Annotated[str, _limit("risk"), _PLAIN]
+RequiredReason = Annotated[str, _limit("reason"), _FREE]
 
 
 class ReceiveInput(BaseModel):
@@ -148,6 +156,41 @@ class CloseInput(ActionInput):
 
 class ReopenInput(ActionInput):
     reason: Reason
+
+
+class SummonInput(ActionInput):
+    """中心吹哨: the lead department and the others summoned with it."""
+
+    lead: Department
+    participants: list[Department] = Field(default_factory=list, max_length=50)
+    reason: Reason = ""
+
+
+class CheckInInput(ActionInput):
+    """部门报到: a summoned department reports for duty."""
+
+    department: Department
+
+
+class ProgressInput(ActionInput):
+    """反馈: a summoned department reports its progress."""
+
+    department: Department
+    note: Note = ""
+
+
+class AssignLeaderInput(ActionInput):
+    """领导包保: the leader who answers for the case, with the plan (一案一策)."""
+
+    leader: Leader
+    plan: Plan
+
+
+class AssessInput(ActionInput):
+    """研判: a person's risk judgement, which stands over the rules' until changed."""
+
+    level: Risk
+    reason: RequiredReason
 
 
 def validated(

@@ -148,6 +148,7 @@ RuleId = Annotated[Word, _fits("rule_id")]
 DepartmentId = Annotated[Word, _fits("department")]
 CategoryId = Annotated[Word, _fits("category")]
 SourceId = Annotated[Word, _fits("source")]
+LeaderId = Annotated[Word, _fits("leader")]
 
 
 class _Model(BaseModel):
@@ -206,6 +207,36 @@ class WeakSignalsModel(_Model):
     )
 
 
+class DepartmentModel(_Model):
+    """A functional department the centre can summon (吹哨), e.g. 人社局."""
+
+    id: DepartmentId
+    name: Text  # as the centres write it (Chinese)
+    english: Text | None = None
+
+
+class SummonModel(_Model):
+    """中心吹哨、部门报到: how soon a summoned department checks in and reports back."""
+
+    check_in_within: DurationField = Duration(1, "workdays")
+    feedback_every: DurationField = Duration(5, "workdays")
+    # Departments a routing decision also summons (as lead when none leads yet).
+    on_routing: tuple[DepartmentId, ...] = ()
+
+
+class LeaderModel(_Model):
+    id: LeaderId
+    name: Text
+
+
+class LeadersModel(_Model):
+    """领导包保: which disputes need a leader, how soon, and who the leaders are."""
+
+    required_when: Text | None = None  # a CEL condition; None: no dispute requires one
+    within: DurationField = Duration(1, "workdays")
+    people: tuple[LeaderModel, ...] = ()
+
+
 class RuleBookModel(_Model):
     version: Annotated[StrictInt, AfterValidator(_version)]
     calendar: CalendarKind = "cn-workdays"
@@ -220,6 +251,9 @@ class RuleBookModel(_Model):
     elevate: tuple[ElevateModel, ...] = ()
     routing: tuple[RoutingModel, ...] = ()
     weak_signals: WeakSignalsModel = WeakSignalsModel()
+    departments: tuple[DepartmentModel, ...] = ()
+    summon: SummonModel = SummonModel()
+    leaders: LeadersModel = LeadersModel()
 
 
 #: Which model describes the mapping at a path (list indices dropped): used to
@@ -234,6 +268,10 @@ MODELS: Final[Mapping[tuple[str, ...], type[BaseModel]]] = MappingProxyType(
         ("elevate",): ElevateModel,
         ("routing",): RoutingModel,
         ("weak_signals",): WeakSignalsModel,
+        ("departments",): DepartmentModel,
+        ("summon",): SummonModel,
+        ("leaders",): LeadersModel,
+        ("leaders", "people"): LeaderModel,
     }
 )
 
@@ -243,6 +281,12 @@ def plain(model: RuleBookModel) -> dict[str, Any]:
 
     ``weak_signals`` only shapes the reviews: it is left out unless the file
     sets it, so rule books written before the section existed keep their version.
+    The same holds for the later optional sections (``OPTIONAL_SECTIONS``).
     """
-    unset = None if "weak_signals" in model.model_fields_set else {"weak_signals"}
-    return model.model_dump(mode="json", exclude=unset)
+    unset = {key for key in OPTIONAL_SECTIONS if key not in model.model_fields_set}
+    return model.model_dump(mode="json", exclude=unset or None)
+
+
+#: Sections added after rule books were first hashed: left out of the hashed
+#: form unless the file sets them, so older files keep their version.
+OPTIONAL_SECTIONS: Final = ("weak_signals", "departments", "summon", "leaders")
