@@ -82,6 +82,13 @@ disputes = Table(
     Column("outcome", String(32)),
     Column("updated_at", UTCDateTime),
     Column("next_due_at", UTCDateTime),
+    # 中心吹哨、部门报到, 领导包保 and 研判 (lists as JSON).
+    Column("lead_department", String(64)),
+    Column("summoned", Text, nullable=False),
+    Column("checked_in", Text, nullable=False),
+    Column("leader", String(64)),
+    Column("risk_assessor", String(200)),
+    Column("duties", Text, nullable=False),
     Index("escalation_disputes_due_idx", "next_due_at"),
     Index("escalation_disputes_unit_idx", "unit", "status"),
     Index("escalation_disputes_tier_idx", "tier", "status"),
@@ -164,6 +171,9 @@ def row_from_state(state: DisputeState) -> dict[str, Any]:
     row["schedule"] = json.dumps([[a, t.isoformat()] for a, t in state.schedule])
     row["notices"] = _notices_text(state.notices)
     row["next_due_at"] = state.next_due_at()
+    row["summoned"] = json.dumps(list(state.summoned))
+    row["checked_in"] = json.dumps(list(state.checked_in))
+    row["duties"] = json.dumps([[k, d, t.isoformat()] for k, d, t in state.duties])
     return row
 
 
@@ -173,6 +183,11 @@ def state_from_row(row: Any) -> DisputeState:
         (a, datetime.fromisoformat(t)) for a, t in json.loads(values["schedule"])
     )
     values["notices"] = tuple(json.loads(values["notices"]))
+    values["summoned"] = tuple(json.loads(values["summoned"]))
+    values["checked_in"] = tuple(json.loads(values["checked_in"]))
+    values["duties"] = tuple(
+        (k, d, datetime.fromisoformat(t)) for k, d, t in json.loads(values["duties"])
+    )
     return DisputeState(**values)
 
 
@@ -221,6 +236,9 @@ def _notices_text(notices: tuple[str, ...]) -> str:
 
 class DisputesProjection(Projection):
     name = "disputes"
+    # 2: the casework columns (lead_department, summoned, checked_in, leader,
+    # risk_assessor, duties).
+    version = 2
 
     @property
     def tables(self) -> Sequence[Table]:

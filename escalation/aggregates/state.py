@@ -15,6 +15,11 @@ Status = Literal["open", "closed"]
 #: What a tier visit's schedule can ask for: one of the notices, or "escalate"
 #: when the time limit passes at a tier that has a tier above it.
 ESCALATE = "escalate"
+#: A duty a dispute is waiting on (kind, department or "" for the leader, due).
+Duty = tuple[str, str, datetime]
+#: The duties: a summoned department's check-in (报到) and progress report (反馈),
+#: and the leader a dispute requires (领导包保).
+CHECK_IN, FEEDBACK, LEADER = "check_in", "feedback", "leader"
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,14 @@ class DisputeState:
     outcome: str | None = None
     updated_at: datetime | None = None  # time of the latest event
     request_ids: frozenset[str] = field(default_factory=frozenset)
+    # 中心吹哨、部门报到: who leads, who was summoned and who has checked in.
+    lead_department: str | None = None
+    summoned: tuple[str, ...] = ()
+    checked_in: tuple[str, ...] = ()
+    # 领导包保 and 研判: the leader, and the person whose risk judgement stands.
+    leader: str | None = None
+    risk_assessor: str | None = None
+    duties: tuple[Duty, ...] = ()  # what the dispute waits on, with its due time
 
     @property
     def is_open(self) -> bool:
@@ -73,8 +86,15 @@ class DisputeState:
 
     def next_due_at(self) -> datetime | None:
         """When the next time-driven action falls due (None: nothing scheduled)."""
-        pending = self.pending()
-        return min(t for _, t in pending) if pending else None
+        pending = [t for _, t in self.pending()] + [t for *_, t in self.open_duties()]
+        return min(pending) if pending else None
+
+    def open_duties(self) -> tuple[Duty, ...]:
+        """The duties still awaited (none once the dispute is closed)."""
+        return self.duties if self.is_open else ()
+
+    def duty(self, kind: str, department: str = "") -> Duty | None:
+        return next((d for d in self.duties if d[0] == kind and d[1] == department), None)
 
     def facts(self) -> dict[str, object]:
         """The variables rule conditions (CEL) are evaluated over."""

@@ -26,16 +26,27 @@ from escalation.aggregates.times import as_utc
 from escalation.application.clock import Clock, system_clock
 from escalation.application.periods import Period, end_of_day
 from escalation.application.rulebook_registry import in_flight_mode
-from escalation.errors import ConcurrencyError, InvalidInput, StorageError, UnknownDispute
+from escalation.errors import (
+    ConcurrencyError,
+    IllegalTransition,
+    InvalidInput,
+    StorageError,
+    UnknownDispute,
+)
 from escalation.policies.due import apply_due
 from escalation.policies.facts import (
+    Assessment,
+    CheckIn,
     Closure,
     Fact,
+    LeaderAssignment,
     ManualEscalation,
     ManualNotice,
     Mediation,
+    ProgressReport,
     Receipt,
     Reopening,
+    Summons,
     apply_fact,
     check_same_receipt,
     check_same_request,
@@ -44,11 +55,16 @@ from escalation.policies.facts import (
 from escalation.policies.inputs import (
     DEFAULT_MAX_SKEW,
     ActionInput,
+    AssessInput,
+    AssignLeaderInput,
+    CheckInInput,
     CloseInput,
     EscalateInput,
     MediateInput,
+    ProgressInput,
     ReceiveInput,
     ReopenInput,
+    SummonInput,
     SuperviseInput,
     as_dispute_id,
     aware,
@@ -56,9 +72,10 @@ from escalation.policies.inputs import (
     require_known,
     validated,
 )
-from escalation.policies.rulebook import NOTICES, RuleBook
+from escalation.policies.rulebook import NOTICES, RISK_LEVELS, RuleBook
 from escalation.progress import Progress
-from projections import views
+from projections import department_figures, views
+from projections.department_figures import DepartmentFigures
 from projections.figures import Figures, backlog, compute_figures
 from projections.runner import ProjectionRunner
 
@@ -227,6 +244,7 @@ class EscalationEngine:
         cmd = self._action(
             EscalateInput, "escalate", actor, at, request_id, reason=reason, to_tier=to_tier
         )
+        self._centre_only(cmd.actor, "escalate")
         if not cmd.reason.strip():
             raise InvalidInput("escalate: give a reason; auditors read it")
         if cmd.to_tier is not None:
@@ -268,6 +286,7 @@ class EscalationEngine:
     ) -> DisputeState:
         """Conclude a dispute (案结事了) with one of the close outcomes."""
         cmd = self._action(CloseInput, "close", actor, at, request_id, outcome=outcome, note=note)
+        self._centre_only(cmd.actor, "close")
         fact = Closure(
             as_utc(cmd.at), cmd.actor, cmd.request_id, outcome=cmd.outcome, note=cmd.note
         )
@@ -286,6 +305,159 @@ class EscalationEngine:
         cmd = self._action(ReopenInput, "reopen", actor, at, request_id, reason=reason)
         fact = Reopening(as_utc(cmd.at), cmd.actor, cmd.request_id, reason=cmd.reason)
         return self._command(dispute_id, fact, timed=at is not None)
+
+    # ---------------------------------- 中心吹哨、部门报到, 领导包保 and 研判
+
+    def summon(
+        self,
+        dispute_id: UUID | str,
+        *,
+        lead: str,
+        actor: str,
+        participants: Sequence[str] = (),
+        at: datetime | None = None,
+        reason: str = "",
+        request_id: str | None = None,
+    ) -> DisputeState:
+        """中心吹哨: summon ``lead`` and ``participants``; each must check in in time."""
+        cmd = self._action(
+            SummonInput,
+            "summon",
+            actor,
+            at,
+            request_id,
+            lead=lead,
+            participants=list(participants),
+            reason=reason,
+        )
+        self._centre_only(cmd.actor, "summon departments")
+        for department in (cmd.lead, *cmd.participants):
+            self.rules.department(department)
+        fact = Summons(
+            as_utc(cmd.at),
+            cmd.actor,
+            cmd.request_id,
+            lead=cmd.lead,
+            participants=tuple(cmd.participants),
+            reason=cmd.reason,
+        )
+        return self._command(dispute_id, fact, timed=at is not None)
+
+    def check_in(
+        self,
+        dispute_id: UUID | str,
+        *,
+        department: str,
+        actor: str,
+        at: datetime | None = None,
+        request_id: str | None = None,
+    ) -> DisputeState:
+        """部门报到: a summoned department reports for duty; its reports fall due."""
+        cmd = self._action(CheckInInput, "check_in", actor, at, request_id, department=department)
+        self.rules.department(cmd.department)
+        fact = CheckIn(as_utc(cmd.at), cmd.actor, cmd.request_id, department=cmd.department)
+        return self._command(dispute_id, fact, timed=at is not None)
+
+    def report_progress(
+        self,
+        dispute_id: UUID | str,
+        *,
+        department: str,
+        note: str,
+        actor: str,
+        at: datetime | None = None,
+        request_id: str | None = None,
+    ) -> DisputeState:
+        """反馈: a department that checked in reports progress on the substance."""
+        cmd = self._action(
+            ProgressInput,
+            "report_progress",
+            actor,
+            at,
+            request_id,
+            department=department,
+            note=note,
+        )
+        self.rules.department(cmd.department)
+        fact = ProgressReport(
+            as_utc(cmd.at), cmd.actor, cmd.request_id, department=cmd.department, note=cmd.note
+        )
+        return self._command(dispute_id, fact, timed=at is not None)
+
+    def assign_leader(
+        self,
+        dispute_id: UUID | str,
+        *,
+        leader: str,
+        plan: str,
+        actor: str,
+        at: datetime | None = None,
+        request_id: str | None = None,
+    ) -> DisputeState:
+        """领导包保: ``leader`` answers for the case, with the plan (一案一策)."""
+        cmd = self._action(
+            AssignLeaderInput, "assign_leader", actor, at, request_id, leader=leader, plan=plan
+        )
+        self._centre_only(cmd.actor, "assign a leader")
+        if not cmd.plan.strip():
+            raise InvalidInput("assign_leader: give the plan (一案一策); the leader answers for it")
+        people = self.rules.leaders.people
+        if people:
+            by_name = [i for i, name in people.items() if name == cmd.leader]
+            leader_id = by_name[0] if len(by_name) == 1 else cmd.leader
+            require_known("leader", leader_id, people)
+        else:
+            leader_id = cmd.leader
+        fact = LeaderAssignment(
+            as_utc(cmd.at), cmd.actor, cmd.request_id, leader=leader_id, plan=cmd.plan
+        )
+        return self._command(dispute_id, fact, timed=at is not None)
+
+    def assess(
+        self,
+        dispute_id: UUID | str,
+        *,
+        level: str,
+        reason: str,
+        actor: str,
+        at: datetime | None = None,
+        request_id: str | None = None,
+    ) -> DisputeState:
+        """研判: a person's risk judgement; it stands until a person changes it."""
+        cmd = self._action(AssessInput, "assess", actor, at, request_id, level=level, reason=reason)
+        require_known("risk level", cmd.level, RISK_LEVELS)
+        if not cmd.reason.strip():
+            raise InvalidInput("assess: give a reason; it stands over the rules' assessment")
+        fact = Assessment(
+            as_utc(cmd.at), cmd.actor, cmd.request_id, level=cmd.level, reason=cmd.reason
+        )
+        return self._command(dispute_id, fact, timed=at is not None)
+
+    def department_figures(
+        self, period: Period | str, *, department: str | None = None
+    ) -> list[DepartmentFigures]:
+        """Per department, for summons made in the period: check-in and feedback rates."""
+        if isinstance(period, str):
+            period = Period.parse(period)
+        if department is not None:
+            self.rules.department(department)
+        start, end = period.bounds(self.rules.calendar.timezone)
+        self.catch_up()
+        with self._read() as session:
+            return department_figures.compute(session, start, end, department=department)
+
+    def _centre_only(self, actor: str, what: str) -> None:
+        """The centre drives procedure, a department solves substance.
+
+        An actor is a department's when it is a department id of the rule book,
+        alone or before a slash (``court`` or ``court/zhang``).
+        """
+        department = actor.split("/", 1)[0]
+        if department in self.rules.departments:
+            raise IllegalTransition(
+                f"{actor!r} acts for department {department}; a department cannot {what}: "
+                "the centre drives procedure (ask the centre's desk)"
+            )
 
     def tick(self, now: datetime | None = None) -> TickReport:
         """Apply every time-driven decision due by ``now`` (notices, deadlines).
@@ -358,12 +530,25 @@ class EscalationEngine:
         return dispute.state
 
     def queue(
-        self, unit: str | None = None, tier: str | None = None, *, as_of: datetime | None = None
+        self,
+        unit: str | None = None,
+        tier: str | None = None,
+        *,
+        as_of: datetime | None = None,
+        department: str | None = None,
     ) -> list[QueueItem]:
         """Open disputes at a unit and/or tier, earliest due first.
 
-        With ``as_of``, the queue exactly as it stood at that instant.
+        With ``as_of``, the queue exactly as it stood at that instant. With
+        ``department``, the open disputes that department was summoned to.
         """
+        if department is not None:
+            if unit is not None or tier is not None or as_of is not None:
+                raise InvalidInput("queue: give a department alone (no unit, tier or as_of)")
+            self.rules.department(department)
+            self.catch_up()
+            with self._read() as session:
+                return views.department_queue(session, department)
         if unit is not None:
             require_known("unit", unit, self.rules.units)
         if tier is not None:

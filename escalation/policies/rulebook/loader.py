@@ -561,8 +561,7 @@ class _Loader:
         if listed:
             for index, dept in routed:
                 if dept is not None and dept not in listed:
-                    where = ("routing", index, "department")
-                    self.add(where, unknown("department", dept, listed))
+                    self.add(("routing", index, "department"), unknown("department", dept, listed))
         known = listed or [d for _, d in routed if d is not None]
         summon = data.get("summon")
         on_routing = summon.get("on_routing") if isinstance(summon, dict) else None
@@ -576,22 +575,25 @@ class _Loader:
         for index, item in enumerate(leaders.get("people") or []):
             leader = _str(item, "id") if isinstance(item, dict) else None
             if leader in people:
-                where = ("leaders", "people", index, "id")
-                self.add(where, f"leader {shown(leader)} is listed twice")
+                self.add(
+                    ("leaders", "people", index, "id"), f"leader {shown(leader)} is listed twice"
+                )
             elif leader is not None:
                 people.append(leader)
         when = leaders.get("required_when")
         if isinstance(when, str) and when.strip():
             enums: dict[str, list[str]] = {"risk": list(RISK_LEVELS)}
-            for name, values in (
-                ("category", categories),
-                ("source", sources),
-                ("tier", tiers),
-                ("unit", units),
-                ("department", [*known, ""]),
-            ):
-                if values:
-                    enums[name] = values
+            enums.update(
+                (name, values)
+                for name, values in (
+                    ("category", categories),
+                    ("source", sources),
+                    ("tier", tiers),
+                    ("unit", units),
+                    ("department", [*known, ""]),
+                )
+                if values
+            )
             self.condition(LEADER_CONDITION, when, "leaders", enums)
 
     def condition(
