@@ -19,7 +19,7 @@ import psycopg
 import pytest
 
 from escalation import EscalationEngine, RuleBook
-from tests.helpers import SMALL_RULES, T0
+from tests.helpers import CASEWORK_RULES, SMALL_RULES, T0
 from tests.postgres_server import (
     DATABASES_VARIABLE,
     PostgresUnavailable,
@@ -34,6 +34,11 @@ DATABASES = wanted_databases()
 @pytest.fixture(scope="session")
 def small_rules() -> RuleBook:
     return RuleBook.from_yaml(SMALL_RULES, source="small.yaml")
+
+
+@pytest.fixture(scope="session")
+def casework_rules() -> RuleBook:
+    return RuleBook.from_yaml(CASEWORK_RULES, source="casework.yaml")
 
 
 @pytest.fixture(scope="session")
