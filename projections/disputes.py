@@ -315,7 +315,7 @@ class DisputesProjection(Projection):
             latest[event.originator_id] = row
         upsert(session, disputes, [row_from_state(s.state) for s in shells.values()], ["id"])
         # A row once written is kept up to date, even when its lists empty again.
-        work = [s.state for s in shells.values() if has_casework(s.state) or s.id in extra]
+        work = [s.state for s in shells.values() if has_casework(s.state) or s.state.id in extra]
         upsert(session, casework, [casework_row(state) for state in work], ["id"])
         insert_rows(session, timeline, rows)
         updates = [c for c in closing.values() if c["t"] is not None]
