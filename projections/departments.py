@@ -37,6 +37,7 @@ summons = Table(
     Column("reports", Integer, nullable=False),
     Column("reports_on_time", Integer, nullable=False),
     Column("reports_missed", Integer, nullable=False),  # report periods that passed without one
+    Column("overdue", Boolean, nullable=False),  # a report is overdue (noticed), none since
     Index("escalation_department_summons_idx", "department", "summoned_at"),
 )
 
@@ -85,6 +86,7 @@ def _apply(rows: dict[tuple[UUID, str], dict[str, Any]], e: Dispute.Event) -> se
                     "reports": 0,
                     "reports_on_time": 0,
                     "reports_missed": 0,
+                    "overdue": False,
                 },
             )
         mine = {k for k in rows if k[0] == did}
@@ -98,14 +100,16 @@ def _apply(rows: dict[tuple[UUID, str], dict[str, Any]], e: Dispute.Event) -> se
     if isinstance(e, Dispute.CheckedIn):
         row.update(checked_in_at=at, feedback_due=e.feedback_due)
     elif isinstance(e, Dispute.ProgressReported):
-        on_time = row["feedback_due"] is not None and at <= row["feedback_due"]
+        # A report after its period was noticed as missed is late: counted as the miss.
+        on_time = not row["overdue"] and at <= row["feedback_due"]
         row.update(
             reports=row["reports"] + 1,
             reports_on_time=row["reports_on_time"] + on_time,
             feedback_due=e.feedback_due,
+            overdue=False,
         )
     elif isinstance(e, Dispute.Notified) and e.duty == CHECK_IN:
         row.update(check_in_notices=row["check_in_notices"] + 1)
     elif isinstance(e, Dispute.Notified) and e.duty == FEEDBACK:
-        row.update(reports_missed=row["reports_missed"] + 1, feedback_due=e.next_due)
+        row.update(reports_missed=row["reports_missed"] + 1, feedback_due=e.next_due, overdue=True)
     return {key}
