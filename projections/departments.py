@@ -101,7 +101,8 @@ def _apply(rows: dict[tuple[UUID, str], dict[str, Any]], e: Dispute.Event) -> se
         row.update(checked_in_at=at, feedback_due=e.feedback_due)
     elif isinstance(e, Dispute.ProgressReported):
         # A report after its period was noticed as missed is late: counted as the miss.
-        on_time = not row["overdue"] and at <= row["feedback_due"]
+        due = row["feedback_due"]
+        on_time = not row["overdue"] and due is not None and at <= due
         row.update(
             reports=row["reports"] + 1,
             reports_on_time=row["reports_on_time"] + on_time,

@@ -207,7 +207,9 @@ def casework_row(state: DisputeState) -> dict[str, Any]:
         "checked_in": json.dumps(list(state.checked_in)),
         "leader": state.leader,
         "risk_assessor": state.risk_assessor,
-        "duties": json.dumps([[k, d, t.isoformat()] for k, d, t in state.duties]),
+        "duties": json.dumps(
+            [[k, d, t.isoformat() if t else None, n] for k, d, t, n in state.duties]
+        ),
     }
 
 
@@ -219,7 +221,10 @@ def casework_fields(row: Any) -> dict[str, Any]:
         "checked_in": tuple(json.loads(row.checked_in)),
         "leader": row.leader,
         "risk_assessor": row.risk_assessor,
-        "duties": tuple((k, d, datetime.fromisoformat(t)) for k, d, t in json.loads(row.duties)),
+        "duties": tuple(
+            (k, d, datetime.fromisoformat(t) if t else None, n)
+            for k, d, t, n in json.loads(row.duties)
+        ),
     }
 
 

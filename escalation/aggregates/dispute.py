@@ -316,7 +316,7 @@ class Dispute(Aggregate):
                 aggregate,
                 lead_department=self.lead,
                 summoned=(*s.summoned, *new),
-                duties=(*s.duties, *((CHECK_IN, d, self.check_in_due) for d in new)),
+                duties=(*s.duties, *((CHECK_IN, d, self.check_in_due, 0) for d in new)),
             )
             self.remember_request(aggregate, self.request_id)
 
@@ -335,7 +335,7 @@ class Dispute(Aggregate):
             self.advance(
                 aggregate,
                 checked_in=(*s.checked_in, self.department),
-                duties=(*duties, (FEEDBACK, self.department, self.feedback_due)),
+                duties=(*duties, (FEEDBACK, self.department, self.feedback_due, 0)),
             )
             self.remember_request(aggregate, self.request_id)
 
@@ -352,7 +352,7 @@ class Dispute(Aggregate):
         def apply(self, aggregate: Dispute) -> None:
             duties = _without(aggregate.state.duties, FEEDBACK, self.department)
             self.advance(
-                aggregate, duties=(*duties, (FEEDBACK, self.department, self.feedback_due))
+                aggregate, duties=(*duties, (FEEDBACK, self.department, self.feedback_due, 0))
             )
             self.remember_request(aggregate, self.request_id)
 
@@ -370,7 +370,7 @@ class Dispute(Aggregate):
         def apply(self, aggregate: Dispute) -> None:
             duties = _without(aggregate.state.duties, LEADER)
             if self.required and self.due_at is not None:
-                duties = (*duties, (LEADER, "", self.due_at))
+                duties = (*duties, (LEADER, "", self.due_at, 0))
             self.advance(aggregate, duties=duties)
 
     class LeaderAssigned(Event):
@@ -405,7 +405,9 @@ class Dispute(Aggregate):
         """A notice that a duty is overdue, addressed to whoever owes it.
 
         A department for its check-in or report, the unit holding the case for
-        a missing leader. ``next_due`` is when it is due again if still not done.
+        a missing leader. ``next_due`` is when it is due again if still not done
+        (None after the last notice the rules issue on one duty); ``count`` is
+        this notice's number on the duty.
         """
 
         TOPIC = "escalation/Dispute.Notified"
@@ -413,14 +415,16 @@ class Dispute(Aggregate):
         duty: str  # check_in | feedback | leader
         department: str  # whose duty ("" for the leader)
         addressee: str  # the department, or the unit holding the case
-        next_due: datetime
-        rule_id: str | None
+        next_due: datetime | None
+        count: int
         rules_version: str
+        rule_id: str | None
         reason: str
 
         def apply(self, aggregate: Dispute) -> None:
             duties = _without(aggregate.state.duties, self.duty, self.department)
-            self.advance(aggregate, duties=(*duties, (self.duty, self.department, self.next_due)))
+            owed = (self.duty, self.department, self.next_due, self.count)
+            self.advance(aggregate, duties=(*duties, owed))
 
     # ---------------------------------------------------------------- commands
 
@@ -882,7 +886,8 @@ class Dispute(Aggregate):
         duty: str,
         department: str,
         addressee: str,
-        next_due: datetime,
+        next_due: datetime | None,
+        count: int,
         rule_id: str | None,
         rules_version: str,
         reason: str,
@@ -902,6 +907,7 @@ class Dispute(Aggregate):
             department=department,
             addressee=addressee,
             next_due=next_due,
+            count=count,
             rule_id=rule_id,
             rules_version=rules_version,
             reason=reason,

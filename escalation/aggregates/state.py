@@ -15,8 +15,10 @@ Status = Literal["open", "closed"]
 #: What a tier visit's schedule can ask for: one of the notices, or "escalate"
 #: when the time limit passes at a tier that has a tier above it.
 ESCALATE = "escalate"
-#: A duty a dispute is waiting on (kind, department or "" for the leader, due).
-Duty = tuple[str, str, datetime]
+#: A duty a dispute is waiting on: (kind, department or "" for the leader, when it
+#: falls due, notices issued on it since). Due None: noticed as often as the
+#: rules notice a duty; it waits, still owed, without further notices.
+Duty = tuple[str, str, datetime | None, int]
 #: The duties: a summoned department's check-in (报到) and progress report (反馈),
 #: and the leader a dispute requires (领导包保).
 CHECK_IN, FEEDBACK, LEADER = "check_in", "feedback", "leader"
@@ -86,7 +88,8 @@ class DisputeState:
 
     def next_due_at(self) -> datetime | None:
         """When the next time-driven action falls due (None: nothing scheduled)."""
-        pending = [t for _, t in self.pending()] + [t for *_, t in self.open_duties()]
+        duties = [d[2] for d in self.open_duties() if d[2] is not None]
+        pending = [t for _, t in self.pending()] + duties
         return min(pending) if pending else None
 
     def open_duties(self) -> tuple[Duty, ...]:

@@ -86,27 +86,32 @@ def _leader(state: DisputeState, rules: RuleBook) -> list[Decision]:
 
 
 def _overdue(state: DisputeState, rules: RuleBook, now: datetime) -> list[Decision]:
-    """A notice for each duty past due by ``now``; one each, however late the tick."""
+    """A notice on each duty past due by ``now``, due again a period later.
+
+    Decided from the state alone (``now`` only says what is due), so a replay
+    issues the same notices as the ticks did; the rule book caps the notices
+    on one duty (``summon.notices``, ``leaders.notices``), after which it waits.
+    """
     assert state.updated_at is not None
     decisions: list[Decision] = []
-    for kind, department, due in state.open_duties():
-        if due > now:
+    for kind, department, due, count in state.open_duties():
+        if due is None or due > now:
             continue
         at = max(due, state.updated_at)  # an event never predates the one before it
-        period = (
-            rules.summon.check_in_within
-            if kind == CHECK_IN
-            else rules.summon.feedback_every
-            if kind == FEEDBACK
-            else rules.leaders.within
-        )
-        # Due again a period after now: downtime gives one notice, not one per period.
-        again = rules.calendar.add(max(at, now), period)
+        if kind == LEADER:
+            period, most = rules.leaders.within, rules.leaders.notices
+        else:
+            most = rules.summon.notices
+            period = (
+                rules.summon.check_in_within if kind == CHECK_IN else rules.summon.feedback_every
+            )
+        again = rules.calendar.add(at, period) if count + 1 < most else None
         addressee = department or state.unit
         reason = (
             f"{_WHAT[kind]} due {due.isoformat()} not done"
             + (f" by {department}" if department else f" at {state.tier} {state.unit}")
-            + f": notice to {addressee}, due again {again.isoformat()}"
+            + f": notice {count + 1} of at most {most} to {addressee}"
+            + (f", due again {again.isoformat()}" if again else "; no further notice")
         )
         decisions.append(
             NotifyDuty(
@@ -117,6 +122,7 @@ def _overdue(state: DisputeState, rules: RuleBook, now: datetime) -> list[Decisi
                 department=department,
                 addressee=addressee,
                 next_due=again,
+                count=count + 1,
             )
         )
     return decisions

@@ -62,4 +62,5 @@ class NotifyDuty(Decision):
     duty: str
     department: str
     addressee: str
-    next_due: datetime
+    next_due: datetime | None
+    count: int

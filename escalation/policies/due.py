@@ -94,6 +94,7 @@ def apply_decision(
             department=decision.department,
             addressee=decision.addressee,
             next_due=decision.next_due,
+            count=decision.count,
             **common,
         )
     else:  # pragma: no cover - a new Decision type must be wired here

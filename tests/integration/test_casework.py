@@ -54,11 +54,11 @@ def test_a_summoned_department_checks_in_reports_and_has_a_queue(
     s = desk.check_in(did, department="court", actor="court/li", at=T0 + hours(2))
     assert s.checked_in == ("court",)
     # The court's first report falls due feedback_every (2 days) after it checked in.
-    assert ("feedback", "court", T0 + hours(2) + timedelta(days=2)) in s.duties
+    assert ("feedback", "court", T0 + hours(2) + timedelta(days=2), 0) in s.duties
     s = desk.report_progress(
         did, department="court", note="立案调解", actor="court/li", at=T0 + hours(20)
     )
-    assert ("feedback", "court", T0 + hours(20) + timedelta(days=2)) in s.duties
+    assert ("feedback", "court", T0 + hours(20) + timedelta(days=2), 0) in s.duties
     desk.close(did, outcome="agreement", actor="centre-desk", at=T0 + hours(21))
     assert desk.queue(department="court") == []
 
@@ -71,16 +71,25 @@ def test_a_missed_check_in_and_report_get_notices_addressed_to_the_department(
     desk.check_in(did, department="human_resources_bureau", actor="hr", at=T0 + hours(1))
     desk.tick(T0 + timedelta(days=3))
     notices = [e for e in desk.history(did) if isinstance(e, Dispute.Notified)]
-    assert [(n.duty, n.addressee) for n in notices] == [
-        ("check_in", "court"),
-        ("feedback", "human_resources_bureau"),
+    # The court never checks in: a notice a day, three at most; the bureau's
+    # first report (due two days after its check-in) never comes.
+    assert [(n.duty, n.addressee, n.count, n.occurred_at) for n in notices] == [
+        ("check_in", "court", 1, T0 + hours(24)),
+        ("check_in", "court", 2, T0 + hours(48)),
+        ("feedback", "human_resources_bureau", 1, T0 + hours(49)),
+        ("check_in", "court", 3, T0 + hours(72)),
     ]
-    assert notices[0].occurred_at == T0 + timedelta(days=1)
     assert notices[0].rule_id == "summon/check_in"
     assert notices[0].rules_version == desk.rules.version
     assert "court" in notices[0].reason
-    # Due again a period later: a second tick at the same time issues nothing.
-    assert desk.tick(T0 + timedelta(days=3)).total == 0
+    assert notices[-1].next_due is None and "no further notice" in notices[-1].reason
+    assert desk.tick(T0 + timedelta(days=3)).total == 0  # nothing more is due yet
+    assert desk.tick(T0 + timedelta(days=30)).events["Notified"] == 2  # the bureau's 2nd, 3rd
+    # Still owed, without further notices: nothing makes the dispute due for them.
+    assert [(d[0], d[1], d[2]) for d in desk.get(did).duties] == [
+        ("check_in", "court", None),
+        ("feedback", "human_resources_bureau", None),
+    ]
     # Figures per department.
     figures = {f.department: f for f in desk.department_figures("2026-03")}
     assert figures["court"].check_in_rate == 0
@@ -100,8 +109,9 @@ def test_on_time_feedback_is_counted(desk: EscalationEngine) -> None:
     desk.tick(T0 + hours(200))  # due at 148 h: never came
     (court,) = desk.department_figures("2026-03", department="court")
     assert (court.summoned, court.checked_in, court.checked_in_on_time) == (1, 1, 0)
-    assert (court.reports_on_time, court.reports_missed) == (2, 2)
-    assert court.on_time_feedback_rate == pytest.approx(2 / 4)
+    # Missed: due at 88 h (then late), 148 h and again 196 h.
+    assert (court.reports_on_time, court.reports_missed) == (2, 3)
+    assert court.on_time_feedback_rate == pytest.approx(2 / 5)
 
 
 def test_routing_to_a_listed_department_summons_it_by_rule(desk: EscalationEngine) -> None:

@@ -96,6 +96,7 @@ class SummonRules:
     check_in_within: Duration
     feedback_every: Duration
     on_routing: frozenset[str]  # departments a routing decision summons
+    notices: int  # at most this many notices on one missed check-in or report
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ class LeaderRules:
 
     required_when: Condition | None
     within: Duration
+    notices: int  # at most this many notices on one missing leader
     people: Mapping[str, str]  # id -> name; empty: any name is accepted
 
 
@@ -307,13 +309,18 @@ class RuleBook:
     @property
     def summon(self) -> SummonRules:
         model = self._model.summon
-        return SummonRules(model.check_in_within, model.feedback_every, frozenset(model.on_routing))
+        return SummonRules(
+            model.check_in_within,
+            model.feedback_every,
+            frozenset(model.on_routing),
+            model.notices,
+        )
 
     @functools.cached_property
     def leaders(self) -> LeaderRules:
         model = self._model.leaders
         people = MappingProxyType({p.id: p.name for p in model.people})
-        return LeaderRules(self._leader_rule, model.within, people)
+        return LeaderRules(self._leader_rule, model.within, model.notices, people)
 
     def to_dict(self) -> dict[str, Any]:
         """The validated rule book as plain data (durations and dates as text)."""

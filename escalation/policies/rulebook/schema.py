@@ -38,6 +38,8 @@ RiskLevel = Literal["low", "medium", "high"]
 RISK_LEVELS: Final[tuple[RiskLevel, ...]] = get_args(RiskLevel)
 #: The sections that hold rules (each rule: an id and a CEL condition ``when``).
 RULE_SECTIONS: Final = ("risk", "elevate", "routing")
+#: The most notices the rules may issue on one overdue duty (check-in, report, leader).
+MAX_DUTY_NOTICES: Final = 20
 
 
 def _duration(value: object) -> Duration:
@@ -99,6 +101,12 @@ def _version(value: int) -> int:
 def _positive(value: int) -> int:
     if value < 1:
         raise ValueError(f"must be at least 1 (or left out for no limit), got {value}")
+    return value
+
+
+def _notice_count(value: int) -> int:
+    if not 1 <= value <= MAX_DUTY_NOTICES:
+        raise ValueError(f"must be between 1 and {MAX_DUTY_NOTICES}, got {value}")
     return value
 
 
@@ -220,6 +228,8 @@ class SummonModel(_Model):
 
     check_in_within: DurationField = Duration(1, "workdays")
     feedback_every: DurationField = Duration(5, "workdays")
+    # Notices on one missed check-in or report, a period apart; then it waits.
+    notices: Annotated[StrictInt, AfterValidator(_notice_count)] = 3
     # Departments a routing decision also summons (as lead when none leads yet).
     on_routing: tuple[DepartmentId, ...] = ()
 
@@ -234,6 +244,7 @@ class LeadersModel(_Model):
 
     required_when: Text | None = None  # a CEL condition; None: no dispute requires one
     within: DurationField = Duration(1, "workdays")
+    notices: Annotated[StrictInt, AfterValidator(_notice_count)] = 3  # on one missing leader
     people: tuple[LeaderModel, ...] = ()
 
 
