@@ -1,9 +1,11 @@
 """Figures per department (吹哨报到): check-in rate and on-time feedback rate.
 
 Counted over the summons made in a period (local dates, as the period
-figures are). A report period is on time when the report came by its due
-time; one that passed without a report (a feedback notice) is missed. A late
-report after a missed period counts once, as the miss.
+figures are). A check-in counts once it was owed: made, or noticed as missed;
+a summons whose dispute closed before its check-in fell due is left out,
+rather than charged to the department. A report period is on time when the
+report came by its due time; one that passed without a report (a feedback
+notice) is missed. A late report after a missed period counts once, as the miss.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Integer, case, func, select
+from sqlalchemy import Integer, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from projections.departments import summons
@@ -22,6 +24,7 @@ class DepartmentFigures:
     department: str
     summoned: int  # summons made in the period
     led: int  # of which as lead department
+    check_ins_owed: int  # checked in, or noticed as not checked in in time
     checked_in: int
     checked_in_on_time: int
     reports_on_time: int
@@ -29,12 +32,14 @@ class DepartmentFigures:
 
     @property
     def check_in_rate(self) -> float | None:
-        """Share of summons checked in (报到率); None without summons."""
-        return self.checked_in / self.summoned if self.summoned else None
+        """Share of owed check-ins made (报到率); None when none was owed."""
+        return self.checked_in / self.check_ins_owed if self.check_ins_owed else None
 
     @property
     def on_time_check_in_rate(self) -> float | None:
-        return self.checked_in_on_time / self.summoned if self.summoned else None
+        """Share of owed check-ins made by their due time."""
+        owed = self.check_ins_owed
+        return self.checked_in_on_time / owed if owed else None
 
     @property
     def on_time_feedback_rate(self) -> float | None:
@@ -54,6 +59,7 @@ def compute(
             s.department,
             func.count(),
             func.sum(func.cast(s.lead, Integer)),
+            func.sum(case((or_(s.checked_in_at.is_not(None), s.check_in_notices > 0), 1), else_=0)),
             func.count(s.checked_in_at),
             func.sum(on_time),
             func.sum(s.reports_on_time),

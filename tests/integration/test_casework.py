@@ -61,6 +61,12 @@ def test_a_summoned_department_checks_in_reports_and_has_a_queue(
     assert ("feedback", "court", T0 + hours(20) + timedelta(days=2), 0) in s.duties
     desk.close(did, outcome="agreement", actor="centre-desk", at=T0 + hours(21))
     assert desk.queue(department="court") == []
+    # Closed before the bureau's check-in fell due: not charged to it.
+    figures = {f.department: f for f in desk.department_figures("2026-03")}
+    assert (figures["human_resources_bureau"].summoned, figures["court"].summoned) == (1, 1)
+    assert figures["human_resources_bureau"].check_in_rate is None
+    assert figures["court"].check_in_rate == 1
+    assert figures["court"].on_time_feedback_rate == 1
 
 
 def test_a_missed_check_in_and_report_get_notices_addressed_to_the_department(

@@ -73,7 +73,7 @@ def test_summon_check_in_report_leader_assess_and_figures(tmp_path: Path, db_url
     assert "聚集" in history  # the person's reason is in the why-trail
     assert "1 open" in run("queue", "--department", "court", *common)
     figures = run("departments", "--period", "2026-03", *common)
-    assert re.search(r"court 法院\s*│\s*1\s*│\s*0\s*│\s*1\s*│\s*100%", figures)
+    assert re.search(r"court 法院\s*│\s*1\s*│\s*0\s*│\s*1\s*│\s*1\s*│\s*100%", figures)
     with pytest.raises(IllegalTransition):
         runner.invoke(
             app,

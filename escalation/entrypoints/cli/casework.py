@@ -154,13 +154,14 @@ def departments(
         chosen = Period.parse(period)
         rows = engine.department_figures(chosen, department=department)
         table = Table(title=Text(f"departments {chosen}"), title_justify="left")
-        for col in ("department", "summoned", "led", "checked in", "报到率", "按时反馈率"):
+        for col in ("department", "summoned", "led", "owed", "checked in", "报到率", "按时反馈率"):
             table.add_column(col, justify="left" if col == "department" else "right")
         for f in rows:
             table.add_row(
                 Text(f"{f.department} {engine.rules.departments.get(f.department, '')}".strip()),
                 f"{f.summoned:,}",
                 f"{f.led:,}",
+                f"{f.check_ins_owed:,}",
                 f"{f.checked_in:,}",
                 _percent(f.check_in_rate),
                 _percent(f.on_time_feedback_rate),
