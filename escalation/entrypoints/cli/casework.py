@@ -22,6 +22,8 @@ from escalation.entrypoints.cli.options import (
     console,
     open_engine,
 )
+from escalation.policies.rulebook import RuleBook
+from projections.department_figures import DepartmentFigures
 
 
 @app.command()
@@ -153,20 +155,25 @@ def departments(
     with open_engine(db, rules) as engine:
         chosen = Period.parse(period)
         rows = engine.department_figures(chosen, department=department)
-        table = Table(title=Text(f"departments {chosen}"), title_justify="left")
-        for col in ("department", "summoned", "led", "owed", "checked in", "报到率", "按时反馈率"):
-            table.add_column(col, justify="left" if col == "department" else "right")
-        for f in rows:
-            table.add_row(
-                Text(f"{f.department} {engine.rules.departments.get(f.department, '')}".strip()),
-                f"{f.summoned:,}",
-                f"{f.led:,}",
-                f"{f.check_ins_owed:,}",
-                f"{f.checked_in:,}",
-                _percent(f.check_in_rate),
-                _percent(f.on_time_feedback_rate),
-            )
-        console.print(table)
+        console.print(departments_table(rows, engine.rules, f"departments {chosen}"))
+
+
+def departments_table(rows: list[DepartmentFigures], rules: RuleBook, title: str) -> Table:
+    """The department figures (吹哨报到) as a table: one row per department."""
+    table = Table(title=Text(title), title_justify="left")
+    for col in ("department", "summoned", "led", "owed", "checked in", "报到率", "按时反馈率"):
+        table.add_column(col, justify="left" if col == "department" else "right")
+    for f in rows:
+        table.add_row(
+            Text(f"{f.department} {rules.departments.get(f.department, '')}".strip()),
+            f"{f.summoned:,}",
+            f"{f.led:,}",
+            f"{f.check_ins_owed:,}",
+            f"{f.checked_in:,}",
+            _percent(f.check_in_rate),
+            _percent(f.on_time_feedback_rate),
+        )
+    return table
 
 
 def _percent(share: float | None) -> str:
