@@ -332,3 +332,16 @@ def rules_check(file: Annotated[Path, typer.Argument(help="The rule book to vali
             f"{t.max_mediation_attempts or 'unlimited'}; {ladder}",
             markup=False,
         )
+    summon, leaders = book.summon, book.leaders
+    on_routing = ", ".join(sorted(summon.on_routing)) or "none"
+    console.print(
+        f"  {len(book.departments)} departments; check in within {summon.check_in_within}, "
+        f"report every {summon.feedback_every}; summoned on routing: {on_routing}",
+        markup=False,
+    )
+    if leaders.required_when is not None:
+        console.print(
+            f"  a leader within {leaders.within} when {leaders.required_when.source} "
+            f"({len(leaders.people)} leaders listed)",
+            markup=False,
+        )
