@@ -327,7 +327,7 @@ class EscalationEngine:
             at,
             request_id,
             lead=lead,
-            participants=list(participants),
+            participants=participants,
             reason=reason,
         )
         self._centre_only(cmd.actor, "summon departments")
