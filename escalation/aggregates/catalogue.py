@@ -35,6 +35,7 @@ STORED_CLASSES: Final[tuple[type, ...]] = (
     Dispute.LeaderAssigned,
     Dispute.Assessed,
     Dispute.Notified,
+    Dispute.ReviewDecided,
     RulesApplied,
     RuleBookLog,
     RuleBookLog.Opened,

@@ -35,6 +35,8 @@ Schedule = Sequence[tuple[str, datetime]]
 #: What a duty notice (``Notified``) is about: a department's check-in or
 #: progress report, or the leader a dispute requires.
 DUTIES = (CHECK_IN, FEEDBACK, LEADER)
+#: What a review meeting (日研判, 周会商, …) may decide on a dispute.
+REVIEW_DECISIONS = ("assignment", "supervision", "class_governance", "other")
 
 
 def _without(duties: tuple[Duty, ...], kind: str, department: str = "") -> tuple[Duty, ...]:
@@ -425,6 +427,26 @@ class Dispute(Aggregate):
             duties = _without(aggregate.state.duties, self.duty, self.department)
             owed = (self.duty, self.department, self.next_due, self.count)
             self.advance(aggregate, duties=(*duties, owed))
+
+    class ReviewDecided(Event):
+        """What a review meeting (日研判, 周会商, …) decided on this dispute.
+
+        Assignments, supervision, class governance (类案治理) of a weak-signal
+        cluster: the meeting's decision on the record, on each dispute it
+        concerns. The actions it leads to are their own commands.
+        """
+
+        TOPIC = "escalation/Dispute.ReviewDecided"
+
+        review: str  # the meeting, e.g. "weekly 2026-W36"
+        decision: str  # assignment | supervision | class_governance | other
+        note: str  # what was decided
+        cluster: str  # the weak-signal cluster it concerns ("" if none)
+        request_id: str | None
+
+        def apply(self, aggregate: Dispute) -> None:
+            self.advance(aggregate)
+            self.remember_request(aggregate, self.request_id)
 
     # ---------------------------------------------------------------- commands
 
@@ -911,4 +933,34 @@ class Dispute(Aggregate):
             rule_id=rule_id,
             rules_version=rules_version,
             reason=reason,
+        )
+
+    def record_review(
+        self,
+        *,
+        review: str,
+        decision: str,
+        note: str,
+        cluster: str,
+        actor: str,
+        at: datetime,
+        recorded_at: datetime,
+        request_id: str | None = None,
+    ) -> None:
+        """A review's decision; closed disputes too (a cluster's class governance)."""
+        self._check(at, must_be_open=False, what="record a review decision on")
+        if decision not in REVIEW_DECISIONS:
+            raise InvalidInput(
+                f"unknown review decision {decision!r}; use one of {', '.join(REVIEW_DECISIONS)}"
+            )
+        self.trigger_event(
+            event_class=self.ReviewDecided,
+            timestamp=at,
+            actor=actor,
+            recorded_at=recorded_at,
+            review=review,
+            decision=decision,
+            note=note,
+            cluster=cluster,
+            request_id=request_id,
         )

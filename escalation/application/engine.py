@@ -18,7 +18,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from escalation.adapters.logs import log_events, to_log, to_log_batch
-from escalation.aggregates.dispute import Dispute
+from escalation.aggregates.dispute import REVIEW_DECISIONS, Dispute
 from escalation.aggregates.rebuild import rebuild
 from escalation.aggregates.rules_applied import InFlight
 from escalation.aggregates.state import DisputeState
@@ -31,6 +31,7 @@ from escalation.errors import (
     IllegalTransition,
     InvalidInput,
     StorageError,
+    TimeWentBackwards,
     UnknownDispute,
 )
 from escalation.policies.due import apply_due
@@ -46,6 +47,7 @@ from escalation.policies.facts import (
     ProgressReport,
     Receipt,
     Reopening,
+    ReviewDecision,
     Summons,
     apply_fact,
     check_same_receipt,
@@ -64,6 +66,7 @@ from escalation.policies.inputs import (
     ProgressInput,
     ReceiveInput,
     ReopenInput,
+    ReviewDecisionInput,
     SummonInput,
     SuperviseInput,
     as_dispute_id,
@@ -432,6 +435,66 @@ class EscalationEngine:
             as_utc(cmd.at), cmd.actor, cmd.request_id, level=cmd.level, reason=cmd.reason
         )
         return self._command(dispute_id, fact, timed=at is not None)
+
+    def record_review(
+        self,
+        dispute_ids: Sequence[UUID | str],
+        *,
+        review: str,
+        decision: str,
+        note: str,
+        actor: str,
+        at: datetime | None = None,
+        cluster: str = "",
+        request_id: str | None = None,
+    ) -> list[DisputeState]:
+        """Record what a review meeting decided on each of ``dispute_ids`` (``ReviewDecided``).
+
+        ``decision``: assignment, supervision, class_governance (类案治理, with the
+        weak-signal ``cluster``) or other. Every dispute is checked before any
+        is written: an unknown one, or one whose last event is after ``at``,
+        refuses the whole decision.
+        """
+        ids = [as_dispute_id(d) for d in dispute_ids] if not isinstance(dispute_ids, str) else []
+        cmd = self._action(
+            ReviewDecisionInput,
+            "record_review",
+            actor,
+            at,
+            request_id,
+            review=review,
+            decision=decision,
+            note=note,
+            cluster=cluster,
+            disputes=ids or dispute_ids,
+        )
+        require_known("review decision", cmd.decision, REVIEW_DECISIONS)
+        if not cmd.note.strip():
+            raise InvalidInput("record_review: give the decision's note; it is the record")
+        when = as_utc(cmd.at)
+        for did in dict.fromkeys(cmd.disputes):
+            last = self._load(did).state.updated_at
+            if at is not None and last is not None and when < last:
+                raise TimeWentBackwards(
+                    f"cannot record a review decision on dispute {did} at {when.isoformat()}: "
+                    f"its last event is at {last.isoformat()}; nothing was recorded"
+                )
+        return [
+            self._command(
+                did,
+                ReviewDecision(
+                    when,
+                    cmd.actor,
+                    cmd.request_id,
+                    review=cmd.review,
+                    decision=cmd.decision,
+                    note=cmd.note,
+                    cluster=cmd.cluster,
+                ),
+                timed=at is not None,
+            )
+            for did in dict.fromkeys(cmd.disputes)
+        ]
 
     def department_figures(
         self, period: Period | str, *, department: str | None = None

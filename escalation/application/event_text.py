@@ -129,4 +129,7 @@ LINES: dict[type[Dispute.Event], Callable[[Any, bool], str]] = {
     Dispute.LeaderAssigned: _leader_assigned,
     Dispute.Assessed: _assessed,
     Dispute.Notified: _notified,
+    Dispute.ReviewDecided: lambda e, detail: (
+        f"{e.review}: {e.decision.replace('_', ' ')}" + (f": {e.note}" if detail else "")
+    ),
 }

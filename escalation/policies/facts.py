@@ -120,6 +120,16 @@ class Assessment(Fact):
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class ReviewDecision(Fact):
+    """What a review meeting decided on the dispute (日研判, 周会商, …)."""
+
+    review: str = ""
+    decision: str = "other"
+    note: str = ""
+    cluster: str = ""
+
+
 def register(rules: RuleBook, receipt: Receipt, recorded_at: datetime) -> Dispute:
     """The receipt fact: a validated dispute with the policies applied at receipt.
 
@@ -263,6 +273,15 @@ def _record_casework(dispute: Dispute, fact: Fact, rules: RuleBook, common: dict
         dispute.assign_leader(leader=fact.leader, plan=fact.plan, request_id=request, **common)
     elif isinstance(fact, Assessment):
         dispute.assess(level=fact.level, reason=fact.reason, request_id=request, **common)
+    elif isinstance(fact, ReviewDecision):
+        dispute.record_review(
+            review=fact.review,
+            decision=fact.decision,
+            note=fact.note,
+            cluster=fact.cluster,
+            request_id=request,
+            **common,
+        )
     else:
         return False
     return True
@@ -309,6 +328,11 @@ _RECORDED_AS: dict[type[Fact], tuple[type[Dispute.Event], str, tuple[str, ...]]]
     ProgressReport: (Dispute.ProgressReported, "report_progress", ("department", "note")),
     LeaderAssignment: (Dispute.LeaderAssigned, "assign_leader", ("leader", "plan")),
     Assessment: (Dispute.Assessed, "assess", ("level", "reason")),
+    ReviewDecision: (
+        Dispute.ReviewDecided,
+        "record_review",
+        ("review", "decision", "note", "cluster"),
+    ),
 }
 
 

@@ -43,6 +43,8 @@ LIMITS: dict[str, int] = {
     "leader": 64,  # a leader's id in the rule book (领导包保)
     "plan": 10_000,  # the leader's plan for the case (一案一策)
     "risk": 8,  # a risk level a person assesses (low, medium, high)
+    "review": 64,  # the review meeting a decision was taken at ("weekly 2026-W36")
+    "cluster": 1_100,  # a weak-signal cluster: "location:" + a location, "/" + a category
 }
 
 #: The instants a command may be dated at: later or earlier is a typo, not a dispute.
@@ -184,6 +186,16 @@ class AssignLeaderInput(ActionInput):
 
     leader: Leader
     plan: Plan
+
+
+class ReviewDecisionInput(ActionInput):
+    """What a review meeting decided on some disputes (assignments, 督办, 类案治理)."""
+
+    review: Annotated[str, _limit("review"), _PLAIN]
+    decision: Annotated[str, _limit("outcome"), _PLAIN]
+    note: Annotated[str, _limit("note"), _FREE]
+    cluster: Annotated[str, _limit("cluster", required=False), _PLAIN] = ""
+    disputes: list[UUID] = Field(min_length=1, max_length=1_000)
 
 
 class AssessInput(ActionInput):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from uuid import UUID
 
 import pytest
 
 from escalation import EscalationEngine, RuleBook
 from escalation.aggregates.dispute import Dispute
-from escalation.errors import IllegalTransition, InvalidInput
+from escalation.errors import IllegalTransition, InvalidInput, UnknownDispute
 from tests.helpers import T0, hours
 
 
@@ -223,3 +224,62 @@ def test_a_persons_assessment_stands_over_the_rules(desk: EscalationEngine) -> N
         desk.assess(did, level="red", reason="x", actor="a")
     with pytest.raises(InvalidInput, match="give a reason"):
         desk.assess(did, level="high", reason=" ", actor="a")
+
+
+def test_a_review_records_its_decisions_on_the_disputes_concerned(
+    desk: EscalationEngine,
+) -> None:
+    ids = [wages(desk, location="黄贝岭村口") for _ in range(3)]
+    desk.close(ids[0], outcome="agreement", actor="desk", at=T0 + hours(2))
+    states = desk.record_review(
+        ids,
+        review="weekly 2026-W10",
+        decision="class_governance",
+        note="类案治理: 约谈总包单位, 建立工资专户",
+        cluster="location:黄贝岭村口/wage_arrears",
+        actor="weekly-meeting",
+        at=T0 + hours(3),
+    )
+    assert [s.id for s in states] == [UUID(i) for i in ids]
+    assert states[0].status == "closed"  # a closed member of the cluster gets it too
+    for did in ids:
+        (decided,) = [e for e in desk.history(did) if isinstance(e, Dispute.ReviewDecided)]
+        assert (decided.review, decided.decision, decided.actor) == (
+            "weekly 2026-W10",
+            "class_governance",
+            "weekly-meeting",
+        )
+        assert decided.cluster == "location:黄贝岭村口/wage_arrears"
+    rows = desk.timeline(ids[1])
+    assert rows[-1].event == "ReviewDecided"
+
+
+def test_a_review_decision_refused_for_one_dispute_is_written_for_none(
+    desk: EscalationEngine,
+) -> None:
+    a, b = wages(desk), wages(desk)
+    desk.mediate(b, outcome="failed", mediator="m", at=T0 + hours(5))
+    sizes = [len(desk.history(a)), len(desk.history(b))]
+
+    def decide(ids: list[str], **more: object) -> object:
+        values: dict[str, object] = {
+            "review": "daily 2026-03-02",
+            "decision": "supervision",
+            "note": "督办",
+            "actor": "daily-meeting",
+            "at": T0 + hours(3),
+        }
+        values.update(more)
+        return desk.record_review(ids, **values)  # type: ignore[arg-type]
+
+    with pytest.raises(IllegalTransition, match="nothing was recorded"):
+        decide([a, b])  # b's last event is later than the decision
+    with pytest.raises(UnknownDispute):
+        decide([a, "00000000-0000-0000-0000-000000000001"])
+    with pytest.raises(InvalidInput, match="did you mean supervision"):
+        decide([a], decision="supervise")
+    with pytest.raises(InvalidInput, match="note"):
+        decide([a], note=" ")
+    with pytest.raises(InvalidInput, match="disputes"):
+        decide([])
+    assert [len(desk.history(a)), len(desk.history(b))] == sizes

@@ -74,6 +74,15 @@ def test_summon_check_in_report_leader_assess_and_figures(tmp_path: Path, db_url
     assert "1 open" in run("queue", "--department", "court", *common)
     figures = run("departments", "--period", "2026-03", *common)
     assert re.search(r"court 法院\s*│\s*1\s*│\s*0\s*│\s*1\s*│\s*1\s*│\s*100%", figures)
+    decided = run(
+        "review-decide",
+        dispute,
+        *("--review", "weekly 2026-W10", "--decision", "supervision", "--note", "督办"),
+        *("--actor", "weekly-meeting", at, "2026-03-02T15:00:00+0800"),
+        *common,
+    )
+    assert "supervision recorded" in decided
+    assert "weekly 2026-W10: supervision" in run("history", dispute, *common)
     with pytest.raises(IllegalTransition):
         runner.invoke(
             app,

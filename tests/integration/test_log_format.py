@@ -39,6 +39,7 @@ WRITTEN = {
     "escalation/Dispute.LeaderAssigned": 2,
     "escalation/Dispute.Assessed": 2,
     "escalation/Dispute.Notified": 2,
+    "escalation/Dispute.ReviewDecided": 2,
     "escalation/RuleBookLog": 1,
     "escalation/RuleBookLog.Opened": 1,
     "escalation/RuleBookLog.Stored": 1,

@@ -30,6 +30,7 @@ from escalation.policies.facts import (
     ProgressReport,
     Receipt,
     Reopening,
+    ReviewDecision,
     Summons,
     apply_fact,
     register,
@@ -65,6 +66,13 @@ def one_of_each(rules: RuleBook) -> list[Dispute.Event]:
         Assessment(T0 + hours(9), "analyst", level="high", reason="workers gathering"),
         # The court never checks in and the leader comes late: notices to each.
         LeaderAssignment(T0 + hours(40), "desk", leader="wang", plan="pay by Friday"),
+        ReviewDecision(
+            T0 + hours(41),
+            "weekly-meeting",
+            review="weekly 2026-W10",
+            decision="supervision",
+            note="督办: pay within 3 days",
+        ),
     ):
         apply_fact(dispute, fact, rules, T0)
     s = dispute.state
@@ -95,6 +103,7 @@ def test_the_lines_say_what_happened_never_why(casework_rules: RuleBook) -> None
     assert lines["CheckedIn"] == "human_resources_bureau checked in"
     assert lines["Assessed"] == "risk high by analyst (was medium)"
     assert lines["LeaderAssigned"] == "leader wang"
+    assert lines["ReviewDecided"] == "weekly 2026-W10: supervision"
     notices = {describe(e) for e in events if isinstance(e, Dispute.Notified)}
     assert notices == {"check-in overdue: notice to court", "leader overdue: notice to d1"}
     for e in events:

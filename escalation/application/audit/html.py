@@ -149,6 +149,7 @@ MARKERS: dict[str, Marker] = {
     "LeaderAssigned": _about_the_file,
     "Assessed": _about_the_file,
     "Notified": _supervised,
+    "ReviewDecided": _about_the_file,
 }
 
 

@@ -41,6 +41,7 @@ from escalation.policies.facts import (
     Mediation,
     ProgressReport,
     Reopening,
+    ReviewDecision,
     Summons,
     apply_fact,
     open_dispute,
@@ -153,6 +154,10 @@ def _casework_fact(e: Dispute.Event) -> Fact | None:
         return LeaderAssignment(at, actor, request, leader=e.leader, plan=e.plan)
     if isinstance(e, Dispute.Assessed):
         return Assessment(at, actor, request, level=e.level, reason=e.reason)
+    if isinstance(e, Dispute.ReviewDecided):
+        return ReviewDecision(
+            at, actor, request, review=e.review, decision=e.decision, note=e.note, cluster=e.cluster
+        )
     return None
 
 

@@ -1,6 +1,6 @@
-"""Commands of the centre's casework: 吹哨报到, 领导包保, 研判, department figures.
+"""Commands of the centre's casework: 吹哨报到, 领导包保, 研判, reviews' decisions.
 
-summon, check-in, report-progress, assign-leader, assess, departments.
+summon, check-in, report-progress, assign-leader, assess, review-decide, departments.
 """
 
 from __future__ import annotations
@@ -142,6 +142,41 @@ def assess(
         ),
         dispute,
     )
+
+
+@app.command("review-decide")
+def review_decide(
+    dispute: Annotated[list[str], typer.Argument(help="The disputes it concerns.")],
+    review: Annotated[str, typer.Option(help='The meeting, e.g. "weekly 2026-W36".')],
+    decision: Annotated[
+        str, typer.Option(help="assignment, supervision, class_governance or other.")
+    ],
+    note: Annotated[str, typer.Option(help="What the meeting decided.")],
+    actor: Annotated[str, typer.Option()],
+    cluster: Annotated[
+        str, typer.Option(help="The weak-signal cluster (类案治理), e.g. location:…/wage_arrears.")
+    ] = "",
+    request_id: str | None = None,
+    at: AtOption = None,
+    db: DbOption = DEFAULT_URL,
+    rules: RulesOption = None,
+) -> None:
+    """Record what a review meeting (日研判/周会商/…) decided on the disputes concerned."""
+    with open_engine(db, rules) as engine:
+        states = engine.record_review(
+            dispute,
+            review=review,
+            decision=decision,
+            note=note,
+            actor=actor,
+            cluster=cluster,
+            request_id=request_id,
+            at=at,
+        )
+    for s in states:
+        console.print(
+            f"{s.id}  {s.status}  at {s.tier} {s.unit}: {decision} recorded", markup=False
+        )
 
 
 @app.command()
