@@ -10,6 +10,7 @@ import pytest
 
 from escalation import EscalationEngine, RuleBook
 from escalation.aggregates.dispute import Dispute
+from escalation.application.audit.report import dispute_report
 from escalation.errors import IllegalTransition, InvalidInput, UnknownDispute
 from tests.helpers import T0, hours
 
@@ -214,6 +215,8 @@ def test_a_persons_assessment_stands_over_the_rules(desk: EscalationEngine) -> N
     rows = desk.timeline(did)
     why = [r.reason for r in rows if r.event == "Assessed"]
     assert why == ["workers gathering at the site", "wages paid"]
+    report = dispute_report(desk, did)  # the audit why-table: who judged, and why
+    assert "workers gathering at the site" in report and "analyst2" in report
     # Reopened twice, the rules would say high (rule "repeat"): the person's low stands.
     for n in (4, 6):
         desk.close(did, outcome="agreement", actor="desk", at=T0 + hours(n))
