@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from escalation.application.whatif.rule_diff import diff_rules
 from escalation.errors import InvalidInput, RulesError
 from escalation.policies.durations import Duration
 from escalation.policies.rulebook import RuleBook
@@ -86,3 +87,20 @@ def test_notice_counts_are_bounded(count: int) -> None:
         "  feedback_every: 2 days", f"  feedback_every: 2 days\n  notices: {count}"
     )
     assert any(p.startswith("summon.notices:") for p in problems_of(text))
+
+
+def test_rule_diff_names_casework_changes(casework_rules: RuleBook) -> None:
+    other = RuleBook.from_yaml(
+        CASEWORK_RULES.replace("  feedback_every: 2 days", "  feedback_every: 3 days")
+        .replace("    - {id: li, name: 李主任}\n", "")
+        .replace("{id: court, name: 法院}", "{id: court, name: 区人民法院}")
+    )
+    found = {
+        (c.section, c.key, c.kind, c.before, c.after) for c in diff_rules(casework_rules, other)
+    }
+    assert found == {
+        ("departments", "court", "changed", "法院", "区人民法院"),
+        ("leaders", "li", "removed", "李主任", ""),
+        ("summon", "feedback_every", "changed", "2 days", "3 days"),
+    }
+    assert diff_rules(casework_rules, casework_rules) == []

@@ -17,7 +17,8 @@ from escalation.policies.rulebook import RuleBook
 
 @dataclass(frozen=True)
 class RuleChange:
-    section: str  # calendar, categories, sources, tiers, units, risk, elevate, routing
+    section: str  # calendar, categories, sources, tiers, units, risk, elevate, routing,
+    # departments, summon, leaders
     key: str  # what in the section: a tier name, a unit id, a rule id...
     kind: str  # added | removed | changed | moved
     before: str
@@ -47,7 +48,49 @@ def diff_rules(a: RuleBook, b: RuleBook) -> list[RuleChange]:
     out += _rules("risk", old["risk"], new["risk"], ("when", "level"), ordered=True)
     out += _rules("elevate", old["elevate"], new["elevate"], ("when", "to"), ordered=False)
     out += _rules("routing", old["routing"], new["routing"], ("when", "department"), ordered=True)
+    out += _casework(a, b)
     return out
+
+
+def _casework(a: RuleBook, b: RuleBook) -> list[RuleChange]:
+    """Departments, summons and leaders (吹哨报到, 领导包保), as the rules read them."""
+    out: list[RuleChange] = []
+    for section, old, new in (
+        ("departments", _listed(a), _listed(b)),  # as listed: routing's own show there
+        ("leaders", dict(a.leaders.people), dict(b.leaders.people)),
+    ):
+        for key in [*old, *(k for k in new if k not in old)]:
+            if key not in new:
+                out.append(RuleChange(section, key, "removed", old[key], ""))
+            elif key not in old:
+                out.append(RuleChange(section, key, "added", "", new[key]))
+            elif old[key] != new[key]:
+                out.append(RuleChange(section, key, "changed", old[key], new[key]))
+    sa, sb, la, lb = a.summon, b.summon, a.leaders, b.leaders
+    settings = (
+        ("summon", "check_in_within", str(sa.check_in_within), str(sb.check_in_within)),
+        ("summon", "feedback_every", str(sa.feedback_every), str(sb.feedback_every)),
+        ("summon", "notices", str(sa.notices), str(sb.notices)),
+        (
+            "summon",
+            "on_routing",
+            ", ".join(sorted(sa.on_routing)),
+            ", ".join(sorted(sb.on_routing)),
+        ),
+        ("leaders", "required_when", _source(la.required_when), _source(lb.required_when)),
+        ("leaders", "within", str(la.within), str(lb.within)),
+        ("leaders", "notices", str(la.notices), str(lb.notices)),
+    )
+    out += [RuleChange(sec, key, "changed", x, y) for sec, key, x, y in settings if x != y]
+    return out
+
+
+def _listed(book: RuleBook) -> dict[str, str]:
+    return {d["id"]: d["name"] for d in book.to_dict().get("departments", [])}
+
+
+def _source(condition: Any) -> str:
+    return "none" if condition is None else str(condition.source)
 
 
 def _members(section: str, key: str, old: Sequence[Any], new: Sequence[Any]) -> list[RuleChange]:
