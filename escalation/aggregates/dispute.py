@@ -359,20 +359,21 @@ class Dispute(Aggregate):
             self.remember_request(aggregate, self.request_id)
 
     class LeaderRequired(Event):
-        """The rules found the dispute needs a leader (领导包保) by ``due_at``, or no longer."""
+        """The rules found the dispute needs a leader (领导包保) by ``leader_due``, or no longer."""
 
         TOPIC = "escalation/Dispute.LeaderRequired"
 
         required: bool
-        due_at: datetime | None
+        # Not ``due_at``: readers take a ``due_at`` for the visit's time limit.
+        leader_due: datetime | None
         rule_id: str | None
         rules_version: str
         reason: str
 
         def apply(self, aggregate: Dispute) -> None:
             duties = _without(aggregate.state.duties, LEADER)
-            if self.required and self.due_at is not None:
-                duties = (*duties, (LEADER, "", self.due_at, 0))
+            if self.required and self.leader_due is not None:
+                duties = (*duties, (LEADER, "", self.leader_due, 0))
             self.advance(aggregate, duties=duties)
 
     class LeaderAssigned(Event):
@@ -836,7 +837,7 @@ class Dispute(Aggregate):
         self,
         *,
         required: bool,
-        due_at: datetime | None,
+        leader_due: datetime | None,
         rule_id: str | None,
         rules_version: str,
         reason: str,
@@ -851,7 +852,7 @@ class Dispute(Aggregate):
             actor=actor,
             recorded_at=recorded_at,
             required=required,
-            due_at=due_at,
+            leader_due=leader_due,
             rule_id=rule_id,
             rules_version=rules_version,
             reason=reason,

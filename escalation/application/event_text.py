@@ -94,7 +94,7 @@ def _progress(e: Any, detail: bool) -> str:
 def _leader_required(e: Any, detail: bool) -> str:
     if not e.required:
         return "leader no longer required"
-    return f"leader required by {e.due_at.astimezone(UTC):%Y-%m-%d %H:%M}Z"
+    return f"leader required by {e.leader_due.astimezone(UTC):%Y-%m-%d %H:%M}Z"
 
 
 def _leader_assigned(e: Any, detail: bool) -> str:

@@ -74,13 +74,21 @@ def _leader(state: DisputeState, rules: RuleBook) -> list[Decision]:
         reason = f"leaders.required_when matched ({source}): a leader within {within}"
         return [
             RequireLeader(
-                at=state.updated_at, rule_id=LEADERS_RULE, reason=reason, required=True, due_at=due
+                at=state.updated_at,
+                rule_id=LEADERS_RULE,
+                reason=reason,
+                required=True,
+                leader_due=due,
             )
         ]
     reason = f"leaders.required_when no longer matches ({source}): no leader required"
     return [
         RequireLeader(
-            at=state.updated_at, rule_id=LEADERS_RULE, reason=reason, required=False, due_at=None
+            at=state.updated_at,
+            rule_id=LEADERS_RULE,
+            reason=reason,
+            required=False,
+            leader_due=None,
         )
     ]
 

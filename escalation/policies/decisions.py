@@ -52,7 +52,7 @@ class RequireLeader(Decision):
     """The dispute needs a leader by ``due_at`` (``required``), or no longer needs one."""
 
     required: bool
-    due_at: datetime | None
+    leader_due: datetime | None
 
 
 @dataclass(frozen=True)

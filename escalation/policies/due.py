@@ -87,7 +87,7 @@ def apply_decision(
             **common,
         )
     elif isinstance(decision, RequireLeader):
-        dispute.require_leader(required=decision.required, due_at=decision.due_at, **common)
+        dispute.require_leader(required=decision.required, leader_due=decision.leader_due, **common)
     elif isinstance(decision, NotifyDuty):
         dispute.notify(
             duty=decision.duty,

@@ -180,7 +180,7 @@ def test_a_high_risk_dispute_requires_a_leader_and_gets_notices_until_one_is_ass
 ) -> None:
     did = wages(desk, parties=40)  # mass-wage: high, elevated to the district
     required = [e for e in desk.history(did) if isinstance(e, Dispute.LeaderRequired)]
-    assert [(r.required, r.due_at, r.rule_id) for r in required] == [
+    assert [(r.required, r.leader_due, r.rule_id) for r in required] == [
         (True, T0 + timedelta(days=1), "leaders/required_when")
     ]
     desk.tick(T0 + hours(30))
