@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Integer, case, func, or_, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from projections.departments import summons
@@ -58,7 +58,7 @@ def compute(
         select(
             s.department,
             func.count(),
-            func.sum(func.cast(s.lead, Integer)),
+            func.sum(case((s.lead.is_(True), 1), else_=0)),
             func.sum(case((or_(s.checked_in_at.is_not(None), s.check_in_notices > 0), 1), else_=0)),
             func.count(s.checked_in_at),
             func.sum(on_time),
