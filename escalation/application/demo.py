@@ -46,7 +46,7 @@ def run_demo(
     for day in workload.days(start, days):
         if rules.calendar.is_workday(day):
             _mediation_sessions(engine, workload, day, result)
-            casework.day(day)  # 研判, 领导包保, 吹哨报到
+            casework.day(day, first=start)  # 研判, 领导包保, 吹哨报到; Mondays 周会商
         for item in workload.intake(day):
             dispute_id = item.receive(engine)
             result.received += 1

@@ -5,6 +5,9 @@ desk revisits a few yellow cases (研判), a leader takes most red cases that
 need one (领导包保), the centre summons departments to red cases (吹哨), and
 summoned departments check in (报到) and report progress (反馈), not always
 in time, so the notices and the department figures have something to show.
+On Mondays the weekly review (周会商) meets on last week and records its
+decisions: class governance (类案治理) of the largest weak-signal cluster, and
+supervision (督办) of the cases longest overdue.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from datetime import date, datetime, time
 
 from escalation.aggregates.state import LEADER, DisputeState
 from escalation.application.engine import EscalationEngine
+from escalation.application.reviews import build_review, previous_period
 from escalation.application.workload import Workload
 
 CHECK_IN_RATE = 0.7  # a summoned department checks in on a given working day
@@ -22,6 +26,8 @@ LEADER_RATE = 0.6  # a red case needing a leader gets one on a given working day
 SUMMON_RATE = 0.5  # the centre summons departments to a red case on a given day
 ASSESS_RATE = 0.01  # the analysis desk revisits a yellow case above the community
 HELPERS = ("justice_bureau", "public_security")  # often summoned alongside the lead
+MEETING = time(17, 45)  # the weekly review meets after the day's sessions
+SUPERVISED = 3  # overdue cases the weekly review puts under supervision (督办)
 
 
 class Casework:
@@ -30,7 +36,10 @@ class Casework:
         self.rng = random.Random(f"casework-{seed}")  # noqa: S311 - a seeded demo
         self.commands = 0
 
-    def day(self, day: date) -> None:
+    def day(self, day: date, *, first: date | None = None) -> None:
+        """The day's casework; on a Monday after ``first``, the weekly review too."""
+        if day.weekday() == 0 and (first is None or day > first):
+            self._weekly_review(day)
         rules = self.engine.rules
         items = self.engine.queue()
         for item in items:
@@ -43,6 +52,40 @@ class Casework:
         for department in rules.departments:
             for item in self.engine.queue(department=department):
                 self._department(self.engine.get(item.dispute_id), department, day)
+
+    def _weekly_review(self, day: date) -> None:
+        review = build_review(self.engine, "weekly", previous_period("weekly", day))
+        at = self.workload.local(day, MEETING)
+        name = f"weekly {review.label}"
+        if review.weak_signals:
+            top = review.weak_signals[0]
+            self._decide(
+                list(top.disputes),
+                name,
+                "class_governance",
+                f"类案治理: {top.category} 在 {top.key} 聚集 {top.size} 件, 约谈相关单位",
+                f"{top.by}:{top.key}/{top.category}",
+                at,
+            )
+        for line in review.overdue[:SUPERVISED]:
+            self._decide([line.dispute_id], name, "supervision", "督办: 限期化解", "", at)
+
+    def _decide(
+        self, ids: list[object], review: str, decision: str, note: str, cluster: str, at: datetime
+    ) -> None:
+        states = [self.engine.get(str(i)) for i in ids]
+        if any(s.updated_at is not None and s.updated_at > at for s in states):
+            return  # something happened after the meeting time: not this demo's meeting
+        self.engine.record_review(
+            [s.id for s in states],
+            review=review,
+            decision=decision,
+            note=note,
+            cluster=cluster,
+            actor="weekly-review",
+            at=at,
+        )
+        self.commands += 1
 
     def _at(self, state: DisputeState, day: date) -> datetime | None:
         minutes = self.rng.randint(9 * 60, 17 * 60 + 30)
