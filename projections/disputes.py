@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session
 
 from escalation.adapters.database import UTCDateTime, insert_rows, upsert
 from escalation.aggregates.dispute import Dispute
-from escalation.aggregates.state import DisputeState
+from escalation.aggregates.state import DisputeState, evolve
 from projections.base import Projection
 
 metadata = MetaData()
@@ -84,6 +84,21 @@ disputes = Table(
     Index("escalation_disputes_due_idx", "next_due_at"),
     Index("escalation_disputes_unit_idx", "unit", "status"),
     Index("escalation_disputes_tier_idx", "tier", "status"),
+)
+
+# 中心吹哨、部门报到, 领导包保 and 研判: the state's casework fields (lists as JSON),
+# one row per dispute that has any. A table of its own, so a store whose
+# disputes never had casework reads the same without it.
+casework = Table(
+    "escalation_dispute_casework",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("lead_department", String(64)),
+    Column("summoned", Text, nullable=False),
+    Column("checked_in", Text, nullable=False),
+    Column("leader", String(64)),
+    Column("risk_assessor", String(200)),
+    Column("duties", Text, nullable=False),
 )
 
 timeline = Table(
@@ -156,8 +171,18 @@ _TIMELINE_STATE = [
 
 # Personal data stays out of the read models: it is read (and opened) from the log.
 _PERSONAL_STATE = ("summary", "location", "claim", "people")
+_CASEWORK_FIELDS = (
+    "lead_department",
+    "summoned",
+    "checked_in",
+    "leader",
+    "risk_assessor",
+    "duties",
+)
 _STATE_FIELDS = [
-    f.name for f in fields(DisputeState) if f.name not in ("request_ids", *_PERSONAL_STATE)
+    f.name
+    for f in fields(DisputeState)
+    if f.name not in ("request_ids", *_PERSONAL_STATE, *_CASEWORK_FIELDS)
 ]
 
 
@@ -167,6 +192,40 @@ def row_from_state(state: DisputeState) -> dict[str, Any]:
     row["notices"] = _notices_text(state.notices)
     row["next_due_at"] = state.next_due_at()
     return row
+
+
+def has_casework(state: DisputeState) -> bool:
+    return bool(state.summoned or state.leader or state.risk_assessor or state.duties)
+
+
+def casework_row(state: DisputeState) -> dict[str, Any]:
+    """The casework fields of ``state`` as a row."""
+    return {
+        "id": state.id,
+        "lead_department": state.lead_department,
+        "summoned": json.dumps(list(state.summoned)),
+        "checked_in": json.dumps(list(state.checked_in)),
+        "leader": state.leader,
+        "risk_assessor": state.risk_assessor,
+        "duties": json.dumps(
+            [[k, d, t.isoformat() if t else None, n] for k, d, t, n in state.duties]
+        ),
+    }
+
+
+def casework_fields(row: Any) -> dict[str, Any]:
+    """A ``casework`` row back as ``DisputeState`` fields."""
+    return {
+        "lead_department": row.lead_department,
+        "summoned": tuple(json.loads(row.summoned)),
+        "checked_in": tuple(json.loads(row.checked_in)),
+        "leader": row.leader,
+        "risk_assessor": row.risk_assessor,
+        "duties": tuple(
+            (k, d, datetime.fromisoformat(t) if t else None, n)
+            for k, d, t, n in json.loads(row.duties)
+        ),
+    }
 
 
 def state_from_row(row: Any) -> DisputeState:
@@ -225,18 +284,26 @@ def _notices_text(notices: tuple[str, ...]) -> str:
 
 class DisputesProjection(Projection):
     name = "disputes"
-    # 2: no personal data (summary, location; personal fields of the timeline's detail).
-    version = 2
+    # 2: the casework table (吹哨报到, 领导包保, 研判).
+    # 3: no personal data (summary, location; personal fields of the timeline's detail).
+    version = 3
 
     @property
     def tables(self) -> Sequence[Table]:
-        return [disputes, timeline]
+        return [disputes, timeline, casework]
 
     def apply(self, session: Session, events: Sequence[Dispute.Event]) -> None:
         ids = {e.originator_id for e in events}
         shells: dict[UUID, Dispute] = {}
+        extra = {
+            row.id: casework_fields(row)
+            for row in session.execute(select(casework).where(casework.c.id.in_(ids)))
+        }
         for current in session.execute(select(disputes).where(disputes.c.id.in_(ids))):
-            shells[current.id] = _shell(state_from_row(current))
+            state = state_from_row(current)
+            if current.id in extra:
+                state = evolve(state, **extra[current.id])
+            shells[current.id] = _shell(state)
         # The latest timeline row of each dispute already stored gets a valid_to.
         closing: dict[UUID, dict[str, Any]] = {
             did: {"d": did, "v": shell.state.version, "t": None} for did, shell in shells.items()
@@ -255,6 +322,9 @@ class DisputesProjection(Projection):
             rows.append(row)
             latest[event.originator_id] = row
         upsert(session, disputes, [row_from_state(s.state) for s in shells.values()], ["id"])
+        # A row once written is kept up to date, even when its lists empty again.
+        work = [s.state for s in shells.values() if has_casework(s.state) or s.state.id in extra]
+        upsert(session, casework, [casework_row(state) for state in work], ["id"])
         insert_rows(session, timeline, rows)
         updates = [c for c in closing.values() if c["t"] is not None]
         if updates:

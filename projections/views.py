@@ -27,6 +27,7 @@ from uuid import UUID
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from projections.departments import summons
 from projections.disputes import disputes, timeline
 
 RISK_COLOURS = {"high": "red", "medium": "yellow", "low": "blue"}
@@ -124,6 +125,14 @@ def _queue_item(row: Any, dispute_id: UUID) -> QueueItem:
         escalations=row.escalations,
         updated_at=row.updated_at,
     )
+
+
+def department_queue(session: Session, department: str) -> list[QueueItem]:
+    """The open disputes ``department`` was summoned to (吹哨报到), earliest due first."""
+    d = disputes.c
+    summoned = select(summons.c.dispute_id).where(summons.c.department == department)
+    query = select(disputes).where(d.status == "open", d.id.in_(summoned))
+    return [_queue_item(row, row.id) for row in session.execute(query.order_by(d.due_at, d.id))]
 
 
 # ------------------------------------------------------- ticks and the status

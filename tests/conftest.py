@@ -21,7 +21,7 @@ import pytest
 
 from escalation import EscalationEngine, RuleBook
 from escalation.adapters.personal_data import MASTER_KEY_VARIABLE
-from tests.helpers import SMALL_RULES, T0, TEST_MASTER_KEY
+from tests.helpers import CASEWORK_RULES, SMALL_RULES, T0, TEST_MASTER_KEY
 from tests.postgres_server import (
     DATABASES_VARIABLE,
     PostgresUnavailable,
@@ -40,6 +40,11 @@ os.environ.setdefault(MASTER_KEY_VARIABLE, TEST_MASTER_KEY)
 @pytest.fixture(scope="session")
 def small_rules() -> RuleBook:
     return RuleBook.from_yaml(SMALL_RULES, source="small.yaml")
+
+
+@pytest.fixture(scope="session")
+def casework_rules() -> RuleBook:
+    return RuleBook.from_yaml(CASEWORK_RULES, source="casework.yaml")
 
 
 @pytest.fixture(scope="session")

@@ -69,6 +69,28 @@ routing:
 
 #: The suite's master key (base64 of 32 bytes), for personal data at rest.
 TEST_MASTER_KEY = "dGVzdCBtYXN0ZXIga2V5IG9mIHRoZSBzdWl0ZSAhISE="
+# The small rules with the casework sections: departments, summons, leaders.
+CASEWORK_RULES = (
+    SMALL_RULES
+    + """
+departments:
+  - {id: petition_office, name: 信访局, english: Petition office}
+  - {id: human_resources_bureau, name: 人社局}
+  - {id: governance_centre, name: 综治中心}
+  - {id: court, name: 法院}
+summon:
+  check_in_within: 1 day
+  feedback_every: 2 days
+  on_routing: [petition_office]
+leaders:
+  required_when: 'risk == "high"'
+  within: 1 day
+  people:
+    - {id: wang, name: 王书记}
+    - {id: li, name: 李主任}
+"""
+)
+
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Shanghai
 
 

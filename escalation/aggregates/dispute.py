@@ -17,7 +17,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from escalation.aggregates.state import DisputeState, evolve
+from escalation.aggregates.state import CHECK_IN, FEEDBACK, LEADER, DisputeState, Duty, evolve
 from escalation.errors import IllegalTransition, InvalidInput, TimeWentBackwards
 
 MEDIATION_OUTCOMES = ("resolved", "failed", "partial")
@@ -32,6 +32,15 @@ CLOSE_OUTCOMES = (
 ESCALATION_MODES = ("stepwise", "elevated")
 
 Schedule = Sequence[tuple[str, datetime]]
+#: What a duty notice (``Notified``) is about: a department's check-in or
+#: progress report, or the leader a dispute requires.
+DUTIES = (CHECK_IN, FEEDBACK, LEADER)
+#: What a review meeting (日研判, 周会商, …) may decide on a dispute.
+REVIEW_DECISIONS = ("assignment", "supervision", "class_governance", "other")
+
+
+def _without(duties: tuple[Duty, ...], kind: str, department: str = "") -> tuple[Duty, ...]:
+    return tuple(d for d in duties if (d[0], d[1]) != (kind, department))
 
 
 def require_aware(name: str, value: datetime) -> None:
@@ -321,6 +330,164 @@ class Dispute(Aggregate):
                 schedule=_schedule(self.schedule),
                 notices=(),
             )
+            self.remember_request(aggregate, self.request_id)
+
+    # ------------------------------------------- 吹哨报到, 领导包保 and 研判
+
+    class Summoned(Event):
+        """中心吹哨: the centre summons departments, one of them leading."""
+
+        TOPIC = "escalation/Dispute.Summoned"
+        PERSONAL_BY_PEOPLE = ("reason",)
+
+        lead: str
+        participants: list[str]
+        check_in_due: datetime  # each newly summoned department checks in by then
+        rule_id: str | None
+        rules_version: str
+        reason: str
+        request_id: str | None
+
+        def apply(self, aggregate: Dispute) -> None:
+            s = aggregate.state
+            new = [d for d in dict.fromkeys([self.lead, *self.participants]) if d not in s.summoned]
+            self.advance(
+                aggregate,
+                lead_department=self.lead,
+                summoned=(*s.summoned, *new),
+                duties=(*s.duties, *((CHECK_IN, d, self.check_in_due, 0) for d in new)),
+            )
+            self.remember_request(aggregate, self.request_id)
+
+    class CheckedIn(Event):
+        """部门报到: a summoned department reports for duty; its first report is due."""
+
+        TOPIC = "escalation/Dispute.CheckedIn"
+
+        department: str
+        feedback_due: datetime
+        request_id: str | None
+
+        def apply(self, aggregate: Dispute) -> None:
+            s = aggregate.state
+            duties = _without(s.duties, CHECK_IN, self.department)
+            self.advance(
+                aggregate,
+                checked_in=(*s.checked_in, self.department),
+                duties=(*duties, (FEEDBACK, self.department, self.feedback_due, 0)),
+            )
+            self.remember_request(aggregate, self.request_id)
+
+    class ProgressReported(Event):
+        """反馈: a department reports progress on the substance; the next is due later."""
+
+        TOPIC = "escalation/Dispute.ProgressReported"
+        PERSONAL = ("note",)
+
+        department: str
+        note: str
+        feedback_due: datetime
+        request_id: str | None
+
+        def apply(self, aggregate: Dispute) -> None:
+            duties = _without(aggregate.state.duties, FEEDBACK, self.department)
+            self.advance(
+                aggregate, duties=(*duties, (FEEDBACK, self.department, self.feedback_due, 0))
+            )
+            self.remember_request(aggregate, self.request_id)
+
+    class LeaderRequired(Event):
+        """The rules found the dispute needs a leader (领导包保) by ``leader_due``, or no longer."""
+
+        TOPIC = "escalation/Dispute.LeaderRequired"
+
+        required: bool
+        # Not ``due_at``: readers take a ``due_at`` for the visit's time limit.
+        leader_due: datetime | None
+        rule_id: str | None
+        rules_version: str
+        reason: str
+
+        def apply(self, aggregate: Dispute) -> None:
+            duties = _without(aggregate.state.duties, LEADER)
+            if self.required and self.leader_due is not None:
+                duties = (*duties, (LEADER, "", self.leader_due, 0))
+            self.advance(aggregate, duties=duties)
+
+    class LeaderAssigned(Event):
+        """领导包保: the leader who answers for the case, with the plan (一案一策)."""
+
+        TOPIC = "escalation/Dispute.LeaderAssigned"
+        PERSONAL = ("plan",)
+
+        leader: str
+        plan: str
+        request_id: str | None
+
+        def apply(self, aggregate: Dispute) -> None:
+            duties = _without(aggregate.state.duties, LEADER)
+            self.advance(aggregate, leader=self.leader, duties=duties)
+            self.remember_request(aggregate, self.request_id)
+
+    class Assessed(Event):
+        """研判: a person's risk judgement; the rules' assessment does not override it."""
+
+        TOPIC = "escalation/Dispute.Assessed"
+        PERSONAL = ("reason",)
+
+        level: str
+        previous: str | None  # the level before, whoever set it
+        reason: str
+        request_id: str | None
+
+        def apply(self, aggregate: Dispute) -> None:
+            self.advance(aggregate, risk=self.level, risk_rule=None, risk_assessor=self.actor)
+            self.remember_request(aggregate, self.request_id)
+
+    class Notified(Event):
+        """A notice that a duty is overdue, addressed to whoever owes it.
+
+        A department for its check-in or report, the unit holding the case for
+        a missing leader. ``next_due`` is when it is due again if still not done
+        (None after the last notice the rules issue on one duty); ``count`` is
+        this notice's number on the duty.
+        """
+
+        TOPIC = "escalation/Dispute.Notified"
+
+        duty: str  # check_in | feedback | leader
+        department: str  # whose duty ("" for the leader)
+        addressee: str  # the department, or the unit holding the case
+        next_due: datetime | None
+        count: int
+        rules_version: str
+        rule_id: str | None
+        reason: str
+
+        def apply(self, aggregate: Dispute) -> None:
+            duties = _without(aggregate.state.duties, self.duty, self.department)
+            owed = (self.duty, self.department, self.next_due, self.count)
+            self.advance(aggregate, duties=(*duties, owed))
+
+    class ReviewDecided(Event):
+        """What a review meeting (日研判, 周会商, …) decided on this dispute.
+
+        Assignments, supervision, class governance (类案治理) of a weak-signal
+        cluster: the meeting's decision on the record, on each dispute it
+        concerns. The actions it leads to are their own commands.
+        """
+
+        TOPIC = "escalation/Dispute.ReviewDecided"
+        PERSONAL = ("note",)
+
+        review: str  # the meeting, e.g. "weekly 2026-W36"
+        decision: str  # assignment | supervision | class_governance | other
+        note: str  # what was decided
+        cluster: str  # the weak-signal cluster it concerns ("" if none)
+        request_id: str | None
+
+        def apply(self, aggregate: Dispute) -> None:
+            self.advance(aggregate)
             self.remember_request(aggregate, self.request_id)
 
     class Erased(Event):
@@ -629,6 +796,237 @@ class Dispute(Aggregate):
             due_at=due_at,
             schedule=list(schedule),
             rules_version=rules_version,
+            request_id=request_id,
+        )
+
+    # ------------------------------------------- 吹哨报到, 领导包保 and 研判
+
+    def summon(
+        self,
+        *,
+        lead: str,
+        participants: Sequence[str],
+        check_in_due: datetime,
+        rule_id: str | None,
+        rules_version: str,
+        reason: str,
+        actor: str,
+        at: datetime,
+        recorded_at: datetime,
+        request_id: str | None = None,
+    ) -> None:
+        self._check(at, what="summon departments to")
+        s = self.state
+        named = list(dict.fromkeys([lead, *participants]))
+        if all(d in s.summoned for d in named) and lead == s.lead_department:
+            raise IllegalTransition(
+                f"{', '.join(named)} already summoned to dispute {s.id} (lead {s.lead_department})"
+            )
+        self.trigger_event(
+            event_class=self.Summoned,
+            timestamp=at,
+            actor=actor,
+            recorded_at=recorded_at,
+            lead=lead,
+            participants=[d for d in named if d != lead],
+            check_in_due=check_in_due,
+            rule_id=rule_id,
+            rules_version=rules_version,
+            reason=reason,
+            request_id=request_id,
+        )
+
+    def _check_summoned(self, department: str, what: str) -> None:
+        s = self.state
+        if department not in s.summoned:
+            summoned = ", ".join(s.summoned) or "none yet"
+            raise IllegalTransition(
+                f"cannot {what} for {department} on dispute {s.id}: the centre has not "
+                f"summoned it (summoned: {summoned})"
+            )
+
+    def check_in(
+        self,
+        *,
+        department: str,
+        feedback_due: datetime,
+        actor: str,
+        at: datetime,
+        recorded_at: datetime,
+        request_id: str | None = None,
+    ) -> None:
+        self._check(at, what="check in on")
+        self._check_summoned(department, "check in")
+        if department in self.state.checked_in:
+            raise IllegalTransition(f"{department} has already checked in on dispute {self.id}")
+        self.trigger_event(
+            event_class=self.CheckedIn,
+            timestamp=at,
+            actor=actor,
+            recorded_at=recorded_at,
+            department=department,
+            feedback_due=feedback_due,
+            request_id=request_id,
+        )
+
+    def report_progress(
+        self,
+        *,
+        department: str,
+        note: str,
+        feedback_due: datetime,
+        actor: str,
+        at: datetime,
+        recorded_at: datetime,
+        request_id: str | None = None,
+    ) -> None:
+        self._check(at, what="report progress on")
+        self._check_summoned(department, "report progress")
+        if department not in self.state.checked_in:
+            raise IllegalTransition(
+                f"{department} has not checked in on dispute {self.id}; it checks in first"
+            )
+        self.trigger_event(
+            event_class=self.ProgressReported,
+            timestamp=at,
+            actor=actor,
+            recorded_at=recorded_at,
+            department=department,
+            note=note,
+            feedback_due=feedback_due,
+            request_id=request_id,
+        )
+
+    def require_leader(
+        self,
+        *,
+        required: bool,
+        leader_due: datetime | None,
+        rule_id: str | None,
+        rules_version: str,
+        reason: str,
+        actor: str,
+        at: datetime,
+        recorded_at: datetime,
+    ) -> None:
+        self._check(at, what="require a leader on")
+        self.trigger_event(
+            event_class=self.LeaderRequired,
+            timestamp=at,
+            actor=actor,
+            recorded_at=recorded_at,
+            required=required,
+            leader_due=leader_due,
+            rule_id=rule_id,
+            rules_version=rules_version,
+            reason=reason,
+        )
+
+    def assign_leader(
+        self,
+        *,
+        leader: str,
+        plan: str,
+        actor: str,
+        at: datetime,
+        recorded_at: datetime,
+        request_id: str | None = None,
+    ) -> None:
+        self._check(at, what="assign a leader to")
+        if self.state.leader == leader:
+            raise IllegalTransition(f"{leader} already leads dispute {self.id}")
+        self.trigger_event(
+            event_class=self.LeaderAssigned,
+            timestamp=at,
+            actor=actor,
+            recorded_at=recorded_at,
+            leader=leader,
+            plan=plan,
+            request_id=request_id,
+        )
+
+    def assess(
+        self,
+        *,
+        level: str,
+        reason: str,
+        actor: str,
+        at: datetime,
+        recorded_at: datetime,
+        request_id: str | None = None,
+    ) -> None:
+        self._check(at, what="assess the risk of")
+        self.trigger_event(
+            event_class=self.Assessed,
+            timestamp=at,
+            actor=actor,
+            recorded_at=recorded_at,
+            level=level,
+            previous=self.state.risk,
+            reason=reason,
+            request_id=request_id,
+        )
+
+    def notify(
+        self,
+        *,
+        duty: str,
+        department: str,
+        addressee: str,
+        next_due: datetime | None,
+        count: int,
+        rule_id: str | None,
+        rules_version: str,
+        reason: str,
+        actor: str,
+        at: datetime,
+        recorded_at: datetime,
+    ) -> None:
+        self._check(at, what="issue a notice on")
+        if duty not in DUTIES:
+            raise InvalidInput(f"unknown duty {duty!r}; use one of {', '.join(DUTIES)}")
+        self.trigger_event(
+            event_class=self.Notified,
+            timestamp=at,
+            actor=actor,
+            recorded_at=recorded_at,
+            duty=duty,
+            department=department,
+            addressee=addressee,
+            next_due=next_due,
+            count=count,
+            rule_id=rule_id,
+            rules_version=rules_version,
+            reason=reason,
+        )
+
+    def record_review(
+        self,
+        *,
+        review: str,
+        decision: str,
+        note: str,
+        cluster: str,
+        actor: str,
+        at: datetime,
+        recorded_at: datetime,
+        request_id: str | None = None,
+    ) -> None:
+        """A review's decision; closed disputes too (a cluster's class governance)."""
+        self._check(at, must_be_open=False, what="record a review decision on")
+        if decision not in REVIEW_DECISIONS:
+            raise InvalidInput(
+                f"unknown review decision {decision!r}; use one of {', '.join(REVIEW_DECISIONS)}"
+            )
+        self.trigger_event(
+            event_class=self.ReviewDecided,
+            timestamp=at,
+            actor=actor,
+            recorded_at=recorded_at,
+            review=review,
+            decision=decision,
+            note=note,
+            cluster=cluster,
             request_id=request_id,
         )
 

@@ -15,6 +15,13 @@ Status = Literal["open", "closed"]
 #: What a tier visit's schedule can ask for: one of the notices, or "escalate"
 #: when the time limit passes at a tier that has a tier above it.
 ESCALATE = "escalate"
+#: A duty a dispute is waiting on: (kind, department or "" for the leader, when it
+#: falls due, notices issued on it since). Due None: noticed as often as the
+#: rules notice a duty; it waits, still owed, without further notices.
+Duty = tuple[str, str, datetime | None, int]
+#: The duties: a summoned department's check-in (报到) and progress report (反馈),
+#: and the leader a dispute requires (领导包保).
+CHECK_IN, FEEDBACK, LEADER = "check_in", "feedback", "leader"
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,14 @@ class DisputeState:
     outcome: str | None = None
     updated_at: datetime | None = None  # time of the latest event
     request_ids: frozenset[str] = field(default_factory=frozenset)
+    # 中心吹哨、部门报到: who leads, who was summoned and who has checked in.
+    lead_department: str | None = None
+    summoned: tuple[str, ...] = ()
+    checked_in: tuple[str, ...] = ()
+    # 领导包保 and 研判: the leader, and the person whose risk judgement stands.
+    leader: str | None = None
+    risk_assessor: str | None = None
+    duties: tuple[Duty, ...] = ()  # what the dispute waits on, with its due time
 
     @property
     def is_open(self) -> bool:
@@ -77,8 +92,16 @@ class DisputeState:
 
     def next_due_at(self) -> datetime | None:
         """When the next time-driven action falls due (None: nothing scheduled)."""
-        pending = self.pending()
-        return min(t for _, t in pending) if pending else None
+        duties = [d[2] for d in self.open_duties() if d[2] is not None]
+        pending = [t for _, t in self.pending()] + duties
+        return min(pending) if pending else None
+
+    def open_duties(self) -> tuple[Duty, ...]:
+        """The duties still awaited (none once the dispute is closed)."""
+        return self.duties if self.is_open else ()
+
+    def duty(self, kind: str, department: str = "") -> Duty | None:
+        return next((d for d in self.duties if d[0] == kind and d[1] == department), None)
 
     def facts(self) -> dict[str, object]:
         """The variables rule conditions (CEL) are evaluated over."""

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from escalation.application.demo_casework import Casework
 from escalation.application.engine import EscalationEngine
 from escalation.application.periods import Period
 from escalation.application.workload import Workload
@@ -41,9 +42,11 @@ def run_demo(
     rules = engine.rules
     workload = Workload(rules, seed=seed, per_day=per_day)
     result = DemoResult(start=start, days=days)
+    casework = Casework(engine, workload, seed)
     for day in workload.days(start, days):
         if rules.calendar.is_workday(day):
             _mediation_sessions(engine, workload, day, result)
+            casework.day(day, first=start)  # 研判, 领导包保, 吹哨报到; Mondays 周会商
         for item in workload.intake(day):
             dispute_id = item.receive(engine)
             result.received += 1
@@ -60,6 +63,7 @@ def run_demo(
         engine.tick(workload.local(day, time(20, 0)))
         if on_day is not None:
             on_day(day)
+    result.commands += casework.commands
     _tally(engine, workload, start + timedelta(days=days), result)
     return result
 

@@ -25,7 +25,7 @@ from escalation.adapters.database import storage_problem
 from escalation.adapters.host import HostSession
 from escalation.adapters.logs import log_events, to_log, to_log_batch
 from escalation.adapters.personal_data import MasterKeySource
-from escalation.aggregates.dispute import Dispute
+from escalation.aggregates.dispute import REVIEW_DECISIONS, Dispute
 from escalation.aggregates.rebuild import rebuild
 from escalation.aggregates.rules_applied import InFlight
 from escalation.aggregates.state import DisputeState
@@ -39,17 +39,24 @@ from escalation.errors import (
     IllegalTransition,
     InvalidInput,
     StorageError,
+    TimeWentBackwards,
     UnknownDispute,
 )
 from escalation.policies.due import apply_due
 from escalation.policies.facts import (
+    Assessment,
+    CheckIn,
     Closure,
     Fact,
+    LeaderAssignment,
     ManualEscalation,
     ManualNotice,
     Mediation,
+    ProgressReport,
     Receipt,
     Reopening,
+    ReviewDecision,
+    Summons,
     apply_fact,
     check_same_receipt,
     check_same_request,
@@ -58,14 +65,20 @@ from escalation.policies.facts import (
 from escalation.policies.inputs import (
     DEFAULT_MAX_SKEW,
     ActionInput,
+    AssessInput,
+    AssignLeaderInput,
+    CheckInInput,
     CloseInput,
     EraseInput,
     EscalateInput,
     FeedInput,
     FollowInput,
     MediateInput,
+    ProgressInput,
     ReceiveInput,
     ReopenInput,
+    ReviewDecisionInput,
+    SummonInput,
     SuperviseInput,
     as_dispute_id,
     aware,
@@ -73,11 +86,12 @@ from escalation.policies.inputs import (
     require_known,
     validated,
 )
-from escalation.policies.rulebook import NOTICES, RuleBook
+from escalation.policies.rulebook import NOTICES, RISK_LEVELS, RuleBook
 from escalation.progress import Progress
-from projections import views
+from projections import department_figures, views
 from projections.changes import Change, claim_position, move_position
 from projections.changes import changes as feed_changes
+from projections.department_figures import DepartmentFigures
 from projections.disputes import DisputesProjection
 from projections.figures import Figures, backlog, compute_figures
 from projections.runner import ProjectionRunner
@@ -274,6 +288,7 @@ class EscalationEngine:
         cmd = self._action(
             EscalateInput, "escalate", actor, at, request_id, reason=reason, to_tier=to_tier
         )
+        self._centre_only(cmd.actor, "escalate")
         if not cmd.reason.strip():
             raise InvalidInput("escalate: give a reason; auditors read it")
         if cmd.to_tier is not None:
@@ -319,6 +334,7 @@ class EscalationEngine:
     ) -> DisputeState:
         """Conclude a dispute (案结事了) with one of the close outcomes."""
         cmd = self._action(CloseInput, "close", actor, at, request_id, outcome=outcome, note=note)
+        self._centre_only(cmd.actor, "close")
         fact = Closure(
             as_utc(cmd.at), cmd.actor, cmd.request_id, outcome=cmd.outcome, note=cmd.note
         )
@@ -340,6 +356,237 @@ class EscalationEngine:
         fact = Reopening(as_utc(cmd.at), cmd.actor, cmd.request_id, reason=cmd.reason)
         with self._within(session):
             return self._command(dispute_id, fact, timed=at is not None)
+
+    # ---------------------------------- 中心吹哨、部门报到, 领导包保 and 研判
+
+    def summon(
+        self,
+        dispute_id: UUID | str,
+        *,
+        lead: str,
+        actor: str,
+        participants: Sequence[str] = (),
+        at: datetime | None = None,
+        reason: str = "",
+        request_id: str | None = None,
+        session: HostSession | None = None,
+    ) -> DisputeState:
+        """中心吹哨: summon ``lead`` and ``participants``; each must check in in time."""
+        cmd = self._action(
+            SummonInput,
+            "summon",
+            actor,
+            at,
+            request_id,
+            lead=lead,
+            participants=participants,
+            reason=reason,
+        )
+        self._centre_only(cmd.actor, "summon departments")
+        for department in (cmd.lead, *cmd.participants):
+            self.rules.department(department)
+        fact = Summons(
+            as_utc(cmd.at),
+            cmd.actor,
+            cmd.request_id,
+            lead=cmd.lead,
+            participants=tuple(cmd.participants),
+            reason=cmd.reason,
+        )
+        with self._within(session):
+            return self._command(dispute_id, fact, timed=at is not None)
+
+    def check_in(
+        self,
+        dispute_id: UUID | str,
+        *,
+        department: str,
+        actor: str,
+        at: datetime | None = None,
+        request_id: str | None = None,
+        session: HostSession | None = None,
+    ) -> DisputeState:
+        """部门报到: a summoned department reports for duty; its reports fall due."""
+        cmd = self._action(CheckInInput, "check_in", actor, at, request_id, department=department)
+        self.rules.department(cmd.department)
+        fact = CheckIn(as_utc(cmd.at), cmd.actor, cmd.request_id, department=cmd.department)
+        with self._within(session):
+            return self._command(dispute_id, fact, timed=at is not None)
+
+    def report_progress(
+        self,
+        dispute_id: UUID | str,
+        *,
+        department: str,
+        note: str,
+        actor: str,
+        at: datetime | None = None,
+        request_id: str | None = None,
+        session: HostSession | None = None,
+    ) -> DisputeState:
+        """反馈: a department that checked in reports progress on the substance."""
+        cmd = self._action(
+            ProgressInput,
+            "report_progress",
+            actor,
+            at,
+            request_id,
+            department=department,
+            note=note,
+        )
+        self.rules.department(cmd.department)
+        fact = ProgressReport(
+            as_utc(cmd.at), cmd.actor, cmd.request_id, department=cmd.department, note=cmd.note
+        )
+        with self._within(session):
+            return self._command(dispute_id, fact, timed=at is not None)
+
+    def assign_leader(
+        self,
+        dispute_id: UUID | str,
+        *,
+        leader: str,
+        plan: str,
+        actor: str,
+        at: datetime | None = None,
+        request_id: str | None = None,
+        session: HostSession | None = None,
+    ) -> DisputeState:
+        """领导包保: ``leader`` answers for the case, with the plan (一案一策)."""
+        cmd = self._action(
+            AssignLeaderInput, "assign_leader", actor, at, request_id, leader=leader, plan=plan
+        )
+        self._centre_only(cmd.actor, "assign a leader")
+        if not cmd.plan.strip():
+            raise InvalidInput("assign_leader: give the plan (一案一策); the leader answers for it")
+        people = self.rules.leaders.people
+        if people:
+            by_name = [i for i, name in people.items() if name == cmd.leader]
+            leader_id = by_name[0] if len(by_name) == 1 else cmd.leader
+            require_known("leader", leader_id, people)
+        else:
+            leader_id = cmd.leader
+        fact = LeaderAssignment(
+            as_utc(cmd.at), cmd.actor, cmd.request_id, leader=leader_id, plan=cmd.plan
+        )
+        with self._within(session):
+            return self._command(dispute_id, fact, timed=at is not None)
+
+    def assess(
+        self,
+        dispute_id: UUID | str,
+        *,
+        level: str,
+        reason: str,
+        actor: str,
+        at: datetime | None = None,
+        request_id: str | None = None,
+        session: HostSession | None = None,
+    ) -> DisputeState:
+        """研判: a person's risk judgement; it stands until a person changes it."""
+        cmd = self._action(AssessInput, "assess", actor, at, request_id, level=level, reason=reason)
+        require_known("risk level", cmd.level, RISK_LEVELS)
+        if not cmd.reason.strip():
+            raise InvalidInput("assess: give a reason; it stands over the rules' assessment")
+        fact = Assessment(
+            as_utc(cmd.at), cmd.actor, cmd.request_id, level=cmd.level, reason=cmd.reason
+        )
+        with self._within(session):
+            return self._command(dispute_id, fact, timed=at is not None)
+
+    def record_review(
+        self,
+        dispute_ids: Sequence[UUID | str],
+        *,
+        review: str,
+        decision: str,
+        note: str,
+        actor: str,
+        at: datetime | None = None,
+        cluster: str = "",
+        request_id: str | None = None,
+        session: HostSession | None = None,
+    ) -> list[DisputeState]:
+        """Record what a review meeting decided on each of ``dispute_ids`` (``ReviewDecided``).
+
+        ``decision``: assignment, supervision, class_governance (类案治理, with the
+        weak-signal ``cluster``) or other. Every dispute is checked before any
+        is written: an unknown one, or one whose last event is after ``at``,
+        refuses the whole decision.
+        """
+        ids = [as_dispute_id(d) for d in dispute_ids] if not isinstance(dispute_ids, str) else []
+        cmd = self._action(
+            ReviewDecisionInput,
+            "record_review",
+            actor,
+            at,
+            request_id,
+            review=review,
+            decision=decision,
+            note=note,
+            cluster=cluster,
+            disputes=ids or dispute_ids,
+        )
+        require_known("review decision", cmd.decision, REVIEW_DECISIONS)
+        if not cmd.note.strip():
+            raise InvalidInput("record_review: give the decision's note; it is the record")
+        when = as_utc(cmd.at)
+        with self._within(session):
+            for did in dict.fromkeys(cmd.disputes):
+                last = self._load(did).state.updated_at
+                if at is not None and last is not None and when < last:
+                    raise TimeWentBackwards(
+                        f"cannot record a review decision on dispute {did} at "
+                        f"{when.isoformat()}: its last event is at {last.isoformat()}; "
+                        "nothing was recorded"
+                    )
+            return [
+                self._command(
+                    did,
+                    ReviewDecision(
+                        when,
+                        cmd.actor,
+                        cmd.request_id,
+                        review=cmd.review,
+                        decision=cmd.decision,
+                        note=cmd.note,
+                        cluster=cmd.cluster,
+                    ),
+                    timed=at is not None,
+                )
+                for did in dict.fromkeys(cmd.disputes)
+            ]
+
+    def department_figures(
+        self,
+        period: Period | str,
+        *,
+        department: str | None = None,
+        session: HostSession | None = None,
+    ) -> list[DepartmentFigures]:
+        """Per department, for summons made in the period: check-in and feedback rates."""
+        if isinstance(period, str):
+            period = Period.parse(period)
+        if department is not None:
+            self.rules.department(department)
+        start, end = period.bounds(self.rules.calendar.timezone)
+        with self._within(session):
+            self.catch_up()
+            with self._read() as read:
+                return department_figures.compute(read, start, end, department=department)
+
+    def _centre_only(self, actor: str, what: str) -> None:
+        """The centre drives procedure, a department solves substance.
+
+        An actor is a department's when it is a department id of the rule book,
+        alone or before a slash (``court`` or ``court/zhang``).
+        """
+        department = actor.split("/", 1)[0]
+        if department in self.rules.departments:
+            raise IllegalTransition(
+                f"{actor!r} acts for department {department}; a department cannot {what}: "
+                "the centre drives procedure (ask the centre's desk)"
+            )
 
     def erase(
         self,
@@ -506,11 +753,21 @@ class EscalationEngine:
         *,
         as_of: datetime | None = None,
         session: HostSession | None = None,
+        department: str | None = None,
     ) -> list[QueueItem]:
         """Open disputes at a unit and/or tier, earliest due first.
 
-        With ``as_of``, the queue exactly as it stood at that instant.
+        With ``as_of``, the queue exactly as it stood at that instant. With
+        ``department``, the open disputes that department was summoned to.
         """
+        if department is not None:
+            if unit is not None or tier is not None or as_of is not None:
+                raise InvalidInput("queue: give a department alone (no unit, tier or as_of)")
+            self.rules.department(department)
+            with self._within(session):
+                self.catch_up()
+                with self._read() as read:
+                    return views.department_queue(read, department)
         if unit is not None:
             require_known("unit", unit, self.rules.units)
         if tier is not None:

@@ -82,6 +82,35 @@ def _rules_applied(e: Any, detail: bool) -> str:
     return f"rules applied ({e.in_flight}): due {e.due_at.astimezone(UTC):%Y-%m-%d %H:%M}Z"
 
 
+def _summoned(e: Any, detail: bool) -> str:
+    others = f" with {', '.join(e.participants)}" if e.participants else ""
+    return f"summoned {e.lead} (lead){others}"
+
+
+def _progress(e: Any, detail: bool) -> str:
+    return f"progress reported by {e.department}{_note(e, detail)}"
+
+
+def _leader_required(e: Any, detail: bool) -> str:
+    if not e.required:
+        return "leader no longer required"
+    return f"leader required by {e.leader_due.astimezone(UTC):%Y-%m-%d %H:%M}Z"
+
+
+def _leader_assigned(e: Any, detail: bool) -> str:
+    return f"leader {e.leader}" + (f": {e.plan}" if detail else "")
+
+
+def _assessed(e: Any, detail: bool) -> str:
+    before = f" (was {e.previous})" if e.previous else ""
+    return f"risk {e.level} by {e.actor}{before}"
+
+
+def _notified(e: Any, detail: bool) -> str:
+    what = {"check_in": "check-in", "feedback": "progress report", "leader": "leader"}
+    return f"{what.get(e.duty, e.duty)} overdue: notice to {e.addressee}"
+
+
 #: Event class -> its line (event, detail). Complete over the catalogue's dispute events.
 LINES: dict[type[Dispute.Event], Callable[[Any, bool], str]] = {
     Dispute.Received: _received,
@@ -94,4 +123,14 @@ LINES: dict[type[Dispute.Event], Callable[[Any, bool], str]] = {
     Dispute.Reopened: lambda e, detail: f"reopened at {_at(e)}",
     Dispute.Erased: lambda e, detail: "personal data erased",
     RulesApplied: _rules_applied,
+    Dispute.Summoned: _summoned,
+    Dispute.CheckedIn: lambda e, detail: f"{e.department} checked in",
+    Dispute.ProgressReported: _progress,
+    Dispute.LeaderRequired: _leader_required,
+    Dispute.LeaderAssigned: _leader_assigned,
+    Dispute.Assessed: _assessed,
+    Dispute.Notified: _notified,
+    Dispute.ReviewDecided: lambda e, detail: (
+        f"{e.review}: {e.decision.replace('_', ' ')}" + (f": {e.note}" if detail else "")
+    ),
 }

@@ -15,11 +15,33 @@ from types import MappingProxyType
 from typing import Final
 
 from escalation.aggregates.state import ESCALATE, DisputeState
-from escalation.policies.decisions import AssessRisk, Decision, Escalate, Notify, Route
+from escalation.policies.casework import casework
+from escalation.policies.decisions import (
+    AssessRisk,
+    Decision,
+    Escalate,
+    Notify,
+    NotifyDuty,
+    RequireLeader,
+    Route,
+    Summon,
+)
 from escalation.policies.rulebook import NOTICE_NAMES, ElevateRule, RoutingRule, RuleBook
 
 # Tie-break for decisions taking effect at the same instant.
-_ORDER: Final = MappingProxyType({AssessRisk: 0, Route: 1, Escalate: 2, Notify: 2})
+_ORDER: Final = MappingProxyType(
+    {
+        AssessRisk: 0,
+        Route: 1,
+        Escalate: 2,
+        Notify: 2,
+        # Casework (escalation.policies.casework): a duty notice falls after any
+        # move at the same instant, so it is addressed to where the case went.
+        Summon: 1,
+        RequireLeader: 1,
+        NotifyDuty: 3,
+    }
+)
 
 
 def tier_entry(
@@ -184,11 +206,14 @@ def decide(state: DisputeState, rules: RuleBook, now: datetime) -> list[Decision
     decisions += _elevation(state, rules, found)
     decisions += _failed_mediation(state, rules)
     decisions += _schedule(state, rules, now)
+    decisions += casework(state, rules, now)
     decisions.sort(key=lambda d: (d.at, _ORDER[type(d)]))
     return decisions
 
 
 def _risk(state: DisputeState, rules: RuleBook, found: Verdict) -> list[Decision]:
+    if state.risk_assessor is not None:  # a person's judgement (研判) stands over the rules'
+        return []
     level, rule_id, matched = found.risk
     if state.risk == level:
         return []

@@ -36,3 +36,31 @@ class Escalate(Decision):
 @dataclass(frozen=True)
 class Notify(Decision):
     notice: str
+
+
+@dataclass(frozen=True)
+class Summon(Decision):
+    """中心吹哨 by a rule: routing sent the dispute to a department it summons."""
+
+    lead: str
+    participants: tuple[str, ...]
+    check_in_due: datetime
+
+
+@dataclass(frozen=True)
+class RequireLeader(Decision):
+    """The dispute needs a leader by ``due_at`` (``required``), or no longer needs one."""
+
+    required: bool
+    leader_due: datetime | None
+
+
+@dataclass(frozen=True)
+class NotifyDuty(Decision):
+    """A duty (check-in, report, leader) is overdue: a notice to whoever owes it."""
+
+    duty: str
+    department: str
+    addressee: str
+    next_due: datetime | None
+    count: int

@@ -13,7 +13,16 @@ from typing import Any
 
 from escalation.aggregates.dispute import Dispute
 from escalation.policies.decide import decide
-from escalation.policies.decisions import AssessRisk, Decision, Escalate, Notify, Route
+from escalation.policies.decisions import (
+    AssessRisk,
+    Decision,
+    Escalate,
+    Notify,
+    NotifyDuty,
+    RequireLeader,
+    Route,
+    Summon,
+)
 from escalation.policies.rulebook import RuleBook
 
 RULES_ACTOR = "rules"
@@ -70,5 +79,23 @@ def apply_decision(
         )
     elif isinstance(decision, Notify):
         dispute.supervise(notice=decision.notice, **common)
+    elif isinstance(decision, Summon):
+        dispute.summon(
+            lead=decision.lead,
+            participants=decision.participants,
+            check_in_due=decision.check_in_due,
+            **common,
+        )
+    elif isinstance(decision, RequireLeader):
+        dispute.require_leader(required=decision.required, leader_due=decision.leader_due, **common)
+    elif isinstance(decision, NotifyDuty):
+        dispute.notify(
+            duty=decision.duty,
+            department=decision.department,
+            addressee=decision.addressee,
+            next_due=decision.next_due,
+            count=decision.count,
+            **common,
+        )
     else:  # pragma: no cover - a new Decision type must be wired here
         raise TypeError(f"unhandled decision {decision!r}")

@@ -83,6 +83,56 @@ class Reopening(Fact):
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class Summons(Fact):
+    """中心吹哨 by the centre: ``lead`` and the other departments summoned."""
+
+    lead: str = ""
+    participants: tuple[str, ...] = ()
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class CheckIn(Fact):
+    """部门报到: a summoned department checks in."""
+
+    department: str = ""
+
+
+@dataclass(frozen=True)
+class ProgressReport(Fact):
+    """反馈: a department that checked in reports progress."""
+
+    department: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class LeaderAssignment(Fact):
+    """领导包保: a leader takes the case, with the plan (一案一策)."""
+
+    leader: str = ""
+    plan: str = ""
+
+
+@dataclass(frozen=True)
+class Assessment(Fact):
+    """研判: a person's risk judgement."""
+
+    level: str = "low"
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ReviewDecision(Fact):
+    """What a review meeting decided on the dispute (日研判, 周会商, …)."""
+
+    review: str = ""
+    decision: str = "other"
+    note: str = ""
+    cluster: str = ""
+
+
 def register(rules: RuleBook, receipt: Receipt, recorded_at: datetime) -> Dispute:
     """The receipt fact: a validated dispute with the policies applied at receipt.
 
@@ -213,8 +263,54 @@ def _record(dispute: Dispute, fact: Fact, rules: RuleBook, recorded_at: datetime
             request_id=fact.request_id,
             **common,
         )
-    else:  # pragma: no cover - a new Fact type must be wired here
-        raise TypeError(f"unhandled fact {fact!r}")
+    elif not _record_casework(dispute, fact, rules, common):  # pragma: no cover
+        raise TypeError(f"unhandled fact {fact!r}")  # a new Fact type must be wired here
+
+
+def _record_casework(dispute: Dispute, fact: Fact, rules: RuleBook, common: dict[str, Any]) -> bool:
+    """Record a casework fact (吹哨报到, 领导包保, 研判); False if ``fact`` is none of them."""
+    request = fact.request_id
+    if isinstance(fact, Summons):
+        dispute.summon(
+            lead=fact.lead,
+            participants=fact.participants,
+            check_in_due=rules.calendar.add(fact.at, rules.summon.check_in_within),
+            rule_id=None,
+            rules_version=rules.version,
+            reason=fact.reason or f"中心吹哨 by {fact.actor}",
+            request_id=request,
+            **common,
+        )
+    elif isinstance(fact, CheckIn | ProgressReport):
+        due = rules.calendar.add(fact.at, rules.summon.feedback_every)
+        if isinstance(fact, CheckIn):
+            dispute.check_in(
+                department=fact.department, feedback_due=due, request_id=request, **common
+            )
+        else:
+            dispute.report_progress(
+                department=fact.department,
+                note=fact.note,
+                feedback_due=due,
+                request_id=request,
+                **common,
+            )
+    elif isinstance(fact, LeaderAssignment):
+        dispute.assign_leader(leader=fact.leader, plan=fact.plan, request_id=request, **common)
+    elif isinstance(fact, Assessment):
+        dispute.assess(level=fact.level, reason=fact.reason, request_id=request, **common)
+    elif isinstance(fact, ReviewDecision):
+        dispute.record_review(
+            review=fact.review,
+            decision=fact.decision,
+            note=fact.note,
+            cluster=fact.cluster,
+            request_id=request,
+            **common,
+        )
+    else:
+        return False
+    return True
 
 
 def _escalate(
@@ -255,6 +351,16 @@ _RECORDED_AS: dict[type[Fact], tuple[type[Dispute.Event], str, tuple[str, ...]]]
     ManualNotice: (Dispute.Supervised, "supervise", ("notice", "reason")),
     Closure: (Dispute.Closed, "close", ("outcome", "note")),
     Reopening: (Dispute.Reopened, "reopen", ("reason",)),
+    Summons: (Dispute.Summoned, "summon", ("lead",)),
+    CheckIn: (Dispute.CheckedIn, "check_in", ("department",)),
+    ProgressReport: (Dispute.ProgressReported, "report_progress", ("department", "note")),
+    LeaderAssignment: (Dispute.LeaderAssigned, "assign_leader", ("leader", "plan")),
+    Assessment: (Dispute.Assessed, "assess", ("level", "reason")),
+    ReviewDecision: (
+        Dispute.ReviewDecided,
+        "record_review",
+        ("review", "decision", "note", "cluster"),
+    ),
 }
 
 

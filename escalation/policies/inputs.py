@@ -46,6 +46,11 @@ LIMITS: dict[str, int] = {
     "id_number": 18,
     "address": 500,
     "people": 100,  # people on one receipt
+    "leader": 64,  # a leader's id in the rule book (领导包保)
+    "plan": 10_000,  # the leader's plan for the case (一案一策)
+    "risk": 8,  # a risk level a person assesses (low, medium, high)
+    "review": 64,  # the review meeting a decision was taken at ("weekly 2026-W36")
+    "cluster": 1_100,  # a weak-signal cluster: "location:" + a location, "/" + a category
 }
 
 #: Input fields whose values are personal data: a message names them, never shows them.
@@ -129,6 +134,11 @@ Claim = Annotated[str, _limit("claim", required=False), _FREE]
 Location = Annotated[str, _limit("location", required=False), _FREE]
 Note = Annotated[str, _limit("note", required=False), _FREE]
 Reason = Annotated[str, _limit("reason", required=False), _FREE]
+Department = Annotated[str, _limit("department"), _PLAIN]
+Leader = Annotated[str, _limit("leader"), _PLAIN]
+Plan = Annotated[str, _limit("plan"), _FREE]
+Risk = Annotated[str, _limit("risk"), _PLAIN]
+RequiredReason = Annotated[str, _limit("reason"), _FREE]
 
 
 def _resident_id(value: str) -> str:
@@ -245,6 +255,51 @@ class FeedInput(BaseModel):
 
 class FollowInput(FeedInput):
     consumer: Annotated[str, _limit("consumer"), Field(pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+class SummonInput(ActionInput):
+    """中心吹哨: the lead department and the others summoned with it."""
+
+    lead: Department
+    participants: list[Department] = Field(default_factory=list, max_length=50)
+    reason: Reason = ""
+
+
+class CheckInInput(ActionInput):
+    """部门报到: a summoned department reports for duty."""
+
+    department: Department
+
+
+class ProgressInput(ActionInput):
+    """反馈: a summoned department reports its progress."""
+
+    department: Department
+    note: Note = ""
+
+
+class AssignLeaderInput(ActionInput):
+    """领导包保: the leader who answers for the case, with the plan (一案一策)."""
+
+    leader: Leader
+    plan: Plan
+
+
+class ReviewDecisionInput(ActionInput):
+    """What a review meeting decided on some disputes (assignments, 督办, 类案治理)."""
+
+    review: Annotated[str, _limit("review"), _PLAIN]
+    decision: Annotated[str, _limit("outcome"), _PLAIN]
+    note: Annotated[str, _limit("note"), _FREE]
+    cluster: Annotated[str, _limit("cluster", required=False), _PLAIN] = ""
+    disputes: list[UUID] = Field(min_length=1, max_length=1_000)
+
+
+class AssessInput(ActionInput):
+    """研判: a person's risk judgement, which stands over the rules' until changed."""
+
+    level: Risk
+    reason: RequiredReason
 
 
 def validated(

@@ -62,8 +62,22 @@ CALLS: dict[str, tuple[str, Call]] = {
         "request_id",
         lambda e, d, v: e.close(d, outcome="resolved", actor="a", request_id=v),
     ),
+    "summon.reason": (
+        "reason",
+        lambda e, d, v: e.summon(d, lead="governance_centre", actor="a", reason=v),
+    ),
+    "summon.actor": ("actor", lambda e, d, v: e.summon(d, lead="governance_centre", actor=v)),
+    "assign_leader.leader": (
+        "leader",
+        lambda e, d, v: e.assign_leader(d, leader=v, plan="p", actor="a"),
+    ),
+    "assign_leader.plan": (
+        "plan",
+        lambda e, d, v: e.assign_leader(d, leader="wang", plan=v, actor="a"),
+    ),
+    "assess.reason": ("reason", lambda e, d, v: e.assess(d, level="high", reason=v, actor="a")),
 }
-FREE = {"summary", "location", "claim", "note", "reason"}
+FREE = {"summary", "location", "claim", "note", "reason", "plan"}
 LIMIT_OF = {"mediator": "actor"}
 
 
@@ -127,6 +141,12 @@ def test_every_text_field_takes_its_limit_and_refuses_one_more(
         (lambda e, _d: receive(e, unit=None), "unit"),
         (lambda e, _d: receive(e, amount="lots"), "amount"),
         (lambda e, _d: receive(e, amount="5"), "amount"),
+        (lambda e, d: e.summon(d, lead=3, actor="a"), "lead"),
+        (lambda e, d: e.summon(d, lead="court", participants="court", actor="a"), "participants"),
+        (lambda e, d: e.check_in(d, department=None, actor="a"), "department"),
+        (lambda e, d: e.report_progress(d, department="x", note=1, actor="a"), "note"),
+        (lambda e, d: e.assign_leader(d, leader="w", plan=None, actor="a"), "plan"),
+        (lambda e, d: e.assess(d, level=2, reason="r", actor="a"), "level"),
     ],
 )
 def test_wrong_types_are_invalid_input_naming_the_parameter(
@@ -246,3 +266,20 @@ def test_a_lost_race_without_at_is_retried_at_the_clocks_new_time(
         assert raced
         assert state.status == "closed"
         assert [e.occurred_at for e in loser.history(did)][-1] == T0 + timedelta(minutes=2)
+
+
+def test_a_progress_note_takes_its_limit_and_refuses_one_more(
+    engine: EscalationEngine, did: UUID
+) -> None:
+    engine.summon(did, lead="governance_centre", actor="a")
+    engine.check_in(did, department="governance_centre", actor="governance_centre/x")
+    before = snapshot(engine)
+    limit = LIMITS["note"]
+    with pytest.raises(InvalidInput, match=rf"note: .*at most {limit} characters"):
+        engine.report_progress(
+            did, department="governance_centre", note="x" * (limit + 1), actor="a"
+        )
+    assert snapshot(engine) == before
+    engine.report_progress(did, department="governance_centre", note="x" * limit, actor="a")
+    engine.rebuild()
+    assert read_model_rows(engine) == snapshot(engine)[1]

@@ -29,7 +29,18 @@ FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "old_store_v1"
 EXPECTED: dict[str, Any] = json.loads((FIXTURE / "expected.json").read_text(encoding="utf-8"))
 END = datetime.fromisoformat(EXPECTED["clock_end"])
 #: Fields the old code did not have: they read as their defaults on old records.
-NEW_FIELDS: dict[str, Any] = {"claim": "", "people": (), "erased": False}
+NEW_FIELDS: dict[str, Any] = {
+    "claim": "",
+    "people": (),
+    "erased": False,
+    # 吹哨报到, 领导包保 and 研判: none in an old store.
+    "lead_department": None,
+    "summoned": (),
+    "checked_in": (),
+    "leader": None,
+    "risk_assessor": None,
+    "duties": (),
+}
 
 
 @pytest.fixture

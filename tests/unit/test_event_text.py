@@ -20,12 +20,18 @@ from escalation.application.audit.html import MARKERS
 from escalation.application.event_text import LINES, decided_by, describe
 from escalation.application.whatif.open_disputes import KINDS
 from escalation.policies.facts import (
+    Assessment,
+    CheckIn,
     Closure,
+    LeaderAssignment,
     ManualEscalation,
     ManualNotice,
     Mediation,
+    ProgressReport,
     Receipt,
     Reopening,
+    ReviewDecision,
+    Summons,
     apply_fact,
     register,
 )
@@ -54,6 +60,19 @@ def one_of_each(rules: RuleBook) -> list[Dispute.Event]:
         ManualEscalation(T0 + hours(3), "clerk", reason="asked by the parties"),
         Closure(T0 + hours(4), "lead", outcome="agreement", note="signed"),
         Reopening(T0 + hours(5), "follow-up", reason="payment not made"),
+        Summons(T0 + hours(6), "desk", lead="human_resources_bureau", participants=("court",)),
+        CheckIn(T0 + hours(7), "hr-zhang", department="human_resources_bureau"),
+        ProgressReport(T0 + hours(8), "hr-zhang", department="human_resources_bureau"),
+        Assessment(T0 + hours(9), "analyst", level="high", reason="workers gathering"),
+        # The court never checks in and the leader comes late: notices to each.
+        LeaderAssignment(T0 + hours(40), "desk", leader="wang", plan="pay by Friday"),
+        ReviewDecision(
+            T0 + hours(41),
+            "weekly-meeting",
+            review="weekly 2026-W10",
+            decision="supervision",
+            note="督办: pay within 3 days",
+        ),
     ):
         apply_fact(dispute, fact, rules, T0)
     s = dispute.state
@@ -66,30 +85,37 @@ def one_of_each(rules: RuleBook) -> list[Dispute.Event]:
         rules_version=rules.version,
         reason="the new book went live",
         actor="admin",
-        at=T0 + hours(6),
+        at=T0 + hours(50),
         recorded_at=T0,
     )
-    dispute.erase(reason="retention ended", actor="dpo", at=T0 + hours(7), recorded_at=T0)
+    dispute.erase(reason="retention ended", actor="dpo", at=T0 + hours(51), recorded_at=T0)
     return cast("list[Dispute.Event]", dispute.collect_events())
 
 
-def test_the_lines_say_what_happened_never_why(small_rules: RuleBook) -> None:
-    events = one_of_each(small_rules)
+def test_the_lines_say_what_happened_never_why(casework_rules: RuleBook) -> None:
+    events = one_of_each(casework_rules)
     assert {type(e).__name__ for e in events} == set(DISPUTE_EVENTS)
     lines = {type(e).__name__: describe(e) for e in events}
     assert lines["Received"] == "wage_arrears from walk_in at community c11, 12 parties"
     assert lines["Mediated"] == "mediation failed at street s1"
     assert lines["Closed"].startswith("closed: agreement at ")
     assert lines["RulesApplied"].startswith("rules applied (adopt): due ")
+    assert lines["Summoned"] == "summoned human_resources_bureau (lead) with court"
+    assert lines["CheckedIn"] == "human_resources_bureau checked in"
+    assert lines["Assessed"] == "risk high by analyst (was medium)"
+    assert lines["LeaderAssigned"] == "leader wang"
+    assert lines["ReviewDecided"] == "weekly 2026-W10: supervision"
+    notices = {describe(e) for e in events if isinstance(e, Dispute.Notified)}
+    assert notices == {"check-in overdue: notice to court", "leader overdue: notice to d1"}
     for e in events:
         reason = getattr(e, "reason", "")
         assert not reason or reason not in describe(e, detail=True, rule=True), e
 
 
 def test_detail_adds_what_people_wrote_and_rule_adds_who_decided(
-    small_rules: RuleBook,
+    casework_rules: RuleBook,
 ) -> None:
-    events = one_of_each(small_rules)
+    events = one_of_each(casework_rules)
     first = {type(e).__name__: e for e in reversed(events)}  # the first of each kind
     received = describe(first["Received"], detail=True)
     assert received.endswith("12 parties, ¥42,000: 工地拖欠工资")

@@ -8,7 +8,8 @@ from sqlalchemy import String, Text
 from escalation.errors import RulesError
 from escalation.policies.inputs import LIMITS
 from escalation.policies.rulebook import RuleBook
-from projections.disputes import disputes, timeline
+from projections.departments import summons
+from projections.disputes import casework, disputes, timeline
 from tests.helpers import SMALL_RULES
 
 # Each read-model text column and the input field whose values fill it.
@@ -30,6 +31,11 @@ FILLED_BY = {
     (timeline, "category"): "category",
     (timeline, "source"): "source",
     (timeline, "department"): "department",
+    (disputes, "risk"): "risk",
+    (casework, "lead_department"): "department",
+    (casework, "leader"): "leader",
+    (casework, "risk_assessor"): "actor",
+    (summons, "department"): "department",
 }
 
 

@@ -142,6 +142,15 @@ MARKERS: dict[str, Marker] = {
     "Reopened": _reopened,
     "Erased": _about_the_file,
     "RulesApplied": _about_the_file,
+    # 吹哨报到, 领导包保, 研判: about the file; a duty notice is a notice.
+    "Summoned": _about_the_file,
+    "CheckedIn": _about_the_file,
+    "ProgressReported": _about_the_file,
+    "LeaderRequired": _about_the_file,
+    "LeaderAssigned": _about_the_file,
+    "Assessed": _about_the_file,
+    "Notified": _supervised,
+    "ReviewDecided": _about_the_file,
 }
 
 

@@ -37,7 +37,7 @@ WHAT_IF_ACTOR = "what-if"
 @dataclass(frozen=True)
 class Upcoming:
     at: datetime
-    kind: str  # escalated | elevated | notice | risk | routed | rules
+    kind: str  # escalated | elevated | notice | risk | routed | rules | summoned | leader
     what: str
 
 
@@ -156,4 +156,7 @@ KINDS = {
     "Escalated": "escalated",
     "Supervised": "notice",
     "RulesApplied": "rules",
+    "Summoned": "summoned",
+    "LeaderRequired": "leader",
+    "Notified": "notice",
 }

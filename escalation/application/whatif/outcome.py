@@ -116,7 +116,7 @@ def summarise(events: Iterable[Dispute.Event], horizon: datetime) -> Outcome:
         elif isinstance(e, Dispute.Reopened):
             status, due = "open", e.due_at
             arrivals.append((at, e.tier))
-        elif isinstance(e, Dispute.RiskAssessed):
+        elif isinstance(e, Dispute.RiskAssessed | Dispute.Assessed):
             risk = e.level
         elif isinstance(e, Dispute.Routed):
             department = e.department

@@ -31,12 +31,18 @@ from escalation.aggregates.dispute import Dispute
 from escalation.errors import EscalationError
 from escalation.policies.due import apply_due
 from escalation.policies.facts import (
+    Assessment,
+    CheckIn,
     Closure,
     Fact,
+    LeaderAssignment,
     ManualEscalation,
     ManualNotice,
     Mediation,
+    ProgressReport,
     Reopening,
+    ReviewDecision,
+    Summons,
     apply_fact,
     open_dispute,
     receipt_of,
@@ -131,6 +137,27 @@ def _as_fact(e: Dispute.Event) -> Fact | None:
         return Closure(at, actor, request, outcome=e.outcome, note=e.note)
     if isinstance(e, Dispute.Reopened):
         return Reopening(at, actor, request, reason=e.reason)
+    return _casework_fact(e)
+
+
+def _casework_fact(e: Dispute.Event) -> Fact | None:
+    """吹哨报到, 领导包保 and 研判 by people (rule summons are decided again)."""
+    at, actor, request = e.occurred_at, e.actor, getattr(e, "request_id", None)
+    if isinstance(e, Dispute.Summoned):
+        participants = tuple(e.participants)
+        return Summons(at, actor, request, lead=e.lead, participants=participants, reason=e.reason)
+    if isinstance(e, Dispute.CheckedIn):
+        return CheckIn(at, actor, request, department=e.department)
+    if isinstance(e, Dispute.ProgressReported):
+        return ProgressReport(at, actor, request, department=e.department, note=e.note)
+    if isinstance(e, Dispute.LeaderAssigned):
+        return LeaderAssignment(at, actor, request, leader=e.leader, plan=e.plan)
+    if isinstance(e, Dispute.Assessed):
+        return Assessment(at, actor, request, level=e.level, reason=e.reason)
+    if isinstance(e, Dispute.ReviewDecided):
+        return ReviewDecision(
+            at, actor, request, review=e.review, decision=e.decision, note=e.note, cluster=e.cluster
+        )
     return None
 
 

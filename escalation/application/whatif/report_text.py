@@ -155,7 +155,16 @@ def print_forecast(console: Console, result: OpenNow, *, limit: int) -> None:
     table = Table(title="open disputes affected", title_justify="left")
     for col in ("decision", "current", "candidate", "candidate at once"):
         table.add_column(col, justify="left" if col == "decision" else "right")
-    for kind in ("escalated", "elevated", "notice", "risk", "routed", "rules"):
+    for kind in (
+        "escalated",
+        "elevated",
+        "notice",
+        "risk",
+        "routed",
+        "summoned",
+        "leader",
+        "rules",
+    ):
         a, b = result.disputes[("current", kind)], result.disputes[("candidate", kind)]
         now = result.at_once[("candidate", kind)]
         if a or b:

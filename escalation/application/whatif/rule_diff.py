@@ -17,7 +17,8 @@ from escalation.policies.rulebook import RuleBook
 
 @dataclass(frozen=True)
 class RuleChange:
-    section: str  # calendar, categories, sources, tiers, units, risk, elevate, routing
+    section: str  # calendar, categories, sources, tiers, units, risk, elevate, routing,
+    # departments, summon, leaders
     key: str  # what in the section: a tier name, a unit id, a rule id...
     kind: str  # added | removed | changed | moved
     before: str
@@ -53,6 +54,7 @@ def diff_rules(a: RuleBook, b: RuleBook) -> list[RuleChange]:
     if hours[0] != hours[1]:
         out.append(RuleChange("calendar", "working_hours", "changed", *hours))
     out += _notice_conditions(old.get("notices", {}), new.get("notices", {}))
+    out += _casework(a, b)
     return out
 
 
@@ -70,6 +72,47 @@ def _notice_conditions(old: dict[str, Any], new: dict[str, Any]) -> list[RuleCha
         if _cel(before) != _cel(after):
             out.append(RuleChange("notices", f"{notice}.when", "changed", before, after))
     return out
+
+
+def _casework(a: RuleBook, b: RuleBook) -> list[RuleChange]:
+    """Departments, summons and leaders (吹哨报到, 领导包保), as the rules read them."""
+    out: list[RuleChange] = []
+    for section, old, new in (
+        ("departments", _listed(a), _listed(b)),  # as listed: routing's own show there
+        ("leaders", dict(a.leaders.people), dict(b.leaders.people)),
+    ):
+        for key in [*old, *(k for k in new if k not in old)]:
+            if key not in new:
+                out.append(RuleChange(section, key, "removed", old[key], ""))
+            elif key not in old:
+                out.append(RuleChange(section, key, "added", "", new[key]))
+            elif old[key] != new[key]:
+                out.append(RuleChange(section, key, "changed", old[key], new[key]))
+    sa, sb, la, lb = a.summon, b.summon, a.leaders, b.leaders
+    settings = (
+        ("summon", "check_in_within", str(sa.check_in_within), str(sb.check_in_within)),
+        ("summon", "feedback_every", str(sa.feedback_every), str(sb.feedback_every)),
+        ("summon", "notices", str(sa.notices), str(sb.notices)),
+        (
+            "summon",
+            "on_routing",
+            ", ".join(sorted(sa.on_routing)),
+            ", ".join(sorted(sb.on_routing)),
+        ),
+        ("leaders", "required_when", _source(la.required_when), _source(lb.required_when)),
+        ("leaders", "within", str(la.within), str(lb.within)),
+        ("leaders", "notices", str(la.notices), str(lb.notices)),
+    )
+    out += [RuleChange(sec, key, "changed", x, y) for sec, key, x, y in settings if x != y]
+    return out
+
+
+def _listed(book: RuleBook) -> dict[str, str]:
+    return {d["id"]: d["name"] for d in book.to_dict().get("departments", [])}
+
+
+def _source(condition: Any) -> str:
+    return "none" if condition is None else str(condition.source)
 
 
 def _members(section: str, key: str, old: Sequence[Any], new: Sequence[Any]) -> list[RuleChange]:

@@ -9,13 +9,14 @@ from __future__ import annotations
 from rich.console import Console
 from rich.text import Text
 
-from escalation.entrypoints.cli import audit, demo, disputes, imports, rules, service
+from escalation.entrypoints.cli import audit, casework, demo, disputes, imports, rules, service
 from escalation.entrypoints.cli.options import app, errors
 from escalation.errors import EscalationError
 
 __all__ = [
     "app",
     "audit",
+    "casework",
     "demo",
     "disputes",
     "imports",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time as systime
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +22,8 @@ from escalation.adapters.personal_data import (
 from escalation.application.demo import DemoResult, run_demo
 from escalation.application.engine import EscalationEngine, QueueItem
 from escalation.application.figures_report import figures_table
+from escalation.application.periods import Period
+from escalation.entrypoints.cli.casework import departments_table
 from escalation.entrypoints.cli.options import (
     RulesOption,
     app,
@@ -74,6 +76,9 @@ def demo(
         elapsed = systime.perf_counter() - began
     with bootstrap.open_engine(book, db) as engine:
         _show_queues(engine, book, result.end_at or datetime.now(UTC))
+        month = Period(first, first + timedelta(days=days - 1))
+        rows = engine.department_figures(month)
+        console.print(departments_table(rows, book, f"departments summoned (吹哨报到) {month}"))
     _show_figures(result, elapsed)
     console.print(f"store: {db}  (try: escalation queue --db {db} --tier district)", markup=False)
 

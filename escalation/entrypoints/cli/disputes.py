@@ -260,6 +260,9 @@ def history(dispute: str, db: DbOption = DEFAULT_URL, rules: RulesOption = None)
 def queue(
     unit: Annotated[str | None, typer.Argument(help="Unit id (omit for all units).")] = None,
     tier: Annotated[str | None, typer.Option(help="Only this tier.")] = None,
+    department: Annotated[
+        str | None, typer.Option(help="The open disputes this department was summoned to.")
+    ] = None,
     limit: Annotated[int, typer.Option(min=1)] = 50,
     as_of: Annotated[
         str | None,
@@ -275,9 +278,13 @@ def queue(
     with open_engine(db, rules) as engine:
         zone = zone_of(engine)
         instant = _instant(as_of, engine.rules.calendar.timezone) if as_of else None
-        items = engine.queue(unit=unit, tier=tier, as_of=instant)
+        if department is not None:
+            items = engine.queue(unit=unit, tier=tier, as_of=instant, department=department)
+        else:
+            items = engine.queue(unit=unit, tier=tier, as_of=instant)
         now = instant or datetime.now(UTC)
-        title = f"queue {unit or ''} {tier or ''}".strip() + f": {len(items)} open"
+        title = f"queue {unit or ''} {tier or ''} {department or ''}".strip()
+        title = " ".join(title.split()) + f": {len(items)} open"
         if instant is not None:
             title += f" as it stood at {local_time(instant, zone)} ({zone.key})"
         table = Table(title=Text(title), title_justify="left")
@@ -429,6 +436,10 @@ def _record(
     with open_engine(db, rules) as engine:
         done = command(engine)
         _print_state(engine, dispute if dispute is not None else str(done))
+
+
+#: The commands of other modules record through it too (escalation.entrypoints.cli.casework).
+record = _record
 
 
 def _print_state(engine: EscalationEngine, dispute: str) -> None:

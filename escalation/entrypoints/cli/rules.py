@@ -346,3 +346,16 @@ def rules_check(file: Annotated[Path, typer.Argument(help="The rule book to vali
     at_once = [r.id for r in book.routing_rules if r.at_once]
     if at_once:
         console.print(f"  routed at receipt: {', '.join(at_once)}", markup=False)
+    summon, leaders = book.summon, book.leaders
+    on_routing = ", ".join(sorted(summon.on_routing)) or "none"
+    console.print(
+        f"  {len(book.departments)} departments; check in within {summon.check_in_within}, "
+        f"report every {summon.feedback_every}; summoned on routing: {on_routing}",
+        markup=False,
+    )
+    if leaders.required_when is not None:
+        console.print(
+            f"  a leader within {leaders.within} when {leaders.required_when.source} "
+            f"({len(leaders.people)} leaders listed)",
+            markup=False,
+        )

@@ -102,6 +102,26 @@ class WeakSignals:
     min_sources: int = 1
 
 
+@dataclass(frozen=True)
+class SummonRules:
+    """中心吹哨、部门报到: limits for summoned departments (``summon`` in the file)."""
+
+    check_in_within: Duration
+    feedback_every: Duration
+    on_routing: frozenset[str]  # departments a routing decision summons
+    notices: int  # at most this many notices on one missed check-in or report
+
+
+@dataclass(frozen=True)
+class LeaderRules:
+    """领导包保: which disputes need a leader (None: none), how soon, who may lead."""
+
+    required_when: Condition | None
+    within: Duration
+    notices: int  # at most this many notices on one missing leader
+    people: Mapping[str, str]  # id -> name; empty: any name is accepted
+
+
 class Memo:
     """Answers of pure functions of one rule book, kept with it.
 
@@ -147,6 +167,8 @@ class RuleBook:
     _tiers: Mapping[str, Tier] = field(repr=False)
     _children: Mapping[str, tuple[str, ...]] = field(repr=False)
     _model: RuleBookModel = field(repr=False)
+    #: The leaders' ``required_when``, compiled (None: no dispute requires a leader).
+    _leader_rule: Condition | None = field(default=None, repr=False)
     #: What the policies worked out under these rules (``decide.verdict``).
     memo: Memo = field(default_factory=Memo, init=False, repr=False, compare=False)
 
@@ -231,6 +253,7 @@ class RuleBook:
             _tiers=MappingProxyType(tiers),
             _children=MappingProxyType({k: tuple(v) for k, v in children.items()}),
             _model=model,
+            _leader_rule=next(iter(when.get("leaders", ())), None),
         )
 
     @property
@@ -298,6 +321,37 @@ class RuleBook:
         """How long personal data is kept after closure (None: until erased by hand)."""
         model = self._model.retention
         return None if model is None else Retention.parse(model.personal_data)
+
+    @functools.cached_property
+    def departments(self) -> Mapping[str, str]:
+        """Department id -> name: the ``departments`` list, else those routing names."""
+        listed = {d.id: d.name for d in self._model.departments}
+        if not listed:
+            listed = {r.department: r.department for r in self.routing_rules}
+        return MappingProxyType(listed)
+
+    def department(self, department: str) -> str:
+        """``department`` if these rules know it, else InvalidInput with close matches."""
+        if department not in self.departments:
+            by_name = [d for d, name in self.departments.items() if name == department]
+            raise InvalidInput(unknown("department", department, list(self.departments), by_name))
+        return department
+
+    @property
+    def summon(self) -> SummonRules:
+        model = self._model.summon
+        return SummonRules(
+            model.check_in_within,
+            model.feedback_every,
+            frozenset(model.on_routing),
+            model.notices,
+        )
+
+    @functools.cached_property
+    def leaders(self) -> LeaderRules:
+        model = self._model.leaders
+        people = MappingProxyType({p.id: p.name for p in model.people})
+        return LeaderRules(self._leader_rule, model.within, model.notices, people)
 
     def to_dict(self) -> dict[str, Any]:
         """The validated rule book as plain data (durations and dates as text)."""

@@ -55,6 +55,10 @@ MAX_DEPTH: Final = 50
 _FORBIDDEN: Final[Mapping[str, str]] = MappingProxyType({"risk": "risk", "routing": "department"})
 
 
+#: Where the leaders' condition (领导包保 ``required_when``) is in the file.
+LEADER_CONDITION: Final[KeyPath] = ("leaders", "required_when")
+
+
 @dataclass(frozen=True)
 class Validated:
     """A rule book's text that passed every check."""
@@ -278,6 +282,8 @@ class _Loader:
         conditions["notices"] = tuple(
             self.conditions[("notices", name, "when")] for name in model.notices
         )
+        leader_rule = self.conditions.get(LEADER_CONDITION)
+        conditions["leaders"] = () if leader_rule is None else (leader_rule,)
         return Validated(model, MappingProxyType(conditions))
 
     def parse(self) -> object:
@@ -372,6 +378,7 @@ class _Loader:
         tiers = self.check_tiers(data)
         units = self.check_units(data, tiers)
         self.check_rules(data, tiers, categories, sources, units)
+        self.check_casework(data, tiers, categories, sources, units)
 
     def names(self, data: dict[str, Any], key: str, noun: str) -> list[str]:
         raw = data.get(key)
@@ -548,6 +555,61 @@ class _Loader:
             when = item.get("when") if isinstance(item, dict) else None
             if isinstance(when, str) and when.strip():
                 self.condition(("notices", name, "when"), when, "notices", enums)
+
+    def check_casework(
+        self,
+        data: dict[str, Any],
+        tiers: list[str],
+        categories: list[str],
+        sources: list[str],
+        units: list[str],
+    ) -> None:
+        """Departments (吹哨报到) and leaders (领导包保): names used must be listed."""
+        listed: list[str] = []
+        for index, item in _entries(data, "departments"):
+            dept = _str(item, "id")
+            if dept in listed:
+                self.add(("departments", index, "id"), f"department {shown(dept)} is listed twice")
+            elif dept is not None:
+                listed.append(dept)
+        routed = [(i, _str(item, "department")) for i, item in _entries(data, "routing")]
+        if listed:
+            for index, dept in routed:
+                if dept is not None and dept not in listed:
+                    self.add(("routing", index, "department"), unknown("department", dept, listed))
+        known = listed or [d for _, d in routed if d is not None]
+        summon = data.get("summon")
+        on_routing = summon.get("on_routing") if isinstance(summon, dict) else None
+        for index, dept in enumerate(on_routing if isinstance(on_routing, list) else []):
+            if isinstance(dept, str) and dept not in known:
+                self.add(("summon", "on_routing", index), unknown("department", dept, known))
+        leaders = data.get("leaders")
+        if not isinstance(leaders, dict):
+            return
+        people: list[str] = []
+        for index, item in enumerate(leaders.get("people") or []):
+            leader = _str(item, "id") if isinstance(item, dict) else None
+            if leader in people:
+                self.add(
+                    ("leaders", "people", index, "id"), f"leader {shown(leader)} is listed twice"
+                )
+            elif leader is not None:
+                people.append(leader)
+        when = leaders.get("required_when")
+        if isinstance(when, str) and when.strip():
+            enums: dict[str, list[str]] = {"risk": list(RISK_LEVELS)}
+            enums.update(
+                (name, values)
+                for name, values in (
+                    ("category", categories),
+                    ("source", sources),
+                    ("tier", tiers),
+                    ("unit", units),
+                    ("department", [*known, ""]),
+                )
+                if values
+            )
+            self.condition(LEADER_CONDITION, when, "leaders", enums)
 
     def condition(
         self, path: KeyPath, source: str, section: str, enums: Mapping[str, list[str]]

@@ -42,6 +42,8 @@ RiskLevel = Literal["low", "medium", "high"]
 RISK_LEVELS: Final[tuple[RiskLevel, ...]] = get_args(RiskLevel)
 #: The sections that hold rules (each rule: an id and a CEL condition ``when``).
 RULE_SECTIONS: Final = ("risk", "elevate", "routing")
+#: The most notices the rules may issue on one overdue duty (check-in, report, leader).
+MAX_DUTY_NOTICES: Final = 20
 
 
 def _duration(value: object) -> Duration:
@@ -166,6 +168,12 @@ def _positive(value: int) -> int:
     return value
 
 
+def _notice_count(value: int) -> int:
+    if not 1 <= value <= MAX_DUTY_NOTICES:
+        raise ValueError(f"must be between 1 and {MAX_DUTY_NOTICES}, got {value}")
+    return value
+
+
 def _timezone(value: str) -> str:
     zone(value)
     return value
@@ -237,6 +245,7 @@ RuleId = Annotated[Word, _fits("rule_id")]
 DepartmentId = Annotated[Word, _fits("department")]
 CategoryId = Annotated[Word, _fits("category")]
 SourceId = Annotated[Word, _fits("source")]
+LeaderId = Annotated[Word, _fits("leader")]
 
 
 class _Model(BaseModel):
@@ -321,6 +330,39 @@ class RetentionModel(_Model):
     ]
 
 
+class DepartmentModel(_Model):
+    """A functional department the centre can summon (吹哨), e.g. 人社局."""
+
+    id: DepartmentId
+    name: Text  # as the centres write it (Chinese)
+    english: Text | None = None
+
+
+class SummonModel(_Model):
+    """中心吹哨、部门报到: how soon a summoned department checks in and reports back."""
+
+    check_in_within: DurationField = Duration(1, "workdays")
+    feedback_every: DurationField = Duration(5, "workdays")
+    # Notices on one missed check-in or report, a period apart; then it waits.
+    notices: Annotated[StrictInt, AfterValidator(_notice_count)] = 3
+    # Departments a routing decision also summons (as lead when none leads yet).
+    on_routing: tuple[DepartmentId, ...] = ()
+
+
+class LeaderModel(_Model):
+    id: LeaderId
+    name: Text
+
+
+class LeadersModel(_Model):
+    """领导包保: which disputes need a leader, how soon, and who the leaders are."""
+
+    required_when: Text | None = None  # a CEL condition; None: no dispute requires one
+    within: DurationField = Duration(1, "workdays")
+    notices: Annotated[StrictInt, AfterValidator(_notice_count)] = 3  # on one missing leader
+    people: tuple[LeaderModel, ...] = ()
+
+
 class RuleBookModel(_Model):
     version: Annotated[StrictInt, AfterValidator(_version)]
     calendar: CalendarKind = "cn-workdays"
@@ -338,6 +380,9 @@ class RuleBookModel(_Model):
     working_hours: WorkingHours = ()
     notices: dict[NoticeName, NoticeWhenModel] = {}
     retention: RetentionModel | None = None
+    departments: tuple[DepartmentModel, ...] = ()
+    summon: SummonModel = SummonModel()
+    leaders: LeadersModel = LeadersModel()
 
 
 #: Which model describes the mapping at a path (list indices dropped): used to
@@ -355,6 +400,10 @@ MODELS: Final[Mapping[tuple[str, ...], type[BaseModel]]] = MappingProxyType(
         ("retention",): RetentionModel,
         # ``notices:`` is keyed by notice name: one entry per name.
         **{("notices", name): NoticeWhenModel for name in NOTICES},
+        ("departments",): DepartmentModel,
+        ("summon",): SummonModel,
+        ("leaders",): LeadersModel,
+        ("leaders", "people"): LeaderModel,
     }
 )
 
@@ -363,11 +412,11 @@ def plain(model: RuleBookModel) -> dict[str, Any]:
     """The model as plain data, as hashed for the version.
 
     Keys added since the first rule books are left out while the file does
-    not set them (``weak_signals`` and ``min_sources`` in it, ``working_hours``,
-    ``notices``, a routing rule's ``at_once: false``), so rule books written
-    before they existed keep their version.
+    not set them (``OPTIONAL_SECTIONS``; ``min_sources`` in ``weak_signals``; a
+    routing rule's ``at_once: false``), so rule books written before they
+    existed keep their version.
     """
-    unset = {k for k in _ADDED if k not in model.model_fields_set}
+    unset = {k for k in OPTIONAL_SECTIONS if k not in model.model_fields_set}
     data = model.model_dump(mode="json", exclude=unset or None)
     if "weak_signals" in data and "min_sources" not in model.weak_signals.model_fields_set:
         del data["weak_signals"]["min_sources"]
@@ -377,4 +426,14 @@ def plain(model: RuleBookModel) -> dict[str, Any]:
     return data
 
 
-_ADDED: Final = ("weak_signals", "working_hours", "notices", "retention")
+#: Sections added after rule books were first hashed: left out of the hashed
+#: form unless the file sets them, so older files keep their version.
+OPTIONAL_SECTIONS: Final = (
+    "weak_signals",
+    "working_hours",
+    "notices",
+    "retention",
+    "departments",
+    "summon",
+    "leaders",
+)
