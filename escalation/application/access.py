@@ -148,7 +148,7 @@ class ScopedEngine:
         self._allow("history")
         self._in_scope(dispute_id)
         events = self.engine.history(dispute_id)
-        return events if self.principal.sees_personal else [_restricted(e) for e in events]
+        return events if self.principal.sees_personal else [withheld(e) for e in events]
 
     def timeline(self, dispute_id: UUID | str) -> list[Any]:
         self._allow("timeline")
@@ -227,11 +227,12 @@ class ScopedEngine:
         return replace(state, summary=RESTRICTED, claim=RESTRICTED, location=RESTRICTED, people=())
 
 
-def _restricted(event: Dispute.Event) -> Dispute.Event:
+def withheld(event: Dispute.Event, mark: str = RESTRICTED) -> Dispute.Event:
+    """A copy of ``event`` with its personal fields replaced by ``mark`` (lists emptied)."""
     hidden = copy.copy(event)
     for name in event.personal_fields():
         value = getattr(event, name, None)
-        object.__setattr__(hidden, name, [] if isinstance(value, list) else RESTRICTED)
+        object.__setattr__(hidden, name, [] if isinstance(value, list) else mark)
     return hidden
 
 

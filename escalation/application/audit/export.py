@@ -21,6 +21,7 @@ from typing import Any, Literal, TextIO
 from uuid import UUID
 
 from escalation.aggregates.catalogue import DISPUTE_EVENTS
+from escalation.application.access import withheld
 from escalation.application.audit.log import PAGE_SIZE, Row, dispute_rows, log_rows
 from escalation.application.audit.timeline import Placement, entry
 from escalation.application.engine import EscalationEngine, QueueItem
@@ -53,6 +54,10 @@ EVENT_COLUMNS = (
 QUEUE_COLUMNS = (*(f.name for f in fields(QueueItem)), "colour")
 
 
+#: What a default export shows for a personal field.
+WITHHELD = "[withheld]"
+
+
 def jsonable(value: Any) -> Any:
     """Plain JSON values: times as ISO 8601 UTC, ids as strings, tuples as lists."""
     if isinstance(value, datetime):
@@ -77,10 +82,12 @@ def event_records(
     tier: str | None = None,
     progress: Progress | None = None,
     page_size: int = PAGE_SIZE,
+    personal_data: bool = False,
 ) -> Iterator[Record]:
     """The log (or one dispute's events) as records, in log order.
 
     ``unit`` / ``tier`` keep the events after which the dispute stood there.
+    Personal fields read ``[withheld]`` unless ``personal_data`` is asked for.
     """
     rows: Iterable[Row]
     if dispute is not None:
@@ -92,13 +99,15 @@ def event_records(
         rows = log_rows(engine.store, page_size=page_size, progress=progress)
     placement = Placement()
     for row in rows:
-        record = _event_record(row, placement)
+        record = _event_record(row, placement, personal_data=personal_data)
         if (unit is None or record["unit"] == unit) and (tier is None or record["tier"] == tier):
             yield record
 
 
-def _event_record(row: Row, placement: Placement) -> Record:
+def _event_record(row: Row, placement: Placement, *, personal_data: bool) -> Record:
     event, error = row.decoded
+    if event is not None and not personal_data:
+        event = withheld(event, WITHHELD)
     if event is None:  # still exported, so the export is the whole log
         return {
             **dict.fromkeys(EVENT_COLUMNS),
@@ -175,8 +184,13 @@ def export(
     unit: str | None = None,
     tier: str | None = None,
     progress: Progress | None = None,
+    personal_data: bool = False,
 ) -> int:
-    """Write an export to ``out``; returns the number of records."""
+    """Write an export to ``out``; returns the number of records.
+
+    By default an export holds no personal data (its fields read ``[withheld]``);
+    ``personal_data=True`` includes it (the master key is needed).
+    """
     records: Iterable[Record]
     if what == "queue":
         if dispute is not None:
@@ -185,7 +199,14 @@ def export(
     elif what in ("events", "timeline"):
         if what == "timeline" and dispute is None:
             raise InvalidInput("export: a timeline is of one dispute; give --dispute ID")
-        records = event_records(engine, dispute=dispute, unit=unit, tier=tier, progress=progress)
+        records = event_records(
+            engine,
+            dispute=dispute,
+            unit=unit,
+            tier=tier,
+            progress=progress,
+            personal_data=personal_data,
+        )
         columns = EVENT_COLUMNS
     else:
         raise InvalidInput(f"export: unknown --what {what!r}; use events, queue or timeline")

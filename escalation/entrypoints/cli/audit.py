@@ -256,6 +256,14 @@ def export_(
     unit: Annotated[str | None, typer.Option(help="Only this unit.")] = None,
     tier: Annotated[str | None, typer.Option(help="Only this tier.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="File (default: stdout).")] = None,
+    personal_data: Annotated[
+        bool,
+        typer.Option(
+            "--with-personal-data",
+            help="Include people, summaries, claims, locations and notes (needs the master "
+            "key); without it they read [withheld].",
+        ),
+    ] = False,
     db: DbOption = DEFAULT_URL,
     rules: RulesOption = None,
 ) -> None:
@@ -276,6 +284,7 @@ def export_(
                 unit=unit,
                 tier=tier,
                 progress=advance,
+                personal_data=personal_data,
             )
     errors.print(
         f"exported {count:,} records ({what})" + (f" to {out}" if out else ""), markup=False
