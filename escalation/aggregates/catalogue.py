@@ -29,6 +29,12 @@ STORED_CLASSES: Final[tuple[type, ...]] = (
     Dispute.Closed,
     Dispute.Reopened,
     RulesApplied,
+    Dispute.Accepted,
+    Dispute.Declined,
+    Dispute.FollowedUp,
+    Dispute.Paused,
+    Dispute.Resumed,
+    Dispute.Remanded,
     RuleBookLog,
     RuleBookLog.Opened,
     RuleBookLog.Stored,
@@ -58,6 +64,7 @@ DISPUTE_EVENTS: Final[Mapping[str, type[Dispute.Event]]] = MappingProxyType(
 
 #: Module-path topics written before stable names (commit 531e6f3 and earlier) -> class.
 #: Literal text on purpose: these strings are in stored logs and must never move.
+#: Classes added after the stable names (``SINCE_STABLE_NAMES``) never had one.
 LEGACY_TOPICS: Final[Mapping[str, type]] = MappingProxyType(
     {
         "escalation.aggregates.dispute:Dispute": Dispute,
@@ -75,6 +82,17 @@ LEGACY_TOPICS: Final[Mapping[str, type]] = MappingProxyType(
         "escalation.aggregates.rulebook_log:RuleBookLog.Stored": RuleBookLog.Stored,
         "escalation.aggregates.rulebook_log:RuleBookLog.Activated": RuleBookLog.Activated,
     }
+)
+
+
+#: The classes added after stable names existed: no log holds them under a module path.
+SINCE_STABLE_NAMES: Final[tuple[type, ...]] = (
+    Dispute.Accepted,
+    Dispute.Declined,
+    Dispute.FollowedUp,
+    Dispute.Paused,
+    Dispute.Resumed,
+    Dispute.Remanded,
 )
 
 

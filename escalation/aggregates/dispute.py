@@ -17,7 +17,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from escalation.aggregates.state import DisputeState, evolve
+from escalation.aggregates.state import ACCEPTANCE, FOLLOW_UP, DisputeState, evolve
 from escalation.errors import IllegalTransition, InvalidInput, TimeWentBackwards
 
 MEDIATION_OUTCOMES = ("resolved", "failed", "partial")
@@ -30,6 +30,8 @@ CLOSE_OUTCOMES = (
     "declined",
 )
 ESCALATION_MODES = ("stepwise", "elevated")
+#: What a follow-up (回访) finds: the agreement held (案结事了) or it did not.
+FOLLOW_UP_OUTCOMES = ("settled", "unsettled")
 
 Schedule = Sequence[tuple[str, datetime]]
 
@@ -42,6 +44,15 @@ def require_aware(name: str, value: datetime) -> None:
             f"{name}={value.isoformat()} has no timezone; pass an aware datetime "
             "(e.g. datetime(..., tzinfo=timezone.utc))"
         )
+
+
+#: What ending a step's clock (acceptance, follow-up) sets.
+_STEP_CLEARED: dict[str, Any] = {
+    "step": None,
+    "step_due_at": None,
+    "step_schedule": (),
+    "step_notices": (),
+}
 
 
 def _schedule(raw: Schedule) -> tuple[tuple[str, datetime], ...]:
@@ -108,7 +119,9 @@ class Dispute(Aggregate):
     class Received(Event, Aggregate.Created):
         TOPIC = "escalation/Dispute.Received"
         # Version 2 also adds the person's claim (诉求), empty on older receipts.
-        class_version = 2
+        # Version 3 adds the acceptance clock (受理): when accepting is due and
+        # its notices. None on older receipts, which were accepted on receipt.
+        class_version = 3
 
         unit: str
         tier: str
@@ -123,11 +136,18 @@ class Dispute(Aggregate):
         schedule: list[tuple[str, datetime]]
         rules_version: str
         claim: str
+        acceptance_due_at: datetime | None
+        acceptance_schedule: list[tuple[str, datetime]]
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state.pop("prev_hash", None)
             state["claim"] = ""
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["acceptance_due_at"] = None
+            state["acceptance_schedule"] = []
 
         def apply(self, aggregate: Dispute) -> None:
             aggregate.state = DisputeState(
@@ -150,6 +170,14 @@ class Dispute(Aggregate):
                 schedule=_schedule(self.schedule),
                 updated_at=self.timestamp,
             )
+            if self.acceptance_due_at is not None:  # waits for 受理 (or a rule accepts it)
+                aggregate.state = evolve(
+                    aggregate.state,
+                    acceptance="pending",
+                    step=ACCEPTANCE,
+                    step_due_at=self.acceptance_due_at,
+                    step_schedule=_schedule(self.acceptance_schedule),
+                )
             self.remember_request(aggregate, self.request_id)
 
     class RiskAssessed(Event):
@@ -177,12 +205,28 @@ class Dispute(Aggregate):
 
     class Mediated(Event):
         TOPIC = "escalation/Dispute.Mediated"
+        # Version 3 adds the follow-up clock: a resolved mediation settles the
+        # dispute (an agreement, not yet 案结事了) and starts it. Older events
+        # have none: their resolved mediation was followed by its own Closed.
+        class_version = 3
 
         outcome: str
         unit: str
         tier: str
         note: str
         request_id: str | None
+        follow_up_due_at: datetime | None
+        follow_up_schedule: list[tuple[str, datetime]]
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["follow_up_due_at"] = None
+            state["follow_up_schedule"] = []
+
+        @property
+        def settles(self) -> bool:
+            """True if it moved the dispute to ``settled`` (version 3 and later)."""
+            return self.outcome == "resolved" and self.follow_up_due_at is not None
 
         def apply(self, aggregate: Dispute) -> None:
             s = aggregate.state
@@ -192,6 +236,16 @@ class Dispute(Aggregate):
                 attempts=s.attempts + (1 if self.outcome == "failed" else 0),
                 last_mediation_at=self.timestamp,
             )
+            if self.settles:
+                self.advance(
+                    aggregate,
+                    status="settled",
+                    settled_at=self.timestamp,
+                    step=FOLLOW_UP,
+                    step_due_at=self.follow_up_due_at,
+                    step_schedule=_schedule(self.follow_up_schedule),
+                    step_notices=(),
+                )
             self.remember_request(aggregate, self.request_id)
 
     class Escalated(Event):
@@ -223,11 +277,15 @@ class Dispute(Aggregate):
                 due_at=self.due_at,
                 schedule=_schedule(self.schedule),
                 notices=(),
+                remanded=False,
             )
             self.remember_request(aggregate, self.request_id)
 
     class Supervised(Event):
         TOPIC = "escalation/Dispute.Supervised"
+        # Version 3 adds ``about``: which clock the notice is about ("" the tier
+        # visit's time limit, as every older notice; "acceptance"; "follow_up").
+        class_version = 3
 
         notice: str
         unit: str
@@ -236,14 +294,26 @@ class Dispute(Aggregate):
         rule_id: str | None
         rules_version: str
         request_id: str | None
+        about: str
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["about"] = ""
 
         def apply(self, aggregate: Dispute) -> None:
             s = aggregate.state
-            self.advance(
-                aggregate,
-                notices=(*s.notices, self.notice),
-                notices_total=s.notices_total + 1,
-            )
+            if self.about:
+                self.advance(
+                    aggregate,
+                    step_notices=(*s.step_notices, self.notice),
+                    notices_total=s.notices_total + 1,
+                )
+            else:
+                self.advance(
+                    aggregate,
+                    notices=(*s.notices, self.notice),
+                    notices_total=s.notices_total + 1,
+                )
             self.remember_request(aggregate, self.request_id)
 
     class Closed(Event):
@@ -256,7 +326,13 @@ class Dispute(Aggregate):
         request_id: str | None
 
         def apply(self, aggregate: Dispute) -> None:
-            self.advance(aggregate, status="closed", closed_at=self.timestamp, outcome=self.outcome)
+            self.advance(
+                aggregate,
+                status="closed",
+                closed_at=self.timestamp,
+                outcome=self.outcome,
+                **_STEP_CLEARED,
+            )
             self.remember_request(aggregate, self.request_id)
 
     class Reopened(Event):
@@ -278,6 +354,136 @@ class Dispute(Aggregate):
                 closed_at=None,
                 outcome=None,
                 reopened=s.reopened + 1,
+                attempts=0,
+                visit=s.visit + 1,
+                tier_entered_at=self.timestamp,
+                due_at=self.due_at,
+                schedule=_schedule(self.schedule),
+                notices=(),
+                paused_at=None,
+                remanded=False,
+                **_STEP_CLEARED,
+            )
+            self.remember_request(aggregate, self.request_id)
+
+    class Accepted(Event):
+        """受理: the receipt is taken on (by a person, or by the rule ``acceptance/auto``)."""
+
+        TOPIC = "escalation/Dispute.Accepted"
+
+        unit: str
+        tier: str
+        rule_id: str | None
+        rules_version: str
+        reason: str
+        request_id: str | None
+
+        def apply(self, aggregate: Dispute) -> None:
+            self.advance(aggregate, acceptance="accepted", **_STEP_CLEARED)
+            self.remember_request(aggregate, self.request_id)
+
+    class Declined(Event):
+        """不予受理: the receipt is refused; the dispute ends, outcome ``declined``."""
+
+        TOPIC = "escalation/Dispute.Declined"
+
+        unit: str
+        tier: str
+        reason: str
+        request_id: str | None
+
+        def apply(self, aggregate: Dispute) -> None:
+            self.advance(
+                aggregate,
+                acceptance="declined",
+                status="closed",
+                closed_at=self.timestamp,
+                outcome="declined",
+                **_STEP_CLEARED,
+            )
+            self.remember_request(aggregate, self.request_id)
+
+    class FollowedUp(Event):
+        """回访: whether a settled agreement held. A Closed or a Reopened follows it."""
+
+        TOPIC = "escalation/Dispute.FollowedUp"
+
+        outcome: str  # settled | unsettled
+        unit: str
+        tier: str
+        note: str
+        request_id: str | None
+
+        def apply(self, aggregate: Dispute) -> None:
+            s = aggregate.state
+            self.advance(aggregate, follow_ups=s.follow_ups + 1, **_STEP_CLEARED)
+            self.remember_request(aggregate, self.request_id)
+
+    class Paused(Event):
+        """中止: every clock of the dispute stops until it is resumed."""
+
+        TOPIC = "escalation/Dispute.Paused"
+
+        unit: str
+        tier: str
+        reason: str
+        request_id: str | None
+
+        def apply(self, aggregate: Dispute) -> None:
+            s = aggregate.state
+            self.advance(aggregate, paused_at=self.timestamp, pauses=s.pauses + 1)
+            self.remember_request(aggregate, self.request_id)
+
+    class Resumed(Event):
+        """The clocks run again, each deadline moved by the paused working time."""
+
+        TOPIC = "escalation/Dispute.Resumed"
+
+        unit: str
+        tier: str
+        paused_at: datetime
+        paused_seconds: float  # working time paused, in seconds
+        reason: str  # what moved, for the why-trail
+        due_at: datetime | None
+        schedule: list[tuple[str, datetime]]
+        step_due_at: datetime | None
+        step_schedule: list[tuple[str, datetime]]
+        request_id: str | None
+
+        def apply(self, aggregate: Dispute) -> None:
+            self.advance(
+                aggregate,
+                paused_at=None,
+                due_at=self.due_at,
+                schedule=_schedule(self.schedule),
+                step_due_at=self.step_due_at,
+                step_schedule=_schedule(self.step_schedule),
+            )
+            self.remember_request(aggregate, self.request_id)
+
+    class Remanded(Event):
+        """交办: a higher tier hands the case down to a unit below it, with instructions."""
+
+        TOPIC = "escalation/Dispute.Remanded"
+
+        from_unit: str
+        from_tier: str
+        to_unit: str
+        to_tier: str
+        instructions: str
+        due_at: datetime
+        schedule: list[tuple[str, datetime]]
+        rules_version: str
+        request_id: str | None
+
+        def apply(self, aggregate: Dispute) -> None:
+            s = aggregate.state
+            self.advance(
+                aggregate,
+                unit=self.to_unit,
+                tier=self.to_tier,
+                remands=s.remands + 1,
+                remanded=True,
                 attempts=0,
                 visit=s.visit + 1,
                 tier_entered_at=self.timestamp,
@@ -310,6 +516,8 @@ class Dispute(Aggregate):
         rules_version: str,
         request_id: str | None = None,
         claim: str = "",
+        acceptance_due_at: datetime | None = None,
+        acceptance_schedule: Schedule = (),
     ) -> Dispute:
         require_aware("received_at", at)
         if parties < 1:
@@ -337,12 +545,22 @@ class Dispute(Aggregate):
             schedule=list(schedule),
             rules_version=rules_version,
             claim=claim,
+            acceptance_due_at=acceptance_due_at,
+            acceptance_schedule=list(acceptance_schedule),
         )
 
-    def _check(self, at: datetime, *, must_be_open: bool = True, what: str) -> None:
+    def _check(
+        self, at: datetime, *, must_be_open: bool = True, what: str, settled_ok: bool = False
+    ) -> None:
         require_aware("at", at)
         s = self.state
-        if must_be_open and not s.is_open:
+        if must_be_open and s.is_settled and not settled_ok:
+            raise IllegalTransition(
+                f"cannot {what} dispute {s.id}: it was settled (agreement reached) at "
+                f"{s.settled_at.isoformat() if s.settled_at else '?'} and waits for its "
+                "follow-up (回访); record the follow-up first"
+            )
+        if must_be_open and not s.is_open and not (settled_ok and s.is_settled):
             raise IllegalTransition(
                 f"cannot {what} dispute {s.id}: it was closed ({s.outcome}) at "
                 f"{s.closed_at.isoformat() if s.closed_at else '?'}; reopen it first"
@@ -410,12 +628,22 @@ class Dispute(Aggregate):
         at: datetime,
         recorded_at: datetime,
         request_id: str | None = None,
+        follow_up_due_at: datetime | None = None,
+        follow_up_schedule: Schedule = (),
     ) -> None:
         if outcome not in MEDIATION_OUTCOMES:
             raise InvalidInput(
                 f"unknown mediation outcome {outcome!r}; use one of {', '.join(MEDIATION_OUTCOMES)}"
             )
         self._check(at, what="mediate")
+        self._check_running("mediate")
+        if self.state.acceptance == "pending":
+            raise IllegalTransition(
+                f"cannot mediate dispute {self.state.id}: it has not been accepted (受理) yet; "
+                "accept it first, or decline it"
+            )
+        if outcome == "resolved" and follow_up_due_at is None:
+            raise InvalidInput("a resolved mediation needs the follow-up's due time")
         self.trigger_event(
             event_class=self.Mediated,
             timestamp=at,
@@ -426,7 +654,18 @@ class Dispute(Aggregate):
             tier=self.state.tier,
             note=note,
             request_id=request_id,
+            follow_up_due_at=follow_up_due_at if outcome == "resolved" else None,
+            follow_up_schedule=list(follow_up_schedule) if outcome == "resolved" else [],
         )
+
+    def _check_running(self, what: str) -> None:
+        """Refuse ``what`` while the dispute is paused (中止)."""
+        s = self.state
+        if s.paused_at is not None:
+            raise IllegalTransition(
+                f"cannot {what} dispute {s.id}: it is paused (中止) since "
+                f"{s.paused_at.isoformat()}; resume it first"
+            )
 
     def escalate(
         self,
@@ -447,6 +686,7 @@ class Dispute(Aggregate):
     ) -> None:
         """Move the dispute up to ``to_unit``; ``tiers`` is the order, lowest first."""
         self._check(at, what="escalate")
+        self._check_running("escalate")
         s = self.state
         if mode not in ESCALATION_MODES:
             raise InvalidInput(f"unknown escalation mode {mode!r}; use stepwise or elevated")
@@ -501,8 +741,9 @@ class Dispute(Aggregate):
         at: datetime,
         recorded_at: datetime,
         request_id: str | None = None,
+        about: str = "",
     ) -> None:
-        self._check(at, what="issue a notice on")
+        self._check(at, what="issue a notice on", settled_ok=True)
         self.trigger_event(
             event_class=self.Supervised,
             timestamp=at,
@@ -515,6 +756,7 @@ class Dispute(Aggregate):
             rule_id=rule_id,
             rules_version=rules_version,
             request_id=request_id,
+            about=about,
         )
 
     def close(
@@ -531,7 +773,7 @@ class Dispute(Aggregate):
             raise InvalidInput(
                 f"unknown close outcome {outcome!r}; use one of {', '.join(CLOSE_OUTCOMES)}"
             )
-        self._check(at, what="close")
+        self._check(at, what="close", settled_ok=True)
         self.trigger_event(
             event_class=self.Closed,
             timestamp=at,
@@ -558,7 +800,9 @@ class Dispute(Aggregate):
     ) -> None:
         self._check(at, must_be_open=False, what="reopen")
         if self.state.is_open:
-            raise IllegalTransition(f"dispute {self.state.id} is open; only a closed one reopens")
+            raise IllegalTransition(
+                f"dispute {self.state.id} is open; only a closed or settled one reopens"
+            )
         self.trigger_event(
             event_class=self.Reopened,
             timestamp=at,
@@ -567,6 +811,206 @@ class Dispute(Aggregate):
             unit=self.state.unit,
             tier=self.state.tier,
             reason=reason,
+            due_at=due_at,
+            schedule=list(schedule),
+            rules_version=rules_version,
+            request_id=request_id,
+        )
+
+    # ------------------------------------------------- acceptance, follow-up,
+    # ------------------------------------------------- pauses and remands
+
+    def accept(
+        self,
+        *,
+        rule_id: str | None,
+        rules_version: str,
+        reason: str,
+        actor: str,
+        at: datetime,
+        recorded_at: datetime,
+        request_id: str | None = None,
+    ) -> None:
+        """受理: take on a receipt that waits for acceptance."""
+        self._check(at, what="accept")
+        self._check_running("accept")
+        self._check_pending("accept")
+        self.trigger_event(
+            event_class=self.Accepted,
+            timestamp=at,
+            actor=actor,
+            recorded_at=recorded_at,
+            unit=self.state.unit,
+            tier=self.state.tier,
+            rule_id=rule_id,
+            rules_version=rules_version,
+            reason=reason,
+            request_id=request_id,
+        )
+
+    def decline(
+        self,
+        *,
+        reason: str,
+        actor: str,
+        at: datetime,
+        recorded_at: datetime,
+        request_id: str | None = None,
+    ) -> None:
+        """不予受理: refuse a receipt that waits for acceptance; the dispute ends."""
+        self._check(at, what="decline")
+        self._check_running("decline")
+        self._check_pending("decline")
+        self.trigger_event(
+            event_class=self.Declined,
+            timestamp=at,
+            actor=actor,
+            recorded_at=recorded_at,
+            unit=self.state.unit,
+            tier=self.state.tier,
+            reason=reason,
+            request_id=request_id,
+        )
+
+    def _check_pending(self, what: str) -> None:
+        s = self.state
+        if s.acceptance != "pending":
+            raise IllegalTransition(
+                f"cannot {what} dispute {s.id}: it was already {s.acceptance}; only a receipt "
+                "waiting for acceptance (受理) can be accepted or declined"
+            )
+
+    def follow_up(
+        self,
+        *,
+        outcome: str,
+        note: str,
+        actor: str,
+        at: datetime,
+        recorded_at: datetime,
+        request_id: str | None = None,
+    ) -> None:
+        """回访 on a settled dispute; the caller then closes or reopens it."""
+        if outcome not in FOLLOW_UP_OUTCOMES:
+            raise InvalidInput(
+                f"unknown follow-up outcome {outcome!r}; use one of {', '.join(FOLLOW_UP_OUTCOMES)}"
+            )
+        self._check(at, must_be_open=False, what="follow up")
+        s = self.state
+        if not s.is_settled:
+            state = "open: it is still being handled" if s.is_open else f"closed ({s.outcome})"
+            raise IllegalTransition(
+                f"cannot follow up dispute {s.id}: it is {state}; only a settled dispute "
+                "(a mediation reached an agreement) gets a follow-up (回访)"
+            )
+        self.trigger_event(
+            event_class=self.FollowedUp,
+            timestamp=at,
+            actor=actor,
+            recorded_at=recorded_at,
+            outcome=outcome,
+            unit=s.unit,
+            tier=s.tier,
+            note=note,
+            request_id=request_id,
+        )
+
+    def pause(
+        self,
+        *,
+        reason: str,
+        actor: str,
+        at: datetime,
+        recorded_at: datetime,
+        request_id: str | None = None,
+    ) -> None:
+        """中止: stop every clock of an open dispute."""
+        self._check(at, what="pause")
+        self._check_running("pause")
+        self.trigger_event(
+            event_class=self.Paused,
+            timestamp=at,
+            actor=actor,
+            recorded_at=recorded_at,
+            unit=self.state.unit,
+            tier=self.state.tier,
+            reason=reason,
+            request_id=request_id,
+        )
+
+    def resume(
+        self,
+        *,
+        paused_seconds: float,
+        reason: str,
+        due_at: datetime | None,
+        schedule: Schedule,
+        step_due_at: datetime | None,
+        step_schedule: Schedule,
+        actor: str,
+        at: datetime,
+        recorded_at: datetime,
+        request_id: str | None = None,
+    ) -> None:
+        """Restart the clocks; the caller moved each deadline by the paused working time."""
+        self._check(at, what="resume")
+        s = self.state
+        if s.paused_at is None:
+            raise IllegalTransition(f"cannot resume dispute {s.id}: it is not paused")
+        if paused_seconds < 0:
+            raise InvalidInput("the paused working time cannot be negative")
+        self.trigger_event(
+            event_class=self.Resumed,
+            timestamp=at,
+            actor=actor,
+            recorded_at=recorded_at,
+            unit=s.unit,
+            tier=s.tier,
+            paused_at=s.paused_at,
+            paused_seconds=float(paused_seconds),
+            reason=reason,
+            due_at=due_at,
+            schedule=list(schedule),
+            step_due_at=step_due_at,
+            step_schedule=list(step_schedule),
+            request_id=request_id,
+        )
+
+    def remand(
+        self,
+        *,
+        to_unit: str,
+        to_tier: str,
+        below: bool,
+        instructions: str,
+        due_at: datetime,
+        schedule: Schedule,
+        rules_version: str,
+        actor: str,
+        at: datetime,
+        recorded_at: datetime,
+        request_id: str | None = None,
+    ) -> None:
+        """交办 down to ``to_unit``; ``below`` says the caller found it under the holder."""
+        self._check(at, what="remand")
+        self._check_running("remand")
+        s = self.state
+        if not below:
+            raise IllegalTransition(
+                f"cannot remand dispute {s.id} to {to_unit} ({to_tier}): it is not a unit "
+                f"below {s.tier} {s.unit}, which holds the dispute; a case is handed back "
+                "down only to a unit under the one holding it"
+            )
+        self.trigger_event(
+            event_class=self.Remanded,
+            timestamp=at,
+            actor=actor,
+            recorded_at=recorded_at,
+            from_unit=s.unit,
+            from_tier=s.tier,
+            to_unit=to_unit,
+            to_tier=to_tier,
+            instructions=instructions,
             due_at=due_at,
             schedule=list(schedule),
             rules_version=rules_version,

@@ -11,10 +11,18 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-Status = Literal["open", "closed"]
+#: open: a unit is handling it (in a tier's work queue); settled: mediation reached
+#: an agreement and the case waits for its follow-up (回访), out of the work queue;
+#: closed: concluded (案结事了, or declined, withdrawn, ...).
+Status = Literal["open", "settled", "closed"]
 #: What a tier visit's schedule can ask for: one of the notices, or "escalate"
 #: when the time limit passes at a tier that has a tier above it.
 ESCALATE = "escalate"
+#: The clocks besides the tier visit's time limit (``DisputeState.step``): a
+#: receipt waiting to be accepted (受理) and a settled case waiting for its
+#: follow-up (回访). At most one runs at a time.
+ACCEPTANCE = "acceptance"
+FOLLOW_UP = "follow_up"
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,22 @@ class DisputeState:
     outcome: str | None = None
     updated_at: datetime | None = None  # time of the latest event
     request_ids: frozenset[str] = field(default_factory=frozenset)
+    # Acceptance (受理): receipts older than the step were accepted on receipt.
+    acceptance: str = "accepted"  # pending | accepted | declined
+    # The clock of the current step (ACCEPTANCE or FOLLOW_UP), beside the tier
+    # visit's: its time limit, its notice schedule and the notices issued.
+    step: str | None = None
+    step_due_at: datetime | None = None
+    step_schedule: tuple[tuple[str, datetime], ...] = ()
+    step_notices: tuple[str, ...] = ()
+    settled_at: datetime | None = None  # when a mediation settled it (agreement reached)
+    follow_ups: int = 0
+    # 中止: while paused no clock runs; resuming moves them by the paused working time.
+    paused_at: datetime | None = None
+    pauses: int = 0
+    # 交办: handed back down by a higher tier; the visit it began is not re-elevated.
+    remands: int = 0
+    remanded: bool = False
 
     @property
     def is_open(self) -> bool:
@@ -65,15 +89,29 @@ class DisputeState:
     def overdue(self, now: datetime) -> bool:
         return self.is_open and self.due_at is not None and now > self.due_at
 
+    @property
+    def is_settled(self) -> bool:
+        return self.status == "settled"
+
+    @property
+    def is_paused(self) -> bool:
+        return self.paused_at is not None
+
     def pending(self) -> tuple[tuple[str, datetime], ...]:
         """Scheduled actions of this visit not yet taken, earliest first."""
-        if not self.is_open:
+        if not self.is_open or self.is_paused:
             return ()
         return tuple((a, t) for a, t in self.schedule if a not in self.notices)
 
+    def step_pending(self) -> tuple[tuple[str, datetime], ...]:
+        """Notices of the current step's clock (acceptance, follow-up) not yet issued."""
+        if self.step is None or self.is_paused or self.status == "closed":
+            return ()
+        return tuple((a, t) for a, t in self.step_schedule if a not in self.step_notices)
+
     def next_due_at(self) -> datetime | None:
         """When the next time-driven action falls due (None: nothing scheduled)."""
-        pending = self.pending()
+        pending = self.pending() + self.step_pending()
         return min(t for _, t in pending) if pending else None
 
     def facts(self) -> dict[str, object]:

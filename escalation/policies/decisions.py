@@ -36,3 +36,9 @@ class Escalate(Decision):
 @dataclass(frozen=True)
 class Notify(Decision):
     notice: str
+    about: str = ""  # the clock: "" the tier visit's, "acceptance" or "follow_up"
+
+
+@dataclass(frozen=True)
+class Accept(Decision):
+    """受理 by the rule book (``acceptance: {mode: auto}``)."""

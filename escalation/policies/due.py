@@ -13,7 +13,7 @@ from typing import Any
 
 from escalation.aggregates.dispute import Dispute
 from escalation.policies.decide import decide
-from escalation.policies.decisions import AssessRisk, Decision, Escalate, Notify, Route
+from escalation.policies.decisions import Accept, AssessRisk, Decision, Escalate, Notify, Route
 from escalation.policies.rulebook import RuleBook
 
 RULES_ACTOR = "rules"
@@ -69,6 +69,8 @@ def apply_decision(
             **common,
         )
     elif isinstance(decision, Notify):
-        dispute.supervise(notice=decision.notice, **common)
+        dispute.supervise(notice=decision.notice, about=decision.about, **common)
+    elif isinstance(decision, Accept):
+        dispute.accept(**common)
     else:  # pragma: no cover - a new Decision type must be wired here
         raise TypeError(f"unhandled decision {decision!r}")

@@ -21,11 +21,16 @@ from escalation.application.event_text import LINES, decided_by, describe
 from escalation.application.whatif.open_disputes import KINDS
 from escalation.policies.facts import (
     Closure,
+    Decline,
+    FollowUp,
     ManualEscalation,
     ManualNotice,
     Mediation,
+    Pause,
     Receipt,
+    Remand,
     Reopening,
+    Resume,
     apply_fact,
     register,
 )
@@ -54,6 +59,9 @@ def one_of_each(rules: RuleBook) -> list[Dispute.Event]:
         ManualEscalation(T0 + hours(3), "clerk", reason="asked by the parties"),
         Closure(T0 + hours(4), "lead", outcome="agreement", note="signed"),
         Reopening(T0 + hours(5), "follow-up", reason="payment not made"),
+        Pause(T0 + hours(5.2), "lead", reason="waiting for the appraisal"),
+        Resume(T0 + hours(5.4), "lead"),
+        Remand(T0 + hours(5.6), "lead", to_unit="c11", instructions="meet on site"),
     ):
         apply_fact(dispute, fact, rules, T0)
     s = dispute.state
@@ -69,17 +77,34 @@ def one_of_each(rules: RuleBook) -> list[Dispute.Event]:
         at=T0 + hours(6),
         recorded_at=T0,
     )
-    return cast("list[Dispute.Event]", dispute.collect_events())
+    for fact in (
+        Mediation(T0 + hours(7), "m", outcome="resolved", note="agreement signed"),
+        FollowUp(T0 + hours(8), "visitor", outcome="settled", note="paid"),
+    ):
+        apply_fact(dispute, fact, rules, T0)
+    explicit = RuleBook.from_yaml(
+        rules.text + "acceptance: {mode: explicit, within: 1 day}\n", source="explicit.yaml"
+    )
+    declined = register(explicit, receipt, T0)
+    apply_fact(declined, Decline(T0 + hours(1), "desk", reason="a court case"), explicit, T0)
+    return cast("list[Dispute.Event]", dispute.collect_events() + declined.collect_events())
 
 
 def test_the_lines_say_what_happened_never_why(small_rules: RuleBook) -> None:
     events = one_of_each(small_rules)
     assert {type(e).__name__ for e in events} == set(DISPUTE_EVENTS)
-    lines = {type(e).__name__: describe(e) for e in events}
+    lines = {type(e).__name__: describe(e) for e in reversed(events)}  # the first of each
     assert lines["Received"] == "wage_arrears from walk_in at community c11, 12 parties"
     assert lines["Mediated"] == "mediation failed at street s1"
     assert lines["Closed"].startswith("closed: agreement at ")
     assert lines["RulesApplied"].startswith("rules applied (adopt): due ")
+    assert lines["Accepted"] == "accepted (受理) at community c11"
+    assert lines["Remanded"] == "remanded district d1 → community c11"
+    assert lines["FollowedUp"] == "follow-up settled at community c11"
+    # Not accepted yet, it was not elevated (parties >= 10) before the decline.
+    assert lines["Declined"] == "declined (不予受理) at community c11"
+    settled = [e for e in events if isinstance(e, Dispute.Mediated) and e.settles]
+    assert [describe(e) for e in settled] == ["settled (agreement) at community c11"]
     for e in events:
         reason = getattr(e, "reason", "")
         assert not reason or reason not in describe(e, detail=True, rule=True), e

@@ -127,7 +127,7 @@ def add(result: OpenNow, f: Forecast) -> None:
 
 def _is_open(events: Sequence[Dispute.Event]) -> bool:
     for e in reversed(events):
-        if isinstance(e, Dispute.Closed):
+        if isinstance(e, Dispute.Closed | Dispute.Declined):
             return False
         if isinstance(e, Dispute.Reopened):
             return True
@@ -156,4 +156,5 @@ KINDS = {
     "Escalated": "escalated",
     "Supervised": "notice",
     "RulesApplied": "rules",
+    "Accepted": "accepted",
 }

@@ -206,6 +206,24 @@ class WeakSignalsModel(_Model):
     )
 
 
+class AcceptanceModel(_Model):
+    """受理: ``auto`` accepts every receipt at once (by the rule ``acceptance/auto``);
+    ``explicit`` waits for a person, with notices if nobody decides ``within``."""
+
+    mode: Literal["auto", "explicit"] = "auto"
+    within: DurationField = Duration(1, "workdays")
+    # The notices of an undecided receipt; empty: the ladder of the tier holding it.
+    notices: tuple[NoticeModel, ...] = ()
+
+
+class FollowUpModel(_Model):
+    """回访: a settled dispute is followed up ``within`` this, or gets notices."""
+
+    within: DurationField = Duration(7, "days")
+    # Empty: the ladder of the tier that settled it.
+    notices: tuple[NoticeModel, ...] = ()
+
+
 class RuleBookModel(_Model):
     version: Annotated[StrictInt, AfterValidator(_version)]
     calendar: CalendarKind = "cn-workdays"
@@ -220,6 +238,8 @@ class RuleBookModel(_Model):
     elevate: tuple[ElevateModel, ...] = ()
     routing: tuple[RoutingModel, ...] = ()
     weak_signals: WeakSignalsModel = WeakSignalsModel()
+    acceptance: AcceptanceModel = AcceptanceModel()
+    follow_up: FollowUpModel = FollowUpModel()
 
 
 #: Which model describes the mapping at a path (list indices dropped): used to
@@ -234,6 +254,10 @@ MODELS: Final[Mapping[tuple[str, ...], type[BaseModel]]] = MappingProxyType(
         ("elevate",): ElevateModel,
         ("routing",): RoutingModel,
         ("weak_signals",): WeakSignalsModel,
+        ("acceptance",): AcceptanceModel,
+        ("acceptance", "notices"): NoticeModel,
+        ("follow_up",): FollowUpModel,
+        ("follow_up", "notices"): NoticeModel,
     }
 )
 
@@ -243,6 +267,9 @@ def plain(model: RuleBookModel) -> dict[str, Any]:
 
     ``weak_signals`` only shapes the reviews: it is left out unless the file
     sets it, so rule books written before the section existed keep their version.
+    So are ``acceptance`` and ``follow_up``: their defaults are what rule books
+    written before them meant.
     """
-    unset = None if "weak_signals" in model.model_fields_set else {"weak_signals"}
-    return model.model_dump(mode="json", exclude=unset)
+    optional = {"weak_signals", "acceptance", "follow_up"}
+    unset = optional - model.model_fields_set
+    return model.model_dump(mode="json", exclude=unset or None)
