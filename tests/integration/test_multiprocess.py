@@ -32,7 +32,7 @@ from escalation.aggregates.dispute import Dispute
 from escalation.aggregates.state import DisputeState
 from escalation.errors import EscalationError
 from escalation.policies.decide import decide
-from escalation.policies.decisions import AssessRisk, Decision, Escalate, Notify, Route
+from escalation.policies.decisions import Accept, AssessRisk, Decision, Escalate, Notify, Route
 from projections.disputes import disputes, row_from_state
 from tests.helpers import SMALL_RULES, T0, read_model_rows
 
@@ -195,6 +195,8 @@ def _matches(decision: Decision, event: Dispute.Event) -> bool:
         )
     if isinstance(decision, Notify):
         return isinstance(event, Dispute.Supervised) and e.notice == decision.notice
+    if isinstance(decision, Accept):
+        return isinstance(event, Dispute.Accepted)
     return False
 
 

@@ -24,18 +24,36 @@ import pytest
 from escalation import EscalationEngine, RuleBook
 from escalation.application.audit.verify import verify
 from escalation.application.rulebook_registry import RuleBookRegistry
+from tests.helpers import drop_stale_read_models
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "old_store_v1"
 EXPECTED: dict[str, Any] = json.loads((FIXTURE / "expected.json").read_text(encoding="utf-8"))
 END = datetime.fromisoformat(EXPECTED["clock_end"])
 #: Fields the old code did not have: they read as their defaults on old records.
-NEW_FIELDS = {"claim": ""}
+# Fields added since, with the value every old dispute must read as: accepted on
+# receipt, no step clock running (an old resolved mediation closed the dispute),
+# never paused, never remanded.
+NEW_FIELDS = {
+    "claim": "",
+    "acceptance": "accepted",
+    "step": None,
+    "step_due_at": None,
+    "step_schedule": (),
+    "step_notices": (),
+    "settled_at": None,
+    "follow_ups": 0,
+    "paused_at": None,
+    "pauses": 0,
+    "remands": 0,
+    "remanded": False,
+}
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> Path:
     copy = tmp_path / "old.db"
     shutil.copyfile(FIXTURE / "escalation.db", copy)
+    drop_stale_read_models(copy)
     return copy
 
 
