@@ -26,7 +26,9 @@ from escalation.policies.rulebook import (
 # Tie-break for decisions taking effect at the same instant.
 _ORDER: Final = MappingProxyType({Accept: -1, AssessRisk: 0, Route: 1, Escalate: 2, Notify: 2})
 #: The step clocks' names as reasons say them.
-_STEP_NAMES: Final = MappingProxyType({ACCEPTANCE: "acceptance (受理)", FOLLOW_UP: "follow-up (回访)"})
+_STEP_NAMES: Final = MappingProxyType(
+    {ACCEPTANCE: "acceptance (受理)", FOLLOW_UP: "follow-up (回访)"}
+)
 
 
 def tier_entry(

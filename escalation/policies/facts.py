@@ -288,7 +288,7 @@ def record_lifecycle(dispute: Dispute, fact: Fact, rules: RuleBook, recorded_at:
         dispute.decline(reason=fact.reason, **common)
     elif isinstance(fact, FollowUp):
         dispute.follow_up(outcome=fact.outcome, note=fact.note, **common)
-        after = {"actor": fact.actor, "at": fact.at, "recorded_at": recorded_at}
+        after: dict[str, Any] = {"actor": fact.actor, "at": fact.at, "recorded_at": recorded_at}
         if fact.outcome == "settled":  # the agreement held: 案结事了
             dispute.close(outcome="resolved", note=fact.note, **after)
         else:  # back to the unit that settled it, with a new time limit
@@ -364,7 +364,10 @@ def _resume(dispute: Dispute, fact: Resume, rules: RuleBook, recorded_at: dateti
 
 def _hours(span: timedelta) -> str:
     hours = span.total_seconds() / 3600
-    return f"{hours / 24:g} working days" if hours % 24 == 0 else f"{hours:.1f} hours"
+    if hours and hours % 24 == 0:
+        days = hours / 24
+        return f"{days:g} working day" + ("" if days == 1 else "s")
+    return f"{round(hours, 1):g} hours"
 
 
 _RECORDED_AS: dict[type[Fact], tuple[type[Dispute.Event], str, tuple[str, ...]]] = {

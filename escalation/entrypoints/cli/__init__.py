@@ -9,7 +9,15 @@ from __future__ import annotations
 from rich.console import Console
 from rich.text import Text
 
-from escalation.entrypoints.cli import audit, demo, disputes, imports, rules, service
+from escalation.entrypoints.cli import (
+    audit,
+    demo,
+    disputes,
+    imports,
+    lifecycle,
+    rules,
+    service,
+)
 from escalation.entrypoints.cli.options import app, errors
 from escalation.errors import EscalationError
 
@@ -19,6 +27,7 @@ __all__ = [
     "demo",
     "disputes",
     "imports",
+    "lifecycle",
     "main",
     "print_error",
     "rules",

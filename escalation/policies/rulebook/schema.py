@@ -207,8 +207,11 @@ class WeakSignalsModel(_Model):
 
 
 class AcceptanceModel(_Model):
-    """受理: ``auto`` accepts every receipt at once (by the rule ``acceptance/auto``);
-    ``explicit`` waits for a person, with notices if nobody decides ``within``."""
+    """受理: how receipts are accepted.
+
+    ``auto`` accepts every receipt at once (by the rule ``acceptance/auto``);
+    ``explicit`` waits for a person, with notices if nobody decides ``within``.
+    """
 
     mode: Literal["auto", "explicit"] = "auto"
     within: DurationField = Duration(1, "workdays")
