@@ -415,8 +415,9 @@ class Dispute(Aggregate):
         request_id: str | None
 
         def apply(self, aggregate: Dispute) -> None:
+            # The Closed or Reopened recorded with it ends the follow-up clock.
             s = aggregate.state
-            self.advance(aggregate, follow_ups=s.follow_ups + 1, **_STEP_CLEARED)
+            self.advance(aggregate, follow_ups=s.follow_ups + 1)
             self.remember_request(aggregate, self.request_id)
 
     class Paused(Event):
@@ -637,11 +638,7 @@ class Dispute(Aggregate):
             )
         self._check(at, what="mediate")
         self._check_running("mediate")
-        if self.state.acceptance == "pending":
-            raise IllegalTransition(
-                f"cannot mediate dispute {self.state.id}: it has not been accepted (受理) yet; "
-                "accept it first, or decline it"
-            )
+        self._check_accepted("mediate")
         if outcome == "resolved" and follow_up_due_at is None:
             raise InvalidInput("a resolved mediation needs the follow-up's due time")
         self.trigger_event(
@@ -657,6 +654,15 @@ class Dispute(Aggregate):
             follow_up_due_at=follow_up_due_at if outcome == "resolved" else None,
             follow_up_schedule=list(follow_up_schedule) if outcome == "resolved" else [],
         )
+
+    def _check_accepted(self, what: str) -> None:
+        """Refuse ``what`` on a receipt not accepted yet (受理 comes first)."""
+        s = self.state
+        if s.acceptance == "pending":
+            raise IllegalTransition(
+                f"cannot {what} dispute {s.id}: it has not been accepted (受理) yet; "
+                "accept it first, or decline it"
+            )
 
     def _check_running(self, what: str) -> None:
         """Refuse ``what`` while the dispute is paused (中止)."""
@@ -687,6 +693,7 @@ class Dispute(Aggregate):
         """Move the dispute up to ``to_unit``; ``tiers`` is the order, lowest first."""
         self._check(at, what="escalate")
         self._check_running("escalate")
+        self._check_accepted("escalate")
         s = self.state
         if mode not in ESCALATION_MODES:
             raise InvalidInput(f"unknown escalation mode {mode!r}; use stepwise or elevated")
@@ -994,6 +1001,7 @@ class Dispute(Aggregate):
         """交办 down to ``to_unit``; ``below`` says the caller found it under the holder."""
         self._check(at, what="remand")
         self._check_running("remand")
+        self._check_accepted("remand")
         s = self.state
         if not below:
             raise IllegalTransition(
