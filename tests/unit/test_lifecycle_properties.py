@@ -63,9 +63,7 @@ KINDS = [
 plans = st.lists(
     st.tuples(st.sampled_from(KINDS), st.floats(0, 100), st.integers(0, 11)), max_size=25
 )
-receipts = st.tuples(
-    st.sampled_from(UNITS), st.integers(1, 50), st.sampled_from(AUTO.categories)
-)
+receipts = st.tuples(st.sampled_from(UNITS), st.integers(1, 50), st.sampled_from(AUTO.categories))
 books = st.sampled_from([AUTO, EXPLICIT])
 
 
