@@ -18,6 +18,7 @@ from escalation.application.whatif.replay_rules import memoised
 from escalation.errors import EscalationError
 from escalation.policies.due import apply_due
 from escalation.policies.facts import (
+    Acceptance,
     Closure,
     Fact,
     FollowUp,
@@ -306,3 +307,41 @@ def test_under_any_limit_every_fact_is_applied_or_reported_and_tiers_only_go_up(
         elif isinstance(e, Dispute.Remanded):  # handed down on purpose: up again from there
             assert candidate.tier_index(e.to_tier) < rank
             rank = candidate.tier_index(e.to_tier)
+
+
+EXPLICIT = RuleBook.from_yaml(
+    SMALL_RULES + "acceptance: {mode: explicit, within: 1 day}\n", source="explicit.yaml"
+)
+
+
+def test_auto_acceptance_is_a_decision_the_candidate_re_decides() -> None:
+    d = received()
+    apply_fact(d, Mediation(T0 + hours(5), "m", outcome="failed"), RULES, T0)
+    horizon = T0 + hours(30)
+    events = history(d, horizon)
+    assert [e.by_rule for e in events if isinstance(e, Dispute.Accepted)] == [True]
+
+    out = replay(facts_of(events), EXPLICIT, horizon)
+
+    # Under explicit acceptance nobody accepted it: it waits, with the acceptance
+    # ladder's notices, and the mediation is refused and reported.
+    assert not any(isinstance(e, Dispute.Accepted) for e in out.events)
+    assert out.dispute is not None and out.dispute.state.acceptance == "pending"
+    assert [(n.event, n.kind) for n in out.notes] == [("Mediated", "dropped")]
+    assert "not been accepted" in out.notes[0].detail
+    about = [e.about for e in out.events if isinstance(e, Dispute.Supervised)]
+    assert about[:2] == ["acceptance", "acceptance"]
+
+
+def test_a_persons_acceptance_replays_and_is_dropped_where_the_rules_accept() -> None:
+    receipt = Receipt("c11", "family", "walk_in", "s", T0, actor="intake")
+    d = open_dispute(EXPLICIT, uuid4(), receipt, T0)
+    apply_fact(d, Acceptance(T0 + hours(2), "desk"), EXPLICIT, T0)
+    apply_fact(d, Mediation(T0 + hours(5), "m", outcome="failed"), EXPLICIT, T0)
+    events = cast("list[Dispute.Event]", d.collect_events())
+    horizon = T0 + hours(6)
+    same = replay(facts_of(events), EXPLICIT, horizon)
+    assert summarise(same.events, horizon) == summarise(events, horizon)
+    auto = replay(facts_of(events), RULES, horizon)
+    assert [(n.event, n.kind) for n in auto.notes] == [("Accepted", "dropped")]
+    assert [e.by_rule for e in auto.events if isinstance(e, Dispute.Accepted)] == [True]
