@@ -331,6 +331,7 @@ class Dispute(Aggregate):
                 status="closed",
                 closed_at=self.timestamp,
                 outcome=self.outcome,
+                paused_at=None,  # a close ends a pause too
                 **_STEP_CLEARED,
             )
             self.remember_request(aggregate, self.request_id)
