@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Final
 
 from escalation.aggregates.dispute import Dispute
+from escalation.aggregates.lifecycle import LIFECYCLE_EVENTS
 from escalation.aggregates.rulebook_log import RuleBookLog
 from escalation.aggregates.rules_applied import RulesApplied
 
@@ -29,12 +30,7 @@ STORED_CLASSES: Final[tuple[type, ...]] = (
     Dispute.Closed,
     Dispute.Reopened,
     RulesApplied,
-    Dispute.Accepted,
-    Dispute.Declined,
-    Dispute.FollowedUp,
-    Dispute.Paused,
-    Dispute.Resumed,
-    Dispute.Remanded,
+    *LIFECYCLE_EVENTS,
     RuleBookLog,
     RuleBookLog.Opened,
     RuleBookLog.Stored,
@@ -86,14 +82,7 @@ LEGACY_TOPICS: Final[Mapping[str, type]] = MappingProxyType(
 
 
 #: The classes added after stable names existed: no log holds them under a module path.
-SINCE_STABLE_NAMES: Final[tuple[type, ...]] = (
-    Dispute.Accepted,
-    Dispute.Declined,
-    Dispute.FollowedUp,
-    Dispute.Paused,
-    Dispute.Resumed,
-    Dispute.Remanded,
-)
+SINCE_STABLE_NAMES: Final[tuple[type, ...]] = LIFECYCLE_EVENTS
 
 
 def class_versions() -> dict[str, int]:

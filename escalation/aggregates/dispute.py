@@ -10,9 +10,10 @@ event, so history replays the same forever, whatever the rules become.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Final
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -30,8 +31,6 @@ CLOSE_OUTCOMES = (
     "declined",
 )
 ESCALATION_MODES = ("stepwise", "elevated")
-#: What a follow-up (回访) finds: the agreement held (案结事了) or it did not.
-FOLLOW_UP_OUTCOMES = ("settled", "unsettled")
 
 Schedule = Sequence[tuple[str, datetime]]
 
@@ -47,15 +46,17 @@ def require_aware(name: str, value: datetime) -> None:
 
 
 #: What ending a step's clock (acceptance, follow-up) sets.
-_STEP_CLEARED: dict[str, Any] = {
-    "step": None,
-    "step_due_at": None,
-    "step_schedule": (),
-    "step_notices": (),
-}
+STEP_CLEARED: Final[Mapping[str, Any]] = MappingProxyType(
+    {
+        "step": None,
+        "step_due_at": None,
+        "step_schedule": (),
+        "step_notices": (),
+    }
+)
 
 
-def _schedule(raw: Schedule) -> tuple[tuple[str, datetime], ...]:
+def as_schedule(raw: Schedule) -> tuple[tuple[str, datetime], ...]:
     # JSON gives lists back for tuples: normalise on the way in.
     return tuple((str(a), t) for a, t in raw)
 
@@ -167,7 +168,7 @@ class Dispute(Aggregate):
                 received_unit=self.unit,
                 tier_entered_at=self.timestamp,
                 due_at=self.due_at,
-                schedule=_schedule(self.schedule),
+                schedule=as_schedule(self.schedule),
                 updated_at=self.timestamp,
             )
             if self.acceptance_due_at is not None:  # waits for 受理 (or a rule accepts it)
@@ -176,7 +177,7 @@ class Dispute(Aggregate):
                     acceptance="pending",
                     step=ACCEPTANCE,
                     step_due_at=self.acceptance_due_at,
-                    step_schedule=_schedule(self.acceptance_schedule),
+                    step_schedule=as_schedule(self.acceptance_schedule),
                 )
             self.remember_request(aggregate, self.request_id)
 
@@ -243,7 +244,7 @@ class Dispute(Aggregate):
                     settled_at=self.timestamp,
                     step=FOLLOW_UP,
                     step_due_at=self.follow_up_due_at,
-                    step_schedule=_schedule(self.follow_up_schedule),
+                    step_schedule=as_schedule(self.follow_up_schedule),
                     step_notices=(),
                 )
             self.remember_request(aggregate, self.request_id)
@@ -275,7 +276,7 @@ class Dispute(Aggregate):
                 visit=s.visit + 1,
                 tier_entered_at=self.timestamp,
                 due_at=self.due_at,
-                schedule=_schedule(self.schedule),
+                schedule=as_schedule(self.schedule),
                 notices=(),
                 remanded=False,
             )
@@ -332,7 +333,7 @@ class Dispute(Aggregate):
                 closed_at=self.timestamp,
                 outcome=self.outcome,
                 paused_at=None,  # a close ends a pause too
-                **_STEP_CLEARED,
+                **STEP_CLEARED,
             )
             self.remember_request(aggregate, self.request_id)
 
@@ -359,139 +360,11 @@ class Dispute(Aggregate):
                 visit=s.visit + 1,
                 tier_entered_at=self.timestamp,
                 due_at=self.due_at,
-                schedule=_schedule(self.schedule),
+                schedule=as_schedule(self.schedule),
                 notices=(),
                 paused_at=None,
                 remanded=False,
-                **_STEP_CLEARED,
-            )
-            self.remember_request(aggregate, self.request_id)
-
-    class Accepted(Event):
-        """受理: the receipt is taken on (by a person, or by the rule ``acceptance/auto``)."""
-
-        TOPIC = "escalation/Dispute.Accepted"
-
-        unit: str
-        tier: str
-        rule_id: str | None
-        rules_version: str
-        reason: str
-        request_id: str | None
-
-        def apply(self, aggregate: Dispute) -> None:
-            self.advance(aggregate, acceptance="accepted", **_STEP_CLEARED)
-            self.remember_request(aggregate, self.request_id)
-
-    class Declined(Event):
-        """不予受理: the receipt is refused; the dispute ends, outcome ``declined``."""
-
-        TOPIC = "escalation/Dispute.Declined"
-
-        unit: str
-        tier: str
-        reason: str
-        request_id: str | None
-
-        def apply(self, aggregate: Dispute) -> None:
-            self.advance(
-                aggregate,
-                acceptance="declined",
-                status="closed",
-                closed_at=self.timestamp,
-                outcome="declined",
-                **_STEP_CLEARED,
-            )
-            self.remember_request(aggregate, self.request_id)
-
-    class FollowedUp(Event):
-        """回访: whether a settled agreement held. A Closed or a Reopened follows it."""
-
-        TOPIC = "escalation/Dispute.FollowedUp"
-
-        outcome: str  # settled | unsettled
-        unit: str
-        tier: str
-        note: str
-        request_id: str | None
-
-        def apply(self, aggregate: Dispute) -> None:
-            # The Closed or Reopened recorded with it ends the follow-up clock.
-            s = aggregate.state
-            self.advance(aggregate, follow_ups=s.follow_ups + 1)
-            self.remember_request(aggregate, self.request_id)
-
-    class Paused(Event):
-        """中止: every clock of the dispute stops until it is resumed."""
-
-        TOPIC = "escalation/Dispute.Paused"
-
-        unit: str
-        tier: str
-        reason: str
-        request_id: str | None
-
-        def apply(self, aggregate: Dispute) -> None:
-            s = aggregate.state
-            self.advance(aggregate, paused_at=self.timestamp, pauses=s.pauses + 1)
-            self.remember_request(aggregate, self.request_id)
-
-    class Resumed(Event):
-        """The clocks run again, each deadline moved by the paused working time."""
-
-        TOPIC = "escalation/Dispute.Resumed"
-
-        unit: str
-        tier: str
-        paused_at: datetime
-        paused_seconds: float  # working time paused, in seconds
-        reason: str  # what moved, for the why-trail
-        due_at: datetime | None
-        schedule: list[tuple[str, datetime]]
-        step_due_at: datetime | None
-        step_schedule: list[tuple[str, datetime]]
-        request_id: str | None
-
-        def apply(self, aggregate: Dispute) -> None:
-            self.advance(
-                aggregate,
-                paused_at=None,
-                due_at=self.due_at,
-                schedule=_schedule(self.schedule),
-                step_due_at=self.step_due_at,
-                step_schedule=_schedule(self.step_schedule),
-            )
-            self.remember_request(aggregate, self.request_id)
-
-    class Remanded(Event):
-        """交办: a higher tier hands the case down to a unit below it, with instructions."""
-
-        TOPIC = "escalation/Dispute.Remanded"
-
-        from_unit: str
-        from_tier: str
-        to_unit: str
-        to_tier: str
-        instructions: str
-        due_at: datetime
-        schedule: list[tuple[str, datetime]]
-        rules_version: str
-        request_id: str | None
-
-        def apply(self, aggregate: Dispute) -> None:
-            s = aggregate.state
-            self.advance(
-                aggregate,
-                unit=self.to_unit,
-                tier=self.to_tier,
-                remands=s.remands + 1,
-                remanded=True,
-                attempts=0,
-                visit=s.visit + 1,
-                tier_entered_at=self.timestamp,
-                due_at=self.due_at,
-                schedule=_schedule(self.schedule),
-                notices=(),
+                **STEP_CLEARED,
             )
             self.remember_request(aggregate, self.request_id)
 
@@ -656,6 +529,24 @@ class Dispute(Aggregate):
             follow_up_schedule=list(follow_up_schedule) if outcome == "resolved" else [],
         )
 
+    def check_action(
+        self, at: datetime, *, what: str, must_be_open: bool = True, settled_ok: bool = False
+    ) -> None:
+        """Refuse ``what`` at ``at`` if the dispute's state or time does not allow it.
+
+        Open (or settled, with ``settled_ok``) unless ``must_be_open`` is False,
+        and never before its latest event: what every command checks first.
+        """
+        self._check(at, what=what, must_be_open=must_be_open, settled_ok=settled_ok)
+
+    def check_accepted(self, what: str) -> None:
+        """Refuse ``what`` on a receipt not accepted yet."""
+        self._check_accepted(what)
+
+    def check_running(self, what: str) -> None:
+        """Refuse ``what`` while the dispute is paused."""
+        self._check_running(what)
+
     def _check_accepted(self, what: str) -> None:
         """Refuse ``what`` on a receipt not accepted yet (受理 comes first)."""
         s = self.state
@@ -811,6 +702,11 @@ class Dispute(Aggregate):
             raise IllegalTransition(
                 f"dispute {self.state.id} is open; only a closed or settled one reopens"
             )
+        if self.state.acceptance == "declined":
+            raise IllegalTransition(
+                f"dispute {self.state.id} was declined (不予受理): it was never taken on, so "
+                "it does not reopen; register it again if it now falls within the remit"
+            )
         self.trigger_event(
             event_class=self.Reopened,
             timestamp=at,
@@ -819,207 +715,6 @@ class Dispute(Aggregate):
             unit=self.state.unit,
             tier=self.state.tier,
             reason=reason,
-            due_at=due_at,
-            schedule=list(schedule),
-            rules_version=rules_version,
-            request_id=request_id,
-        )
-
-    # ------------------------------------------------- acceptance, follow-up,
-    # ------------------------------------------------- pauses and remands
-
-    def accept(
-        self,
-        *,
-        rule_id: str | None,
-        rules_version: str,
-        reason: str,
-        actor: str,
-        at: datetime,
-        recorded_at: datetime,
-        request_id: str | None = None,
-    ) -> None:
-        """受理: take on a receipt that waits for acceptance."""
-        self._check(at, what="accept")
-        self._check_running("accept")
-        self._check_pending("accept")
-        self.trigger_event(
-            event_class=self.Accepted,
-            timestamp=at,
-            actor=actor,
-            recorded_at=recorded_at,
-            unit=self.state.unit,
-            tier=self.state.tier,
-            rule_id=rule_id,
-            rules_version=rules_version,
-            reason=reason,
-            request_id=request_id,
-        )
-
-    def decline(
-        self,
-        *,
-        reason: str,
-        actor: str,
-        at: datetime,
-        recorded_at: datetime,
-        request_id: str | None = None,
-    ) -> None:
-        """不予受理: refuse a receipt that waits for acceptance; the dispute ends."""
-        self._check(at, what="decline")
-        self._check_running("decline")
-        self._check_pending("decline")
-        self.trigger_event(
-            event_class=self.Declined,
-            timestamp=at,
-            actor=actor,
-            recorded_at=recorded_at,
-            unit=self.state.unit,
-            tier=self.state.tier,
-            reason=reason,
-            request_id=request_id,
-        )
-
-    def _check_pending(self, what: str) -> None:
-        s = self.state
-        if s.acceptance != "pending":
-            raise IllegalTransition(
-                f"cannot {what} dispute {s.id}: it was already {s.acceptance}; only a receipt "
-                "waiting for acceptance (受理) can be accepted or declined"
-            )
-
-    def follow_up(
-        self,
-        *,
-        outcome: str,
-        note: str,
-        actor: str,
-        at: datetime,
-        recorded_at: datetime,
-        request_id: str | None = None,
-    ) -> None:
-        """回访 on a settled dispute; the caller then closes or reopens it."""
-        if outcome not in FOLLOW_UP_OUTCOMES:
-            raise InvalidInput(
-                f"unknown follow-up outcome {outcome!r}; use one of {', '.join(FOLLOW_UP_OUTCOMES)}"
-            )
-        self._check(at, must_be_open=False, what="follow up")
-        s = self.state
-        if not s.is_settled:
-            state = "open: it is still being handled" if s.is_open else f"closed ({s.outcome})"
-            raise IllegalTransition(
-                f"cannot follow up dispute {s.id}: it is {state}; only a settled dispute "
-                "(a mediation reached an agreement) gets a follow-up (回访)"
-            )
-        self.trigger_event(
-            event_class=self.FollowedUp,
-            timestamp=at,
-            actor=actor,
-            recorded_at=recorded_at,
-            outcome=outcome,
-            unit=s.unit,
-            tier=s.tier,
-            note=note,
-            request_id=request_id,
-        )
-
-    def pause(
-        self,
-        *,
-        reason: str,
-        actor: str,
-        at: datetime,
-        recorded_at: datetime,
-        request_id: str | None = None,
-    ) -> None:
-        """中止: stop every clock of an open dispute."""
-        self._check(at, what="pause")
-        self._check_running("pause")
-        self.trigger_event(
-            event_class=self.Paused,
-            timestamp=at,
-            actor=actor,
-            recorded_at=recorded_at,
-            unit=self.state.unit,
-            tier=self.state.tier,
-            reason=reason,
-            request_id=request_id,
-        )
-
-    def resume(
-        self,
-        *,
-        paused_seconds: float,
-        reason: str,
-        due_at: datetime | None,
-        schedule: Schedule,
-        step_due_at: datetime | None,
-        step_schedule: Schedule,
-        actor: str,
-        at: datetime,
-        recorded_at: datetime,
-        request_id: str | None = None,
-    ) -> None:
-        """Restart the clocks; the caller moved each deadline by the paused working time."""
-        self._check(at, what="resume")
-        s = self.state
-        if s.paused_at is None:
-            raise IllegalTransition(f"cannot resume dispute {s.id}: it is not paused")
-        if paused_seconds < 0:
-            raise InvalidInput("the paused working time cannot be negative")
-        self.trigger_event(
-            event_class=self.Resumed,
-            timestamp=at,
-            actor=actor,
-            recorded_at=recorded_at,
-            unit=s.unit,
-            tier=s.tier,
-            paused_at=s.paused_at,
-            paused_seconds=float(paused_seconds),
-            reason=reason,
-            due_at=due_at,
-            schedule=list(schedule),
-            step_due_at=step_due_at,
-            step_schedule=list(step_schedule),
-            request_id=request_id,
-        )
-
-    def remand(
-        self,
-        *,
-        to_unit: str,
-        to_tier: str,
-        below: bool,
-        instructions: str,
-        due_at: datetime,
-        schedule: Schedule,
-        rules_version: str,
-        actor: str,
-        at: datetime,
-        recorded_at: datetime,
-        request_id: str | None = None,
-    ) -> None:
-        """交办 down to ``to_unit``; ``below`` says the caller found it under the holder."""
-        self._check(at, what="remand")
-        self._check_running("remand")
-        self._check_accepted("remand")
-        s = self.state
-        if not below:
-            raise IllegalTransition(
-                f"cannot remand dispute {s.id} to {to_unit} ({to_tier}): it is not a unit "
-                f"below {s.tier} {s.unit}, which holds the dispute; a case is handed back "
-                "down only to a unit under the one holding it"
-            )
-        self.trigger_event(
-            event_class=self.Remanded,
-            timestamp=at,
-            actor=actor,
-            recorded_at=recorded_at,
-            from_unit=s.unit,
-            from_tier=s.tier,
-            to_unit=to_unit,
-            to_tier=to_tier,
-            instructions=instructions,
             due_at=due_at,
             schedule=list(schedule),
             rules_version=rules_version,

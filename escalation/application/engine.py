@@ -18,7 +18,8 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from escalation.adapters.logs import log_events, to_log, to_log_batch
-from escalation.aggregates.dispute import FOLLOW_UP_OUTCOMES, Dispute
+from escalation.aggregates.dispute import Dispute
+from escalation.aggregates.lifecycle import FOLLOW_UP_OUTCOMES
 from escalation.aggregates.rebuild import rebuild
 from escalation.aggregates.rules_applied import InFlight
 from escalation.aggregates.state import DisputeState

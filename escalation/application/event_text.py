@@ -27,6 +27,7 @@ from collections.abc import Callable
 from datetime import UTC
 from typing import Any
 
+from escalation.aggregates import lifecycle
 from escalation.aggregates.dispute import Dispute
 from escalation.aggregates.rules_applied import RulesApplied
 
@@ -103,10 +104,10 @@ LINES: dict[type[Dispute.Event], Callable[[Any, bool], str]] = {
     Dispute.Closed: lambda e, detail: f"closed: {e.outcome} at {_at(e)}{_note(e, detail)}",
     Dispute.Reopened: lambda e, detail: f"reopened at {_at(e)}",
     RulesApplied: _rules_applied,
-    Dispute.Accepted: lambda e, detail: f"accepted (受理) at {_at(e)}",
-    Dispute.Declined: lambda e, detail: f"declined (不予受理) at {_at(e)}",
-    Dispute.FollowedUp: lambda e, detail: f"follow-up {e.outcome} at {_at(e)}{_note(e, detail)}",
-    Dispute.Paused: lambda e, detail: f"paused (中止) at {_at(e)}",
-    Dispute.Resumed: lambda e, detail: f"resumed at {_at(e)}",
-    Dispute.Remanded: _remanded,
+    lifecycle.Accepted: lambda e, detail: f"accepted (受理) at {_at(e)}",
+    lifecycle.Declined: lambda e, detail: f"declined (不予受理) at {_at(e)}",
+    lifecycle.FollowedUp: lambda e, detail: f"follow-up {e.outcome} at {_at(e)}{_note(e, detail)}",
+    lifecycle.Paused: lambda e, detail: f"paused (中止) at {_at(e)}",
+    lifecycle.Resumed: lambda e, detail: f"resumed at {_at(e)}",
+    lifecycle.Remanded: _remanded,
 }

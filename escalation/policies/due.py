@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from escalation.aggregates.dispute import Dispute
+from escalation.aggregates.lifecycle import accept
 from escalation.policies.decide import decide
 from escalation.policies.decisions import Accept, AssessRisk, Decision, Escalate, Notify, Route
 from escalation.policies.rulebook import RuleBook
@@ -71,6 +72,6 @@ def apply_decision(
     elif isinstance(decision, Notify):
         dispute.supervise(notice=decision.notice, about=decision.about, **common)
     elif isinstance(decision, Accept):
-        dispute.accept(**common)
+        accept(dispute, **common)
     else:  # pragma: no cover - a new Decision type must be wired here
         raise TypeError(f"unhandled decision {decision!r}")

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
+from escalation.aggregates import lifecycle
 from escalation.aggregates.dispute import Dispute
 from escalation.aggregates.times import as_utc
 from escalation.errors import RequestConflict
@@ -278,16 +279,17 @@ def record_lifecycle(dispute: Dispute, fact: Fact, rules: RuleBook, recorded_at:
     }
     s = dispute.state
     if isinstance(fact, Acceptance):
-        dispute.accept(
+        lifecycle.accept(
+            dispute,
             rule_id=None,
             rules_version=rules.version,
             reason=f"accepted (受理) by {fact.actor}",
             **common,
         )
     elif isinstance(fact, Decline):
-        dispute.decline(reason=fact.reason, **common)
+        lifecycle.decline(dispute, reason=fact.reason, **common)
     elif isinstance(fact, FollowUp):
-        dispute.follow_up(outcome=fact.outcome, note=fact.note, **common)
+        lifecycle.follow_up(dispute, outcome=fact.outcome, note=fact.note, **common)
         after: dict[str, Any] = {"actor": fact.actor, "at": fact.at, "recorded_at": recorded_at}
         if fact.outcome == "settled":  # the agreement held: 案结事了
             dispute.close(outcome="resolved", note=fact.note, **after)
@@ -302,13 +304,14 @@ def record_lifecycle(dispute: Dispute, fact: Fact, rules: RuleBook, recorded_at:
                 **after,
             )
     elif isinstance(fact, Pause):
-        dispute.pause(reason=fact.reason, **common)
+        lifecycle.pause(dispute, reason=fact.reason, **common)
     elif isinstance(fact, Resume):
         _resume(dispute, fact, rules, recorded_at)
     elif isinstance(fact, Remand):
         target = rules.unit(fact.to_unit)  # an unknown unit: refused with close matches
         due, schedule = tier_entry(rules, target.id, fact.at)
-        dispute.remand(
+        lifecycle.remand(
+            dispute,
             to_unit=target.id,
             to_tier=target.tier,
             below=is_below(rules, target.id, s.unit),
@@ -348,7 +351,8 @@ def _resume(dispute: Dispute, fact: Resume, rules: RuleBook, recorded_at: dateti
         f"time limit moved from {s.due_at.isoformat() if s.due_at else '-'} "
         f"to {due.isoformat() if due else '-'}"
     )
-    dispute.resume(
+    lifecycle.resume(
+        dispute,
         paused_seconds=paused.total_seconds(),
         reason=reason,
         due_at=due,
@@ -376,12 +380,12 @@ _RECORDED_AS: dict[type[Fact], tuple[type[Dispute.Event], str, tuple[str, ...]]]
     ManualNotice: (Dispute.Supervised, "supervise", ("notice", "reason")),
     Closure: (Dispute.Closed, "close", ("outcome", "note")),
     Reopening: (Dispute.Reopened, "reopen", ("reason",)),
-    Acceptance: (Dispute.Accepted, "accept", ()),
-    Decline: (Dispute.Declined, "decline", ("reason",)),
-    FollowUp: (Dispute.FollowedUp, "follow_up", ("outcome", "note")),
-    Pause: (Dispute.Paused, "pause", ("reason",)),
-    Resume: (Dispute.Resumed, "resume", ()),
-    Remand: (Dispute.Remanded, "remand", ("to_unit", "instructions")),
+    Acceptance: (lifecycle.Accepted, "accept", ()),
+    Decline: (lifecycle.Declined, "decline", ("reason",)),
+    FollowUp: (lifecycle.FollowedUp, "follow_up", ("outcome", "note")),
+    Pause: (lifecycle.Paused, "pause", ("reason",)),
+    Resume: (lifecycle.Resumed, "resume", ()),
+    Remand: (lifecycle.Remanded, "remand", ("to_unit", "instructions")),
 }
 
 

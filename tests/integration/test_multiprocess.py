@@ -28,6 +28,7 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError
 
 from escalation import EscalationEngine, RuleBook
+from escalation.aggregates import lifecycle
 from escalation.aggregates.dispute import Dispute
 from escalation.aggregates.state import DisputeState
 from escalation.errors import EscalationError
@@ -196,7 +197,7 @@ def _matches(decision: Decision, event: Dispute.Event) -> bool:
     if isinstance(decision, Notify):
         return isinstance(event, Dispute.Supervised) and e.notice == decision.notice
     if isinstance(decision, Accept):
-        return isinstance(event, Dispute.Accepted)
+        return isinstance(event, lifecycle.Accepted)
     return False
 
 

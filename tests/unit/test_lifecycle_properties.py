@@ -14,6 +14,7 @@ from uuid import uuid4
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from escalation.aggregates import lifecycle
 from escalation.aggregates.dispute import Dispute
 from escalation.aggregates.state import FOLLOW_UP, DisputeState
 from escalation.errors import EscalationError
@@ -147,7 +148,7 @@ def test_a_pause_never_makes_a_deadline_earlier(
 ) -> None:
     _, events = run(rules, receipt, plan)
     for event, before in states(events):
-        if not isinstance(event, Dispute.Resumed):
+        if not isinstance(event, lifecycle.Resumed):
             continue
         assert before is not None and before.paused_at is not None
         assert event.paused_seconds >= 0
@@ -172,9 +173,9 @@ def test_nothing_is_decided_while_paused_and_nothing_moves_an_unaccepted_receipt
             continue
         if before.paused_at is not None:
             assert not event.by_rule, f"{type(event).__name__} decided while paused"
-        if isinstance(event, Dispute.Escalated | Dispute.Remanded | Dispute.Mediated):
+        if isinstance(event, Dispute.Escalated | lifecycle.Remanded | Dispute.Mediated):
             assert before.acceptance == "accepted"
-        if isinstance(event, Dispute.Declined):
+        if isinstance(event, lifecycle.Declined):
             assert before.acceptance == "pending" and before.escalations == 0
 
 
@@ -185,7 +186,7 @@ def test_a_remand_goes_down_the_tree_from_the_holder(
 ) -> None:
     _, events = run(rules, receipt, plan)
     for event, before in states(events):
-        if isinstance(event, Dispute.Remanded):
+        if isinstance(event, lifecycle.Remanded):
             assert before is not None and event.from_unit == before.unit
             unit = rules.unit(event.to_unit)
             while unit.parent is not None and unit.parent != event.from_unit:

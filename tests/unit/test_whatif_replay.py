@@ -11,6 +11,7 @@ from uuid import uuid4
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from escalation.aggregates import lifecycle
 from escalation.aggregates.dispute import CLOSE_OUTCOMES, MEDIATION_OUTCOMES, Dispute
 from escalation.application.whatif.outcome import Move, differences, summarise
 from escalation.application.whatif.replay import facts_of, replay
@@ -289,7 +290,7 @@ def test_under_any_limit_every_fact_is_applied_or_reported_and_tiers_only_go_up(
     applied = [e for e in out.events if not e.by_rule]
     dropped = [n for n in out.notes if n.kind == "dropped"]
     paired = sum(  # a follow-up's Closed or Reopened comes with it, not on its own
-        isinstance(a, Dispute.FollowedUp)
+        isinstance(a, lifecycle.FollowedUp)
         and isinstance(b, Dispute.Closed | Dispute.Reopened)
         and a.occurred_at == b.occurred_at
         for a, b in pairwise(facts)
@@ -304,7 +305,7 @@ def test_under_any_limit_every_fact_is_applied_or_reported_and_tiers_only_go_up(
             rank = candidate.tier_index(e.to_tier)
         elif isinstance(e, Dispute.Received):
             rank = candidate.tier_index(e.tier)
-        elif isinstance(e, Dispute.Remanded):  # handed down on purpose: up again from there
+        elif isinstance(e, lifecycle.Remanded):  # handed down on purpose: up again from there
             assert candidate.tier_index(e.to_tier) < rank
             rank = candidate.tier_index(e.to_tier)
 
@@ -319,13 +320,13 @@ def test_auto_acceptance_is_a_decision_the_candidate_re_decides() -> None:
     apply_fact(d, Mediation(T0 + hours(5), "m", outcome="failed"), RULES, T0)
     horizon = T0 + hours(30)
     events = history(d, horizon)
-    assert [e.by_rule for e in events if isinstance(e, Dispute.Accepted)] == [True]
+    assert [e.by_rule for e in events if isinstance(e, lifecycle.Accepted)] == [True]
 
     out = replay(facts_of(events), EXPLICIT, horizon)
 
     # Under explicit acceptance nobody accepted it: it waits, with the acceptance
     # ladder's notices, and the mediation is refused and reported.
-    assert not any(isinstance(e, Dispute.Accepted) for e in out.events)
+    assert not any(isinstance(e, lifecycle.Accepted) for e in out.events)
     assert out.dispute is not None and out.dispute.state.acceptance == "pending"
     assert [(n.event, n.kind) for n in out.notes] == [("Mediated", "dropped")]
     assert "not been accepted" in out.notes[0].detail
@@ -344,4 +345,4 @@ def test_a_persons_acceptance_replays_and_is_dropped_where_the_rules_accept() ->
     assert summarise(same.events, horizon) == summarise(events, horizon)
     auto = replay(facts_of(events), RULES, horizon)
     assert [(n.event, n.kind) for n in auto.notes] == [("Accepted", "dropped")]
-    assert [e.by_rule for e in auto.events if isinstance(e, Dispute.Accepted)] == [True]
+    assert [e.by_rule for e in auto.events if isinstance(e, lifecycle.Accepted)] == [True]

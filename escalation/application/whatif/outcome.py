@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from escalation.aggregates import lifecycle
 from escalation.aggregates.dispute import Dispute
 
 # Fields that do not change what a decision *is*: bookkeeping, wording, and
@@ -110,12 +111,12 @@ def summarise(events: Iterable[Dispute.Event], horizon: datetime) -> Outcome:
             tier, unit, due = e.to_tier, e.to_unit, e.due_at
         elif isinstance(e, Dispute.Supervised):
             notices.append((at, e.notice))
-        elif isinstance(e, Dispute.Closed | Dispute.Declined):
+        elif isinstance(e, Dispute.Closed | lifecycle.Declined):
             late += status == "open" and at >= due
             status, closed_tier = "closed", e.tier
         elif isinstance(e, Dispute.Mediated) and e.settles:
             status = "settled"
-        elif isinstance(e, Dispute.Remanded):
+        elif isinstance(e, lifecycle.Remanded):
             moves.append(Move(at, e.from_tier, e.to_tier, e.to_unit, "remanded", None))
             arrivals.append((at, e.to_tier))
             tier, unit, due = e.to_tier, e.to_unit, e.due_at

@@ -31,6 +31,7 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Literal, cast
 
+from escalation.aggregates import lifecycle
 from escalation.aggregates.dispute import Dispute
 from escalation.errors import EscalationError
 from escalation.policies.due import apply_due
@@ -105,7 +106,7 @@ def _closed_by(before: Dispute.Event, fact: Dispute.Event) -> bool:
     """
     return (
         isinstance(fact, Dispute.Closed | Dispute.Reopened)
-        and isinstance(before, Dispute.FollowedUp)
+        and isinstance(before, lifecycle.FollowedUp)
         and before.occurred_at == fact.occurred_at
     )
 
@@ -150,17 +151,17 @@ def _as_fact(e: Dispute.Event) -> Fact | None:
 def _lifecycle_fact(e: Dispute.Event) -> Fact | None:
     """Acceptance, decline, follow-up, pause, resume and remand, as their commands."""
     at, actor, request = e.occurred_at, e.actor, getattr(e, "request_id", None)
-    if isinstance(e, Dispute.Accepted):  # by a person: a rule's acceptance is re-decided
+    if isinstance(e, lifecycle.Accepted):  # by a person: a rule's acceptance is re-decided
         return Acceptance(at, actor, request)
-    if isinstance(e, Dispute.Declined):
+    if isinstance(e, lifecycle.Declined):
         return Decline(at, actor, request, reason=e.reason)
-    if isinstance(e, Dispute.FollowedUp):
+    if isinstance(e, lifecycle.FollowedUp):
         return FollowUp(at, actor, request, outcome=e.outcome, note=e.note)
-    if isinstance(e, Dispute.Paused):
+    if isinstance(e, lifecycle.Paused):
         return Pause(at, actor, request, reason=e.reason)
-    if isinstance(e, Dispute.Resumed):
+    if isinstance(e, lifecycle.Resumed):
         return Resume(at, actor, request)
-    if isinstance(e, Dispute.Remanded):
+    if isinstance(e, lifecycle.Remanded):
         return Remand(at, actor, request, to_unit=e.to_unit, instructions=e.instructions)
     return None
 
