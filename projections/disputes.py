@@ -131,6 +131,7 @@ timeline = Table(
     Column("elevated", Boolean, nullable=False),
     Column("escalations", Integer, nullable=False),
     Column("updated_at", UTCDateTime),
+    Column("settled_at", UTCDateTime),  # when a mediation settled it, while it waits or closes
     Index("escalation_timeline_occurred_idx", "occurred_at"),
     Index("escalation_timeline_valid_idx", "valid_to"),
     Index("escalation_timeline_unit_idx", "unit", "occurred_at"),
@@ -165,6 +166,7 @@ _TIMELINE_STATE = [
     "elevated",
     "escalations",
     "updated_at",
+    "settled_at",
 ]
 
 # The claim stays out of the read model: a person's own words, read from the log.

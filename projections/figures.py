@@ -19,7 +19,8 @@ time). Definitions, so numbers can be checked by hand:
 * remanded — ``Remanded`` events (交办 down), by the unit that handed the case
   down: neither resolved nor failed there;
 * on-time rate — closures whose dispute never missed a tier's time limit
-  (no deadline escalation) and closed by its current deadline;
+  (no deadline escalation) and closed by its current deadline, or settled by
+  it (an agreement reached in time and closed at its follow-up is on time);
 * overdue — disputes open and past their deadline at the end of the period;
 * median time to close — from receipt to close, in days, over closures.
 """
@@ -202,9 +203,8 @@ def _count(figures: Figures, row: Any, where: tuple[str, str], late: set[UUID]) 
         if outcome in RESOLUTIONS:
             figures.resolved_at_tier[row.tier] += 1
             unit.resolved += 1
-        on_time = row.dispute_id not in late and (
-            row.due_at is None or row.occurred_at <= row.due_at
-        )
+        handled = row.settled_at or row.occurred_at  # a follow-up's close: when it settled
+        on_time = row.dispute_id not in late and (row.due_at is None or handled <= row.due_at)
         if on_time:
             figures.on_time += 1
             unit.on_time += 1

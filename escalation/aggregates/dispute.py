@@ -364,6 +364,7 @@ class Dispute(Aggregate):
                 notices=(),
                 paused_at=None,
                 remanded=False,
+                settled_at=None,
                 **STEP_CLEARED,
             )
             self.remember_request(aggregate, self.request_id)

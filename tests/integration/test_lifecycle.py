@@ -120,6 +120,12 @@ def test_a_decline_ends_it_and_counts_as_no_settlement(explicit: EscalationEngin
     assert (state.status, state.outcome, state.acceptance) == ("closed", "declined", "declined")
     assert state.next_due_at() is None
     refused(explicit, did, "closed", lambda: explicit.accept(did, actor="a", at=T0 + hours(2)))
+    refused(
+        explicit,
+        did,
+        "never taken on",
+        lambda: explicit.reopen(did, reason="again", actor="a", at=T0 + hours(2)),
+    )
     figures = explicit.figures("2026-03")
     assert (figures.closed, figures.declined) == (2, 1)
     assert (figures.escalated, figures.elevated) == (0, 0)  # never moved before the decline
@@ -193,6 +199,21 @@ def test_follow_up_is_only_for_a_settled_dispute(engine: EscalationEngine) -> No
     )
     with pytest.raises(InvalidInput, match="did you mean settled"):
         engine.follow_up(did, outcome="setled", actor="v", at=T0 + hours(1))
+
+
+def test_a_follow_up_close_is_on_time_if_it_settled_in_time(engine: EscalationEngine) -> None:
+    late = receive(engine)  # community: 2 days
+    engine.mediate(late, outcome="resolved", mediator="m", at=T0 + hours(40))
+    engine.follow_up(late, outcome="settled", actor="v", at=T0 + timedelta(days=6))
+    reopened = receive(engine, unit="c12")
+    engine.mediate(reopened, outcome="resolved", mediator="m", at=T0 + hours(1))
+    state = engine.follow_up(reopened, outcome="unsettled", actor="v", at=T0 + hours(2))
+    assert state.settled_at is None
+    engine.close(reopened, outcome="withdrawn", actor="c", at=T0 + timedelta(days=5))
+    figures = engine.figures("2026-03")
+    assert figures.closed == 2
+    assert figures.units["c11"].on_time == 1  # settled at 40 h, within its 48 h
+    assert figures.units["c12"].on_time == 0  # reopened, then closed past its limit
 
 
 def test_close_is_allowed_on_a_settled_dispute(engine: EscalationEngine) -> None:

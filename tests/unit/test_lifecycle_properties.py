@@ -137,6 +137,8 @@ def test_a_settled_dispute_is_never_in_a_work_queue_and_runs_only_its_follow_up(
             assert s.settled_at is not None
         if s.step == FOLLOW_UP:
             assert s.is_settled
+        if s.is_open:
+            assert s.settled_at is None  # a reopening starts afresh
         if s.status == "closed":
             assert s.step is None and s.next_due_at() is None
 
