@@ -15,8 +15,11 @@ import pytest
 from typer.testing import CliRunner
 
 from escalation import EscalationEngine, RuleBook
+from escalation.application.import_format import parse_record, record_line
+from escalation.application.importer import DisputeRecord, import_disputes
 from escalation.entrypoints.cli import app
 from escalation.errors import IllegalTransition, InvalidInput
+from escalation.policies.facts import FollowUp, Mediation, Receipt, dispute_id_for
 from tests.helpers import SMALL_RULES, T0, hours
 
 EXPLICIT = SMALL_RULES + "acceptance: {mode: explicit, within: 1 day}\n"
@@ -320,3 +323,24 @@ def test_the_command_line_runs_each_step(tmp_path: Path) -> None:
     )
     assert isinstance(bad.exception, IllegalTransition), bad.output
     assert "not a unit below" in str(bad.exception)
+
+
+# ------------------------------------------------------- imported histories
+
+
+def test_an_imported_history_carries_its_follow_up(engine: EscalationEngine) -> None:
+    receipt = Receipt("c11", "family", "walk_in", "s", T0, request_id="case-1")
+    record = DisputeRecord(
+        receipt,
+        [
+            Mediation(T0 + hours(3), "m", outcome="resolved"),
+            FollowUp(T0 + hours(50), "v", outcome="settled", note="已履行"),
+        ],
+    )
+    again = parse_record(record_line(record))
+    assert list(again.facts) == list(record.facts)
+    import_disputes(engine, [again])
+    did = dispute_id_for("case-1")
+    state = engine.get(did)
+    assert (state.status, state.outcome, state.follow_ups) == ("closed", "resolved", 1)
+    assert names(engine, did)[-3:] == ["Mediated", "FollowedUp", "Closed"]
