@@ -370,7 +370,7 @@ def _hours(span: timedelta) -> str:
     hours = span.total_seconds() / 3600
     if hours and hours % 24 == 0:
         days = hours / 24
-        return f"{days:g} working day" + ("" if days == 1 else "s")
+        return f"{days:g} day" + ("" if days == 1 else "s")
     return f"{round(hours, 1):g} hours"
 
 
