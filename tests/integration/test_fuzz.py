@@ -183,7 +183,9 @@ def test_the_command_line_takes_any_text(tmp_path: Path, a: str, b: str, c: str)
     cli("queue", a, *common)
     cli("history", b, *common)
     cli("rules", "show", c, *common[:2])
-    assert exit_code("get", a, *common) == 2  # the real entry point: exit 2, no traceback
+    # The real entry point: exit 2, no traceback. After "--", `a` is the dispute
+    # argument whatever it looks like ("--help" included).
+    assert exit_code("get", *common, "--", a) == 2
     if received.exit_code != 0:
         return
     did = received.output.split()[0]
