@@ -81,6 +81,18 @@ disputes = Table(
     Column("outcome", String(32)),
     Column("updated_at", UTCDateTime),
     Column("next_due_at", UTCDateTime),
+    # Acceptance, the step clocks (acceptance, follow-up), pauses and remands.
+    Column("acceptance", String(8), nullable=False),
+    Column("step", String(16)),
+    Column("step_due_at", UTCDateTime),
+    Column("step_schedule", Text, nullable=False),
+    Column("step_notices", Text, nullable=False),
+    Column("settled_at", UTCDateTime),
+    Column("follow_ups", Integer, nullable=False),
+    Column("paused_at", UTCDateTime),
+    Column("pauses", Integer, nullable=False),
+    Column("remands", Integer, nullable=False),
+    Column("remanded", Boolean, nullable=False),
     Index("escalation_disputes_due_idx", "next_due_at"),
     Index("escalation_disputes_unit_idx", "unit", "status"),
     Index("escalation_disputes_tier_idx", "tier", "status"),
@@ -133,6 +145,7 @@ timeline = Table(
     Column("elevated", Boolean, nullable=False),
     Column("escalations", Integer, nullable=False),
     Column("updated_at", UTCDateTime),
+    Column("settled_at", UTCDateTime),  # when a mediation settled it, while it waits or closes
     Index("escalation_timeline_occurred_idx", "occurred_at"),
     Index("escalation_timeline_valid_idx", "valid_to"),
     Index("escalation_timeline_unit_idx", "unit", "occurred_at"),
@@ -167,6 +180,7 @@ _TIMELINE_STATE = [
     "elevated",
     "escalations",
     "updated_at",
+    "settled_at",
 ]
 
 # Personal data stays out of the read models: it is read (and opened) from the log.
@@ -190,6 +204,8 @@ def row_from_state(state: DisputeState) -> dict[str, Any]:
     row: dict[str, Any] = {name: getattr(state, name) for name in _STATE_FIELDS}
     row["schedule"] = json.dumps([[a, t.isoformat()] for a, t in state.schedule])
     row["notices"] = _notices_text(state.notices)
+    row["step_schedule"] = json.dumps([[a, t.isoformat()] for a, t in state.step_schedule])
+    row["step_notices"] = _notices_text(state.step_notices)
     row["next_due_at"] = state.next_due_at()
     return row
 
@@ -234,6 +250,10 @@ def state_from_row(row: Any) -> DisputeState:
         (a, datetime.fromisoformat(t)) for a, t in json.loads(values["schedule"])
     )
     values["notices"] = tuple(json.loads(values["notices"]))
+    values["step_schedule"] = tuple(
+        (a, datetime.fromisoformat(t)) for a, t in json.loads(values["step_schedule"])
+    )
+    values["step_notices"] = tuple(json.loads(values["step_notices"]))
     return DisputeState(**values, summary="", location="")
 
 
@@ -286,7 +306,8 @@ class DisputesProjection(Projection):
     name = "disputes"
     # 2: the casework table (吹哨报到, 领导包保, 研判).
     # 3: no personal data (summary, location; personal fields of the timeline's detail).
-    version = 3
+    # 4: acceptance, step clocks (acceptance, follow-up), pauses and remands; status "settled".
+    version = 4
 
     @property
     def tables(self) -> Sequence[Table]:

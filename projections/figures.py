@@ -12,12 +12,19 @@ time). Definitions, so numbers can be checked by hand:
   counts the disputes it escalated out as not resolved there: resolved /
   (closures not declined + escalated out);
 * settled without leaving the community / street — closures at the lowest
-  tier / at the two lowest tiers, as a share of all closures;
-* escalated / elevated — ``Escalated`` events, stepwise / elevated;
+  tier / at the two lowest tiers, as a share of all closures; declined
+  matters (不予受理) count in neither part: they were never handled;
+* declined — ``Declined`` events and closures with outcome ``declined``
+  (counted as closures too, so ``closed`` is every dispute that ended);
+* escalated / elevated — ``Escalated`` events, stepwise / elevated (a receipt
+  not yet accepted is never moved, so a declined one never counts here);
+* remanded — ``Remanded`` events (交办 down), by the unit that handed the case
+  down: neither resolved nor failed there;
 * on-time rate — over tier visits that ended in the period (by a close or
   an escalation): a visit is late if its time limit passed (the deadline
   escalation, rule ``<tier>/handle_within``) or it closed after its
-  deadline; each visit is charged to the unit it was at;
+  deadline (a case settled by its deadline and closed at its follow-up is on
+  time); each visit is charged to the unit it was at;
 * overdue — disputes open and past their deadline at the end of the period;
 * median time to close — from receipt to close, in days, over closures;
 * compared — intake and petitions (source ``petition``, 信访量) in the
@@ -71,6 +78,7 @@ class UnitFigures:
     resolved: int = 0
     on_time: int = 0  # visits that ended here in time
     escalated_out: int = 0
+    remanded_out: int = 0
     overdue: int = 0
     declined: int = 0
     visits: int = 0  # tier visits that ended here: closed or escalated out
@@ -103,6 +111,8 @@ class Figures:
     closed_at_tier: Counter[str] = field(default_factory=Counter)
     resolved_at_tier: Counter[str] = field(default_factory=Counter)
     declined: int = 0
+    declined_at_tier: Counter[str] = field(default_factory=Counter)
+    remanded: int = 0
     escalated: int = 0
     elevated: int = 0
     reopened: int = 0
@@ -131,10 +141,12 @@ class Figures:
 
     def settled_within(self, tier: str) -> float | None:
         """Share of closures made at ``tier`` or below (小事不出社区、大事不出街道)."""
-        if not self.closed:
+        handled = self.closed - self.declined
+        if not handled:
             return None
         top = self.tiers.index(tier)
-        return sum(self.closed_at_tier[t] for t in self.tiers[: top + 1]) / self.closed
+        below = self.tiers[: top + 1]
+        return sum(self.closed_at_tier[t] - self.declined_at_tier[t] for t in below) / handled
 
     @property
     def on_time_rate(self) -> float | None:
@@ -197,7 +209,7 @@ def compute_figures(
 
 def _where(row: Any) -> tuple[str, str]:
     """The unit and tier an event happened at (before an escalation moved it)."""
-    if row.event == "Escalated":
+    if row.event in ("Escalated", "Remanded"):
         detail = json.loads(row.detail)
         return detail["from_unit"], detail["from_tier"]
     return row.unit, row.tier
@@ -251,8 +263,11 @@ def _count(figures: Figures, row: Any, where: tuple[str, str]) -> None:
         figures.notices[json.loads(row.detail)["notice"]] += 1
     elif row.event == "Reopened":
         figures.reopened += 1
-    elif row.event == "Closed":
-        outcome = json.loads(row.detail)["outcome"]
+    elif row.event == "Remanded":
+        figures.remanded += 1
+        unit.remanded_out += 1
+    elif row.event in ("Closed", "Declined"):  # Declined: 不予受理, a close never handled
+        outcome = "declined" if row.event == "Declined" else json.loads(row.detail)["outcome"]
         figures.closed += 1
         figures.closed_by_outcome[outcome] += 1
         figures.closed_at_tier[row.tier] += 1
@@ -260,10 +275,12 @@ def _count(figures: Figures, row: Any, where: tuple[str, str]) -> None:
         if outcome == "declined":
             figures.declined += 1
             unit.declined += 1
+            figures.declined_at_tier[row.tier] += 1
         if outcome in RESOLUTIONS:
             figures.resolved_at_tier[row.tier] += 1
             unit.resolved += 1
-        _visit(figures, unit, on_time=row.due_at is None or row.occurred_at <= row.due_at)
+        handled = row.settled_at or row.occurred_at  # a follow-up's close: when it settled
+        _visit(figures, unit, on_time=row.due_at is None or handled <= row.due_at)
         figures.days_to_close.append((row.occurred_at - row.received_at).total_seconds() / 86400)
 
 

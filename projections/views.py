@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -76,6 +76,23 @@ def queue(session: Session, *, unit: str | None = None, tier: str | None = None)
     if tier is not None:
         query = query.where(d.tier == tier)
     return [_queue_item(row, row.id) for row in session.execute(query.order_by(d.due_at, d.id))]
+
+
+def follow_ups(
+    session: Session, *, unit: str | None = None, tier: str | None = None
+) -> list[QueueItem]:
+    """The settled disputes waiting for their follow-up (回访), earliest follow-up due first.
+
+    Each item's ``due_at`` is when its follow-up is due (not the tier's time limit).
+    """
+    d = disputes.c
+    query = select(disputes).where(d.status == "settled")
+    if unit is not None:
+        query = query.where(d.unit == unit)
+    if tier is not None:
+        query = query.where(d.tier == tier)
+    rows = session.execute(query.order_by(d.step_due_at, d.id))
+    return [replace(_queue_item(row, row.id), due_at=row.step_due_at) for row in rows]
 
 
 def queue_at(

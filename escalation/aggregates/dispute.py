@@ -10,14 +10,24 @@ event, so history replays the same forever, whatever the rules become.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from escalation.aggregates.state import CHECK_IN, FEEDBACK, LEADER, DisputeState, Duty, evolve
+from escalation.aggregates.state import (
+    ACCEPTANCE,
+    CHECK_IN,
+    FEEDBACK,
+    FOLLOW_UP,
+    LEADER,
+    DisputeState,
+    Duty,
+    evolve,
+)
 from escalation.errors import IllegalTransition, InvalidInput, TimeWentBackwards
 
 MEDIATION_OUTCOMES = ("resolved", "failed", "partial")
@@ -53,7 +63,18 @@ def require_aware(name: str, value: datetime) -> None:
         )
 
 
-def _schedule(raw: Schedule) -> tuple[tuple[str, datetime], ...]:
+#: What ending a step's clock (acceptance, follow-up) sets.
+STEP_CLEARED: Final[Mapping[str, Any]] = MappingProxyType(
+    {
+        "step": None,
+        "step_due_at": None,
+        "step_schedule": (),
+        "step_notices": (),
+    }
+)
+
+
+def as_schedule(raw: Schedule) -> tuple[tuple[str, datetime], ...]:
     # JSON gives lists back for tuples: normalise on the way in.
     return tuple((str(a), t) for a, t in raw)
 
@@ -135,7 +156,9 @@ class Dispute(Aggregate):
     class Received(Event, Aggregate.Created):
         TOPIC = "escalation/Dispute.Received"
         # Version 2 also adds the person's claim (诉求), empty on older receipts.
-        # Version 3 adds the people (parties as data) and stores personal fields sealed.
+        # Version 3 adds the people (parties as data), stores personal fields
+        # sealed, and adds the acceptance clock (受理): when accepting is due and
+        # its notices, None on older receipts, which were accepted on receipt.
         class_version = 3
         PERSONAL = ("summary", "claim", "location", "people")
 
@@ -153,6 +176,8 @@ class Dispute(Aggregate):
         rules_version: str
         claim: str
         people: list[dict[str, str]]
+        acceptance_due_at: datetime | None
+        acceptance_schedule: list[tuple[str, datetime]]
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -162,6 +187,8 @@ class Dispute(Aggregate):
         @staticmethod
         def upcast_v2_v3(state: dict[str, Any]) -> None:
             state["people"] = []
+            state["acceptance_due_at"] = None
+            state["acceptance_schedule"] = []
 
         def apply(self, aggregate: Dispute) -> None:
             aggregate.state = DisputeState(
@@ -182,9 +209,17 @@ class Dispute(Aggregate):
                 received_unit=self.unit,
                 tier_entered_at=self.timestamp,
                 due_at=self.due_at,
-                schedule=_schedule(self.schedule),
+                schedule=as_schedule(self.schedule),
                 updated_at=self.timestamp,
             )
+            if self.acceptance_due_at is not None:  # waits for 受理 (or a rule accepts it)
+                aggregate.state = evolve(
+                    aggregate.state,
+                    acceptance="pending",
+                    step=ACCEPTANCE,
+                    step_due_at=self.acceptance_due_at,
+                    step_schedule=as_schedule(self.acceptance_schedule),
+                )
             self.remember_request(aggregate, self.request_id)
 
     class RiskAssessed(Event):
@@ -212,7 +247,11 @@ class Dispute(Aggregate):
 
     class Mediated(Event):
         TOPIC = "escalation/Dispute.Mediated"
-        class_version = 3  # personal fields may be stored sealed
+        # Version 3 adds the follow-up clock: a resolved mediation settles the
+        # dispute (an agreement, not yet 案结事了) and starts it. Older events
+        # have none: their resolved mediation was followed by its own Closed.
+        # Its personal fields may be stored sealed.
+        class_version = 3
         PERSONAL = ("note",)
 
         outcome: str
@@ -220,6 +259,18 @@ class Dispute(Aggregate):
         tier: str
         note: str
         request_id: str | None
+        follow_up_due_at: datetime | None
+        follow_up_schedule: list[tuple[str, datetime]]
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["follow_up_due_at"] = None
+            state["follow_up_schedule"] = []
+
+        @property
+        def settles(self) -> bool:
+            """True if it moved the dispute to ``settled`` (version 3 and later)."""
+            return self.outcome == "resolved" and self.follow_up_due_at is not None
 
         def apply(self, aggregate: Dispute) -> None:
             s = aggregate.state
@@ -229,6 +280,16 @@ class Dispute(Aggregate):
                 attempts=s.attempts + (1 if self.outcome == "failed" else 0),
                 last_mediation_at=self.timestamp,
             )
+            if self.settles:
+                self.advance(
+                    aggregate,
+                    status="settled",
+                    settled_at=self.timestamp,
+                    step=FOLLOW_UP,
+                    step_due_at=self.follow_up_due_at,
+                    step_schedule=as_schedule(self.follow_up_schedule),
+                    step_notices=(),
+                )
             self.remember_request(aggregate, self.request_id)
 
     class Escalated(Event):
@@ -260,14 +321,18 @@ class Dispute(Aggregate):
                 visit=s.visit + 1,
                 tier_entered_at=self.timestamp,
                 due_at=self.due_at,
-                schedule=_schedule(self.schedule),
+                schedule=as_schedule(self.schedule),
                 notices=(),
+                remanded=False,
             )
             self.remember_request(aggregate, self.request_id)
 
     class Supervised(Event):
         TOPIC = "escalation/Dispute.Supervised"
-        class_version = 3  # personal fields may be stored sealed
+        # Version 3 adds ``about``: which clock the notice is about ("" the tier
+        # visit's time limit, as every older notice; "acceptance"; "follow_up").
+        # A reason a person wrote may be stored sealed.
+        class_version = 3
         PERSONAL_BY_PEOPLE = ("reason",)
 
         notice: str
@@ -277,14 +342,26 @@ class Dispute(Aggregate):
         rule_id: str | None
         rules_version: str
         request_id: str | None
+        about: str
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["about"] = ""
 
         def apply(self, aggregate: Dispute) -> None:
             s = aggregate.state
-            self.advance(
-                aggregate,
-                notices=(*s.notices, self.notice),
-                notices_total=s.notices_total + 1,
-            )
+            if self.about:
+                self.advance(
+                    aggregate,
+                    step_notices=(*s.step_notices, self.notice),
+                    notices_total=s.notices_total + 1,
+                )
+            else:
+                self.advance(
+                    aggregate,
+                    notices=(*s.notices, self.notice),
+                    notices_total=s.notices_total + 1,
+                )
             self.remember_request(aggregate, self.request_id)
 
     class Closed(Event):
@@ -299,7 +376,14 @@ class Dispute(Aggregate):
         request_id: str | None
 
         def apply(self, aggregate: Dispute) -> None:
-            self.advance(aggregate, status="closed", closed_at=self.timestamp, outcome=self.outcome)
+            self.advance(
+                aggregate,
+                status="closed",
+                closed_at=self.timestamp,
+                outcome=self.outcome,
+                paused_at=None,  # a close ends a pause too
+                **STEP_CLEARED,
+            )
             self.remember_request(aggregate, self.request_id)
 
     class Reopened(Event):
@@ -327,8 +411,12 @@ class Dispute(Aggregate):
                 visit=s.visit + 1,
                 tier_entered_at=self.timestamp,
                 due_at=self.due_at,
-                schedule=_schedule(self.schedule),
+                schedule=as_schedule(self.schedule),
                 notices=(),
+                paused_at=None,
+                remanded=False,
+                settled_at=None,
+                **STEP_CLEARED,
             )
             self.remember_request(aggregate, self.request_id)
 
@@ -531,6 +619,8 @@ class Dispute(Aggregate):
         request_id: str | None = None,
         claim: str = "",
         people: Sequence[dict[str, str]] = (),
+        acceptance_due_at: datetime | None = None,
+        acceptance_schedule: Schedule = (),
     ) -> Dispute:
         require_aware("received_at", at)
         if len(people) > parties:
@@ -563,12 +653,22 @@ class Dispute(Aggregate):
             rules_version=rules_version,
             claim=claim,
             people=[dict(p) for p in people],
+            acceptance_due_at=acceptance_due_at,
+            acceptance_schedule=list(acceptance_schedule),
         )
 
-    def _check(self, at: datetime, *, must_be_open: bool = True, what: str) -> None:
+    def _check(
+        self, at: datetime, *, must_be_open: bool = True, what: str, settled_ok: bool = False
+    ) -> None:
         require_aware("at", at)
         s = self.state
-        if must_be_open and not s.is_open:
+        if must_be_open and s.is_settled and not settled_ok:
+            raise IllegalTransition(
+                f"cannot {what} dispute {s.id}: it was settled (agreement reached) at "
+                f"{s.settled_at.isoformat() if s.settled_at else '?'} and waits for its "
+                "follow-up (回访); record the follow-up first"
+            )
+        if must_be_open and not s.is_open and not (settled_ok and s.is_settled):
             raise IllegalTransition(
                 f"cannot {what} dispute {s.id}: it was closed ({s.outcome}) at "
                 f"{s.closed_at.isoformat() if s.closed_at else '?'}; reopen it first"
@@ -636,12 +736,18 @@ class Dispute(Aggregate):
         at: datetime,
         recorded_at: datetime,
         request_id: str | None = None,
+        follow_up_due_at: datetime | None = None,
+        follow_up_schedule: Schedule = (),
     ) -> None:
         if outcome not in MEDIATION_OUTCOMES:
             raise InvalidInput(
                 f"unknown mediation outcome {outcome!r}; use one of {', '.join(MEDIATION_OUTCOMES)}"
             )
         self._check(at, what="mediate")
+        self._check_running("mediate")
+        self._check_accepted("mediate")
+        if outcome == "resolved" and follow_up_due_at is None:
+            raise InvalidInput("a resolved mediation needs the follow-up's due time")
         self.trigger_event(
             event_class=self.Mediated,
             timestamp=at,
@@ -652,7 +758,45 @@ class Dispute(Aggregate):
             tier=self.state.tier,
             note=note,
             request_id=request_id,
+            follow_up_due_at=follow_up_due_at if outcome == "resolved" else None,
+            follow_up_schedule=list(follow_up_schedule) if outcome == "resolved" else [],
         )
+
+    def check_action(
+        self, at: datetime, *, what: str, must_be_open: bool = True, settled_ok: bool = False
+    ) -> None:
+        """Refuse ``what`` at ``at`` if the dispute's state or time does not allow it.
+
+        Open (or settled, with ``settled_ok``) unless ``must_be_open`` is False,
+        and never before its latest event: what every command checks first.
+        """
+        self._check(at, what=what, must_be_open=must_be_open, settled_ok=settled_ok)
+
+    def check_accepted(self, what: str) -> None:
+        """Refuse ``what`` on a receipt not accepted yet."""
+        self._check_accepted(what)
+
+    def check_running(self, what: str) -> None:
+        """Refuse ``what`` while the dispute is paused."""
+        self._check_running(what)
+
+    def _check_accepted(self, what: str) -> None:
+        """Refuse ``what`` on a receipt not accepted yet (受理 comes first)."""
+        s = self.state
+        if s.acceptance == "pending":
+            raise IllegalTransition(
+                f"cannot {what} dispute {s.id}: it has not been accepted (受理) yet; "
+                "accept it first, or decline it"
+            )
+
+    def _check_running(self, what: str) -> None:
+        """Refuse ``what`` while the dispute is paused (中止)."""
+        s = self.state
+        if s.paused_at is not None:
+            raise IllegalTransition(
+                f"cannot {what} dispute {s.id}: it is paused (中止) since "
+                f"{s.paused_at.isoformat()}; resume it first"
+            )
 
     def escalate(
         self,
@@ -673,6 +817,8 @@ class Dispute(Aggregate):
     ) -> None:
         """Move the dispute up to ``to_unit``; ``tiers`` is the order, lowest first."""
         self._check(at, what="escalate")
+        self._check_running("escalate")
+        self._check_accepted("escalate")
         s = self.state
         if mode not in ESCALATION_MODES:
             raise InvalidInput(f"unknown escalation mode {mode!r}; use stepwise or elevated")
@@ -727,8 +873,9 @@ class Dispute(Aggregate):
         at: datetime,
         recorded_at: datetime,
         request_id: str | None = None,
+        about: str = "",
     ) -> None:
-        self._check(at, what="issue a notice on")
+        self._check(at, what="issue a notice on", settled_ok=True)
         self.trigger_event(
             event_class=self.Supervised,
             timestamp=at,
@@ -741,6 +888,7 @@ class Dispute(Aggregate):
             rule_id=rule_id,
             rules_version=rules_version,
             request_id=request_id,
+            about=about,
         )
 
     def close(
@@ -757,7 +905,7 @@ class Dispute(Aggregate):
             raise InvalidInput(
                 f"unknown close outcome {outcome!r}; use one of {', '.join(CLOSE_OUTCOMES)}"
             )
-        self._check(at, what="close")
+        self._check(at, what="close", settled_ok=True)
         self.trigger_event(
             event_class=self.Closed,
             timestamp=at,
@@ -784,7 +932,14 @@ class Dispute(Aggregate):
     ) -> None:
         self._check(at, must_be_open=False, what="reopen")
         if self.state.is_open:
-            raise IllegalTransition(f"dispute {self.state.id} is open; only a closed one reopens")
+            raise IllegalTransition(
+                f"dispute {self.state.id} is open; only a closed or settled one reopens"
+            )
+        if self.state.acceptance == "declined":
+            raise IllegalTransition(
+                f"dispute {self.state.id} was declined (不予受理): it was never taken on, so "
+                "it does not reopen; register it again if it now falls within the remit"
+            )
         self.trigger_event(
             event_class=self.Reopened,
             timestamp=at,

@@ -11,7 +11,10 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-Status = Literal["open", "closed"]
+#: open: a unit is handling it (in a tier's work queue); settled: mediation reached
+#: an agreement and the case waits for its follow-up (回访), out of the work queue;
+#: closed: concluded (案结事了, or declined, withdrawn, ...).
+Status = Literal["open", "settled", "closed"]
 #: What a tier visit's schedule can ask for: one of the notices, or "escalate"
 #: when the time limit passes at a tier that has a tier above it.
 ESCALATE = "escalate"
@@ -22,6 +25,11 @@ Duty = tuple[str, str, datetime | None, int]
 #: The duties: a summoned department's check-in (报到) and progress report (反馈),
 #: and the leader a dispute requires (领导包保).
 CHECK_IN, FEEDBACK, LEADER = "check_in", "feedback", "leader"
+#: The clocks besides the tier visit's time limit (``DisputeState.step``): a
+#: receipt waiting to be accepted (受理) and a settled case waiting for its
+#: follow-up (回访). At most one runs at a time.
+ACCEPTANCE = "acceptance"
+FOLLOW_UP = "follow_up"
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,22 @@ class DisputeState:
     leader: str | None = None
     risk_assessor: str | None = None
     duties: tuple[Duty, ...] = ()  # what the dispute waits on, with its due time
+    # Acceptance (受理): receipts older than the step were accepted on receipt.
+    acceptance: str = "accepted"  # pending | accepted | declined
+    # The clock of the current step (ACCEPTANCE or FOLLOW_UP), beside the tier
+    # visit's: its time limit, its notice schedule and the notices issued.
+    step: str | None = None
+    step_due_at: datetime | None = None
+    step_schedule: tuple[tuple[str, datetime], ...] = ()
+    step_notices: tuple[str, ...] = ()
+    settled_at: datetime | None = None  # when a mediation settled it (agreement reached)
+    follow_ups: int = 0
+    # 中止: while paused no clock runs; resuming moves them by the paused working time.
+    paused_at: datetime | None = None
+    pauses: int = 0
+    # 交办: handed back down by a higher tier; the visit it began is not re-elevated.
+    remands: int = 0
+    remanded: bool = False
 
     @property
     def is_open(self) -> bool:
@@ -84,21 +108,35 @@ class DisputeState:
     def overdue(self, now: datetime) -> bool:
         return self.is_open and self.due_at is not None and now > self.due_at
 
+    @property
+    def is_settled(self) -> bool:
+        return self.status == "settled"
+
+    @property
+    def is_paused(self) -> bool:
+        return self.paused_at is not None
+
     def pending(self) -> tuple[tuple[str, datetime], ...]:
         """Scheduled actions of this visit not yet taken, earliest first."""
-        if not self.is_open:
+        if not self.is_open or self.is_paused:
             return ()
         return tuple((a, t) for a, t in self.schedule if a not in self.notices)
+
+    def step_pending(self) -> tuple[tuple[str, datetime], ...]:
+        """Notices of the current step's clock (acceptance, follow-up) not yet issued."""
+        if self.step is None or self.is_paused or self.status == "closed":
+            return ()
+        return tuple((a, t) for a, t in self.step_schedule if a not in self.step_notices)
 
     def next_due_at(self) -> datetime | None:
         """When the next time-driven action falls due (None: nothing scheduled)."""
         duties = [d[2] for d in self.open_duties() if d[2] is not None]
-        pending = [t for _, t in self.pending()] + duties
+        pending = [t for _, t in self.pending() + self.step_pending()] + duties
         return min(pending) if pending else None
 
     def open_duties(self) -> tuple[Duty, ...]:
-        """The duties still awaited (none once the dispute is closed)."""
-        return self.duties if self.is_open else ()
+        """The duties still awaited (none once the dispute is closed, none due while paused)."""
+        return self.duties if self.is_open and self.paused_at is None else ()
 
     def duty(self, kind: str, department: str = "") -> Duty | None:
         return next((d for d in self.duties if d[0] == kind and d[1] == department), None)

@@ -26,6 +26,7 @@ from escalation.adapters.host import HostSession
 from escalation.adapters.logs import log_events, to_log, to_log_batch
 from escalation.adapters.personal_data import MasterKeySource
 from escalation.aggregates.dispute import REVIEW_DECISIONS, Dispute
+from escalation.aggregates.lifecycle import FOLLOW_UP_OUTCOMES
 from escalation.aggregates.rebuild import rebuild
 from escalation.aggregates.rules_applied import InFlight
 from escalation.aggregates.state import DisputeState
@@ -44,17 +45,23 @@ from escalation.errors import (
 )
 from escalation.policies.due import apply_due
 from escalation.policies.facts import (
+    Acceptance,
     Assessment,
     CheckIn,
     Closure,
+    Decline,
     Fact,
+    FollowUp,
     LeaderAssignment,
     ManualEscalation,
     ManualNotice,
     Mediation,
+    Pause,
     ProgressReport,
     Receipt,
+    Remand,
     Reopening,
+    Resume,
     ReviewDecision,
     Summons,
     apply_fact,
@@ -64,19 +71,25 @@ from escalation.policies.facts import (
 )
 from escalation.policies.inputs import (
     DEFAULT_MAX_SKEW,
+    AcceptInput,
     ActionInput,
     AssessInput,
     AssignLeaderInput,
     CheckInInput,
     CloseInput,
+    DeclineInput,
     EraseInput,
     EscalateInput,
     FeedInput,
     FollowInput,
+    FollowUpInput,
     MediateInput,
+    PauseInput,
     ProgressInput,
     ReceiveInput,
+    RemandInput,
     ReopenInput,
+    ResumeInput,
     ReviewDecisionInput,
     SummonInput,
     SuperviseInput,
@@ -263,7 +276,12 @@ class EscalationEngine:
         request_id: str | None = None,
         session: HostSession | None = None,
     ) -> DisputeState:
-        """Record a mediation attempt (先行调解); ``resolved`` also closes the dispute."""
+        """Record a mediation attempt (先行调解).
+
+        ``resolved`` (an agreement) settles the dispute: out of the work queue,
+        into the follow-up queue (``follow_ups``) until ``follow_up`` closes or
+        reopens it.
+        """
         cmd = self._action(
             MediateInput, "mediate", mediator, at, request_id, outcome=outcome, note=note
         )
@@ -666,6 +684,136 @@ class EscalationEngine:
                     report.erased += 1
             self.catch_up()
 
+    def accept(
+        self,
+        dispute_id: UUID | str,
+        *,
+        actor: str,
+        at: datetime | None = None,
+        request_id: str | None = None,
+        session: HostSession | None = None,
+    ) -> DisputeState:
+        """受理: take on a receipt waiting for acceptance (``acceptance: {mode: explicit}``)."""
+        cmd = self._action(AcceptInput, "accept", actor, at, request_id)
+        fact = Acceptance(as_utc(cmd.at), cmd.actor, cmd.request_id)
+        with self._within(session):
+            return self._command(dispute_id, fact, timed=at is not None)
+
+    def decline(
+        self,
+        dispute_id: UUID | str,
+        *,
+        reason: str,
+        actor: str,
+        at: datetime | None = None,
+        request_id: str | None = None,
+        session: HostSession | None = None,
+    ) -> DisputeState:
+        """不予受理: refuse a receipt waiting for acceptance; it ends, outcome ``declined``."""
+        cmd = self._action(DeclineInput, "decline", actor, at, request_id, reason=reason)
+        if not cmd.reason.strip():
+            raise InvalidInput("decline: give a reason; the person is told it")
+        fact = Decline(as_utc(cmd.at), cmd.actor, cmd.request_id, reason=cmd.reason)
+        with self._within(session):
+            return self._command(dispute_id, fact, timed=at is not None)
+
+    def follow_up(
+        self,
+        dispute_id: UUID | str,
+        *,
+        outcome: str,
+        actor: str,
+        at: datetime | None = None,
+        note: str = "",
+        request_id: str | None = None,
+        session: HostSession | None = None,
+    ) -> DisputeState:
+        """回访 on a settled dispute.
+
+        ``settled``: the agreement held; the dispute closes, outcome ``resolved``
+        (案结事了). ``unsettled``: it reopens at the unit that settled it.
+        """
+        cmd = self._action(
+            FollowUpInput, "follow_up", actor, at, request_id, outcome=outcome, note=note
+        )
+        require_known("follow-up outcome", cmd.outcome, FOLLOW_UP_OUTCOMES)
+        fact = FollowUp(
+            as_utc(cmd.at), cmd.actor, cmd.request_id, outcome=cmd.outcome, note=cmd.note
+        )
+        with self._within(session):
+            return self._command(dispute_id, fact, timed=at is not None)
+
+    def pause(
+        self,
+        dispute_id: UUID | str,
+        *,
+        reason: str,
+        actor: str,
+        at: datetime | None = None,
+        request_id: str | None = None,
+        session: HostSession | None = None,
+    ) -> DisputeState:
+        """中止: stop the dispute's clocks (waiting for an appraisal, a party abroad, ...)."""
+        cmd = self._action(PauseInput, "pause", actor, at, request_id, reason=reason)
+        if not cmd.reason.strip():
+            raise InvalidInput("pause: give a reason; the why-trail shows it")
+        fact = Pause(as_utc(cmd.at), cmd.actor, cmd.request_id, reason=cmd.reason)
+        with self._within(session):
+            return self._command(dispute_id, fact, timed=at is not None)
+
+    def resume(
+        self,
+        dispute_id: UUID | str,
+        *,
+        actor: str,
+        at: datetime | None = None,
+        request_id: str | None = None,
+        session: HostSession | None = None,
+    ) -> DisputeState:
+        """Restart a paused dispute's clocks, each moved on by the paused working time."""
+        cmd = self._action(ResumeInput, "resume", actor, at, request_id)
+        fact = Resume(as_utc(cmd.at), cmd.actor, cmd.request_id)
+        with self._within(session):
+            return self._command(dispute_id, fact, timed=at is not None)
+
+    def remand(
+        self,
+        dispute_id: UUID | str,
+        *,
+        to_unit: str,
+        instructions: str,
+        actor: str,
+        at: datetime | None = None,
+        request_id: str | None = None,
+        session: HostSession | None = None,
+    ) -> DisputeState:
+        """交办: hand the case down to a unit below the holder, with instructions.
+
+        The case gets that unit's time limit; rules do not elevate it again
+        during that visit.
+        """
+        cmd = self._action(
+            RemandInput,
+            "remand",
+            actor,
+            at,
+            request_id,
+            to_unit=to_unit,
+            instructions=instructions,
+        )
+        require_known("unit", cmd.to_unit, self.rules.units)
+        if not cmd.instructions.strip():
+            raise InvalidInput("remand: give instructions; the unit below works from them")
+        fact = Remand(
+            as_utc(cmd.at),
+            cmd.actor,
+            cmd.request_id,
+            to_unit=cmd.to_unit,
+            instructions=cmd.instructions,
+        )
+        with self._within(session):
+            return self._command(dispute_id, fact, timed=at is not None)
+
     def tick(
         self, now: datetime | None = None, *, session: HostSession | None = None
     ) -> TickReport:
@@ -779,6 +927,28 @@ class EscalationEngine:
                 if instant is not None:
                     return views.queue_at(read, instant, unit=unit, tier=tier)
                 return views.queue(read, unit=unit, tier=tier)
+
+    def follow_ups(
+        self,
+        unit: str | None = None,
+        tier: str | None = None,
+        *,
+        session: HostSession | None = None,
+    ) -> list[QueueItem]:
+        """Settled disputes waiting for their follow-up (回访), earliest due first.
+
+        The follow-up queue, apart from the work queue (``queue``): a settled
+        dispute is in this one and never in that one. ``due_at`` of each item
+        is when its follow-up is due.
+        """
+        if unit is not None:
+            require_known("unit", unit, self.rules.units)
+        if tier is not None:
+            require_known("tier", tier, self.rules.tiers)
+        with self._within(session):
+            self.catch_up()
+            with self._read() as read:
+                return views.follow_ups(read, unit=unit, tier=tier)
 
     def figures(
         self,

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from datetime import UTC
 from typing import Any
 
+from escalation.aggregates import lifecycle
 from escalation.aggregates.dispute import Dispute
 from escalation.aggregates.rules_applied import RulesApplied
 
@@ -78,6 +79,16 @@ def _escalated(e: Any, detail: bool) -> str:
     return f"{e.mode} {e.from_tier} {e.from_unit} → {e.to_tier} {e.to_unit}"
 
 
+def _remanded(e: Any, detail: bool) -> str:
+    text = f"remanded {e.from_tier} {e.from_unit} → {e.to_tier} {e.to_unit}"
+    return text + (f": {e.instructions}" if detail else "")
+
+
+def _settled(e: Any, detail: bool) -> str:
+    what = "settled (agreement)" if e.settles else f"mediation {e.outcome}"
+    return f"{what} at {_at(e)}{_note(e, detail)}"
+
+
 def _rules_applied(e: Any, detail: bool) -> str:
     return f"rules applied ({e.in_flight}): due {e.due_at.astimezone(UTC):%Y-%m-%d %H:%M}Z"
 
@@ -116,7 +127,7 @@ LINES: dict[type[Dispute.Event], Callable[[Any, bool], str]] = {
     Dispute.Received: _received,
     Dispute.RiskAssessed: _risk,
     Dispute.Routed: lambda e, detail: f"routed to {e.department}",
-    Dispute.Mediated: lambda e, detail: f"mediation {e.outcome} at {_at(e)}{_note(e, detail)}",
+    Dispute.Mediated: _settled,
     Dispute.Escalated: _escalated,
     Dispute.Supervised: lambda e, detail: f"{e.notice} notice at {_at(e)}",
     Dispute.Closed: lambda e, detail: f"closed: {e.outcome} at {_at(e)}{_note(e, detail)}",
@@ -133,4 +144,10 @@ LINES: dict[type[Dispute.Event], Callable[[Any, bool], str]] = {
     Dispute.ReviewDecided: lambda e, detail: (
         f"{e.review}: {e.decision.replace('_', ' ')}" + (f": {e.note}" if detail else "")
     ),
+    lifecycle.Accepted: lambda e, detail: f"accepted (受理) at {_at(e)}",
+    lifecycle.Declined: lambda e, detail: f"declined (不予受理) at {_at(e)}",
+    lifecycle.FollowedUp: lambda e, detail: f"follow-up {e.outcome} at {_at(e)}{_note(e, detail)}",
+    lifecycle.Paused: lambda e, detail: f"paused (中止) at {_at(e)}",
+    lifecycle.Resumed: lambda e, detail: f"resumed at {_at(e)}",
+    lifecycle.Remanded: _remanded,
 }

@@ -33,6 +33,7 @@ from escalation.errors import InvalidInput
 from escalation.policies.facts import (
     Closure,
     Fact,
+    FollowUp,
     ManualEscalation,
     ManualNotice,
     Mediation,
@@ -77,8 +78,15 @@ class _Reopen(_FactLine):
     reason: str = ""
 
 
+class _FollowUp(_FactLine):
+    kind: Literal["follow_up"]
+    outcome: str
+    note: str = ""
+
+
 _AnyFact = Annotated[
-    _Mediation | _Escalation | _Notice | _Close | _Reopen, Field(discriminator="kind")
+    _Mediation | _Escalation | _Notice | _Close | _Reopen | _FollowUp,
+    Field(discriminator="kind"),
 ]
 
 
@@ -109,6 +117,8 @@ def _fact(line: _FactLine) -> Fact:
         return ManualNotice(**common, notice=line.notice, reason=line.reason)
     if isinstance(line, _Close):
         return Closure(**common, outcome=line.outcome, note=line.note)
+    if isinstance(line, _FollowUp):
+        return FollowUp(**common, outcome=line.outcome, note=line.note)
     assert isinstance(line, _Reopen)
     return Reopening(**common, reason=line.reason)
 
@@ -152,6 +162,7 @@ _KINDS: dict[type[Fact], str] = {
     ManualNotice: "notice",
     Closure: "close",
     Reopening: "reopen",
+    FollowUp: "follow_up",
 }
 
 

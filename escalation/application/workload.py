@@ -17,7 +17,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from escalation.application.importer import DisputeRecord
-from escalation.policies.facts import Closure, Fact, Mediation, Receipt
+from escalation.policies.facts import Closure, Fact, FollowUp, Mediation, Receipt
 from escalation.policies.rulebook import RuleBook
 
 if TYPE_CHECKING:
@@ -70,6 +70,14 @@ HOTSPOTS = {
 HOTSPOT_SOURCES = ("grid_patrol", "hotline_12345", "public_opinion", "petition", "walk_in")
 # Chance that a mediation at each tier resolves / fails (the rest is partial).
 MEDIATION_ODDS = {"community": (0.50, 0.38), "street": (0.58, 0.30), "district": (0.66, 0.24)}
+# Chance that a settled agreement is found kept at its follow-up (回访).
+FOLLOW_UP_HELD = 0.9
+# Chance per working day that a settled dispute is visited for its follow-up.
+FOLLOW_UP_RATE = 0.35
+# Chance per session that a case is paused (中止: an appraisal, a party away), and
+# that the district hands a case back down to the community it came from (交办).
+PAUSE_RATE = 0.01
+REMAND_RATE = 0.15
 # Chance per working day that the holding unit holds a mediation session.
 MEDIATION_RATE = {"community": 0.45, "street": 0.30, "district": 0.22}
 
@@ -195,8 +203,13 @@ class Workload:
                         break
                     outcome = "resolved" if roll < 0.45 else "failed" if roll < 0.85 else "partial"
                     facts.append(Mediation(at, "mediator", outcome=outcome))
-                    if outcome == "resolved":
-                        break
+                    if outcome == "resolved":  # settled: its follow-up (回访) a few days on
+                        at = self.working_time(self._next_workday(at, self.rng.randint(2, 5)))
+                        held = self.rng.random() < FOLLOW_UP_HELD
+                        result = "settled" if held else "unsettled"
+                        facts.append(FollowUp(at, "follow-up", outcome=result))
+                        if held:
+                            break
                 yield DisputeRecord(item.receipt(f"{prefix}-{item.request_id}"), facts)
 
     def _next_workday(self, after: datetime, count: int) -> date:

@@ -159,6 +159,50 @@ class WorkCalendar:
             day += timedelta(days=1)
         raise ValueError(f"no working time within {MAX_SEARCH_DAYS} days after {start.isoformat()}")
 
+    def workday_time(self, start: datetime, end: datetime) -> timedelta:
+        """The part of [start, end) that falls on working days (local dates).
+
+        What a pause (中止) costs a deadline: a paused weekend costs nothing,
+        a paused working day one working day. Calendar-days count every day.
+        """
+        start, end = _aware(start), _aware(end)
+        if end <= start:
+            return timedelta(0)
+        if self.kind == "calendar-days":
+            return end - start
+        total, cursor = timedelta(0), start
+        while cursor < end:
+            day = self.local_date(cursor)
+            boundary = min(self._midnight_after(day), end)
+            if self.is_workday(day):
+                total += boundary - cursor
+            cursor = boundary
+        return total
+
+    def add_workday_time(self, start: datetime, span: timedelta) -> datetime:
+        """The instant ``span`` of working time after ``start`` (UTC; ``start`` if none).
+
+        The inverse of ``workday_time``: non-working days are stepped over, so
+        a deadline moved by a paused working day lands on the next working day.
+        """
+        start = _aware(start)
+        if span <= timedelta(0):
+            return start.astimezone(UTC)
+        if self.kind == "calendar-days":
+            return (start + span).astimezone(UTC)
+        cursor, left = start, span
+        while True:
+            day = self.local_date(cursor)
+            boundary = self._midnight_after(day)
+            if self.is_workday(day):
+                if left <= boundary - cursor:
+                    return (cursor + left).astimezone(UTC)
+                left -= boundary - cursor
+            cursor = boundary
+
+    def _midnight_after(self, day: date) -> datetime:
+        return datetime.combine(day + timedelta(days=1), time(0), tzinfo=self._zone)
+
     def uncovered_years(self, until: int) -> tuple[int, ...]:
         """Years after the holiday data, up to ``until``, this calendar knows nothing of.
 

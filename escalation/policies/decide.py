@@ -14,9 +14,10 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Final
 
-from escalation.aggregates.state import ESCALATE, DisputeState
+from escalation.aggregates.state import ACCEPTANCE, ESCALATE, FOLLOW_UP, DisputeState
 from escalation.policies.casework import casework
 from escalation.policies.decisions import (
+    Accept,
     AssessRisk,
     Decision,
     Escalate,
@@ -26,11 +27,18 @@ from escalation.policies.decisions import (
     Route,
     Summon,
 )
-from escalation.policies.rulebook import NOTICE_NAMES, ElevateRule, RoutingRule, RuleBook
+from escalation.policies.rulebook import (
+    NOTICE_NAMES,
+    ElevateRule,
+    RoutingRule,
+    RuleBook,
+    StepClock,
+)
 
 # Tie-break for decisions taking effect at the same instant.
 _ORDER: Final = MappingProxyType(
     {
+        Accept: -1,
         AssessRisk: 0,
         Route: 1,
         Escalate: 2,
@@ -41,6 +49,10 @@ _ORDER: Final = MappingProxyType(
         RequireLeader: 1,
         NotifyDuty: 3,
     }
+)
+#: The step clocks' names as reasons say them.
+_STEP_NAMES: Final = MappingProxyType(
+    {ACCEPTANCE: "acceptance (受理)", FOLLOW_UP: "follow-up (回访)"}
 )
 
 
@@ -117,6 +129,26 @@ def routing_due(state: DisputeState) -> bool:
         or state.reopened > 0
         or state.department is not None
     )
+
+
+def step_entry(
+    rules: RuleBook, clock: StepClock, unit: str, at: datetime
+) -> tuple[datetime, tuple[tuple[str, datetime], ...]]:
+    """The time limit and notice schedule of a step clock (acceptance, follow-up) from ``at``.
+
+    Its notices fall at their share of its limit (of office time, in office
+    hours, when the rule book sets ``working_hours``, as a visit's do);
+    without notices of its own it uses the ladder of the tier of ``unit``.
+    """
+    calendar = rules.calendar
+    due = calendar.add(at, clock.within)
+    steps = clock.notices or rules.tier(rules.unit(unit).tier).notices
+    if calendar.has_hours:
+        office = calendar.working_time(at, due)
+        timed = [(s.notice, calendar.after_working(at, office * s.at)) for s in steps]
+    else:
+        timed = [(s.notice, at + (due - at) * s.at) for s in steps]
+    return due, tuple(sorted(timed, key=lambda item: item[1]))
 
 
 @dataclass(frozen=True)
@@ -196,17 +228,25 @@ def assess_risk(state: DisputeState, rules: RuleBook) -> tuple[str, str | None, 
 
 
 def decide(state: DisputeState, rules: RuleBook, now: datetime) -> list[Decision]:
+    if state.is_paused:  # 中止: no clock runs, and nothing is decided until it resumes
+        return []
+    if state.is_settled:  # out of the work queue: only the follow-up's notices
+        return _step_notices(state, now)
     if not state.is_open:
         return []
     assert state.updated_at is not None
     found = verdict(state, rules)
     decisions: list[Decision] = []
+    decisions += _acceptance(state, rules)
+    decisions += _step_notices(state, now)
     decisions += _risk(state, rules, found)
     decisions += _routing(state, found)
     decisions += _elevation(state, rules, found)
     decisions += _failed_mediation(state, rules)
     decisions += _schedule(state, rules, now)
     decisions += casework(state, rules, now)
+    if state.acceptance == "pending":  # not taken on yet: nothing moves it (受理 first)
+        decisions = [d for d in decisions if not isinstance(d, Escalate)]
     decisions.sort(key=lambda d: (d.at, _ORDER[type(d)]))
     return decisions
 
@@ -250,7 +290,7 @@ def _routing(state: DisputeState, found: Verdict) -> list[Decision]:
 def _elevation(state: DisputeState, rules: RuleBook, found: Verdict) -> list[Decision]:
     """提级管理: the matching rule that lifts the dispute highest (first on ties)."""
     best = found.elevate
-    if best is None:
+    if best is None or state.remanded:  # a higher tier handed it down on purpose (交办)
         return []
     assert state.updated_at is not None
     to_unit = rules.ancestor(state.unit, best.to)
@@ -390,3 +430,40 @@ def _letter(notice: str) -> str:
     """The letter a notice is sent as (催办函), "" for a notice without a Chinese name."""
     name = NOTICE_NAMES.get(notice)
     return f"{name}函" if name else ""
+
+
+def _acceptance(state: DisputeState, rules: RuleBook) -> list[Decision]:
+    """受理 at once when the rule book's acceptance mode is ``auto``."""
+    if state.acceptance != "pending" or rules.acceptance.mode != "auto":
+        return []
+    assert state.updated_at is not None
+    reason = f"acceptance mode auto: {state.tier} {state.unit} accepts every receipt (受理)"
+    return [Accept(at=state.updated_at, rule_id="acceptance/auto", reason=reason)]
+
+
+def _step_notices(state: DisputeState, now: datetime) -> list[Decision]:
+    """Notices of the step clock (an undecided receipt, a follow-up not made) due by ``now``."""
+    if state.step is None or state.step_due_at is None:
+        return []
+    assert state.updated_at is not None
+    start = state.settled_at if state.step == FOLLOW_UP else state.received_at
+    decisions: list[Decision] = []
+    for notice, when in state.step_pending():
+        if when > now:
+            continue
+        span = state.step_due_at - start if start is not None else None
+        share = f"{(when - start) / span:.0%} of " if start is not None and span else ""
+        reason = (
+            f"{share}the {_STEP_NAMES.get(state.step, state.step)} time limit at {state.tier} "
+            f"{state.unit} (due {state.step_due_at.isoformat()}) used: {notice} {_letter(notice)}"
+        ).rstrip()
+        decisions.append(
+            Notify(
+                at=max(when, state.updated_at),
+                rule_id=f"{state.step}/notices/{notice}",
+                reason=reason,
+                notice=notice,
+                about=state.step,
+            )
+        )
+    return decisions

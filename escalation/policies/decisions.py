@@ -36,6 +36,7 @@ class Escalate(Decision):
 @dataclass(frozen=True)
 class Notify(Decision):
     notice: str
+    about: str = ""  # the clock: "" the tier visit's, "acceptance" or "follow_up"
 
 
 @dataclass(frozen=True)
@@ -64,3 +65,8 @@ class NotifyDuty(Decision):
     addressee: str
     next_due: datetime | None
     count: int
+
+
+@dataclass(frozen=True)
+class Accept(Decision):
+    """受理 by the rule book (``acceptance: {mode: auto}``)."""

@@ -12,8 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from escalation.aggregates.dispute import Dispute
+from escalation.aggregates.lifecycle import accept
 from escalation.policies.decide import decide
 from escalation.policies.decisions import (
+    Accept,
     AssessRisk,
     Decision,
     Escalate,
@@ -78,7 +80,7 @@ def apply_decision(
             **common,
         )
     elif isinstance(decision, Notify):
-        dispute.supervise(notice=decision.notice, **common)
+        dispute.supervise(notice=decision.notice, about=decision.about, **common)
     elif isinstance(decision, Summon):
         dispute.summon(
             lead=decision.lead,
@@ -97,5 +99,7 @@ def apply_decision(
             count=decision.count,
             **common,
         )
+    elif isinstance(decision, Accept):
+        accept(dispute, **common)
     else:  # pragma: no cover - a new Decision type must be wired here
         raise TypeError(f"unhandled decision {decision!r}")

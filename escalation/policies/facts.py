@@ -12,15 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
+from escalation.aggregates import lifecycle
 from escalation.aggregates.dispute import Dispute
 from escalation.aggregates.state import DisputeState
 from escalation.aggregates.times import as_utc
 from escalation.errors import RequestConflict
-from escalation.policies.decide import receipt_facts, tier_entry, visit_facts
+from escalation.policies.decide import receipt_facts, step_entry, tier_entry, visit_facts
 from escalation.policies.due import apply_due
 from escalation.policies.inputs import ReceiveInput, require_known, validated
 from escalation.policies.rulebook import RuleBook
@@ -133,6 +134,38 @@ class ReviewDecision(Fact):
     cluster: str = ""
 
 
+@dataclass(frozen=True)
+class Acceptance(Fact):
+    """受理 by a person (with ``acceptance: {mode: explicit}``)."""
+
+
+@dataclass(frozen=True)
+class Decline(Fact):
+    reason: str = ""  # 不予受理: why the centre does not take it on
+
+
+@dataclass(frozen=True)
+class FollowUp(Fact):
+    outcome: str = "settled"  # 回访: settled (案结事了) | unsettled (reopens)
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Pause(Fact):
+    reason: str = ""  # 中止: waiting for an appraisal, a party abroad, ...
+
+
+@dataclass(frozen=True)
+class Resume(Fact):
+    pass
+
+
+@dataclass(frozen=True)
+class Remand(Fact):
+    to_unit: str = ""  # 交办: a unit below the one holding the dispute
+    instructions: str = ""
+
+
 def register(rules: RuleBook, receipt: Receipt, recorded_at: datetime) -> Dispute:
     """The receipt fact: a validated dispute with the policies applied at receipt.
 
@@ -175,6 +208,7 @@ def open_dispute(
         received_unit=receipt.unit,
     )
     due, schedule = tier_entry(rules, receipt.unit, at, receipt_facts(rules, registered))
+    acceptance_due, acceptance_schedule = step_entry(rules, rules.acceptance, receipt.unit, at)
     dispute = Dispute.receive(
         id=dispute_id,
         unit=receipt.unit,
@@ -194,6 +228,8 @@ def open_dispute(
         request_id=receipt.request_id,
         claim=receipt.claim,
         people=receipt.people,
+        acceptance_due_at=acceptance_due,
+        acceptance_schedule=acceptance_schedule,
     )
     apply_due(dispute, rules, at, recorded_at)
     return dispute
@@ -234,9 +270,18 @@ def apply_fact(dispute: Dispute, fact: Fact, rules: RuleBook, recorded_at: datet
 def _record(dispute: Dispute, fact: Fact, rules: RuleBook, recorded_at: datetime) -> None:
     common: dict[str, Any] = {"actor": fact.actor, "at": fact.at, "recorded_at": recorded_at}
     if isinstance(fact, Mediation):
-        dispute.mediate(outcome=fact.outcome, note=fact.note, request_id=fact.request_id, **common)
-        if fact.outcome == "resolved":  # a resolved mediation concludes the case
-            dispute.close(outcome="resolved", note=fact.note, **common)
+        # A resolved mediation settles the case (an agreement), to be followed up.
+        due, schedule = step_entry(rules, rules.follow_up, dispute.state.unit, fact.at)
+        dispute.mediate(
+            outcome=fact.outcome,
+            note=fact.note,
+            request_id=fact.request_id,
+            follow_up_due_at=due,
+            follow_up_schedule=schedule,
+            **common,
+        )
+    elif isinstance(fact, LIFECYCLE_FACTS):
+        record_lifecycle(dispute, fact, rules, recorded_at)
     elif isinstance(fact, ManualEscalation):
         _escalate(dispute, fact, rules, recorded_at)
     elif isinstance(fact, ManualNotice):
@@ -345,6 +390,114 @@ def _escalate(
     )
 
 
+LIFECYCLE_FACTS = (Acceptance, Decline, FollowUp, Pause, Resume, Remand)
+
+
+def record_lifecycle(dispute: Dispute, fact: Fact, rules: RuleBook, recorded_at: datetime) -> None:
+    """Acceptance, decline, follow-up, pause, resume and remand, as their events."""
+    common: dict[str, Any] = {
+        "actor": fact.actor,
+        "at": fact.at,
+        "recorded_at": recorded_at,
+        "request_id": fact.request_id,
+    }
+    s = dispute.state
+    if isinstance(fact, Acceptance):
+        lifecycle.accept(
+            dispute,
+            rule_id=None,
+            rules_version=rules.version,
+            reason=f"accepted (受理) by {fact.actor}",
+            **common,
+        )
+    elif isinstance(fact, Decline):
+        lifecycle.decline(dispute, reason=fact.reason, **common)
+    elif isinstance(fact, FollowUp):
+        lifecycle.follow_up(dispute, outcome=fact.outcome, note=fact.note, **common)
+        after: dict[str, Any] = {"actor": fact.actor, "at": fact.at, "recorded_at": recorded_at}
+        if fact.outcome == "settled":  # the agreement held: 案结事了
+            dispute.close(outcome="resolved", note=fact.note, **after)
+        else:  # back to the unit that settled it, with a new time limit
+            due, schedule = tier_entry(rules, s.unit, fact.at)
+            why = "follow-up (回访) found the agreement not kept"
+            dispute.reopen(
+                reason=f"{why}: {fact.note}" if fact.note else why,
+                due_at=due,
+                schedule=schedule,
+                rules_version=rules.version,
+                **after,
+            )
+    elif isinstance(fact, Pause):
+        lifecycle.pause(dispute, reason=fact.reason, **common)
+    elif isinstance(fact, Resume):
+        _resume(dispute, fact, rules, recorded_at)
+    elif isinstance(fact, Remand):
+        target = rules.unit(fact.to_unit)  # an unknown unit: refused with close matches
+        due, schedule = tier_entry(rules, target.id, fact.at)
+        lifecycle.remand(
+            dispute,
+            to_unit=target.id,
+            to_tier=target.tier,
+            below=is_below(rules, target.id, s.unit),
+            instructions=fact.instructions,
+            due_at=due,
+            schedule=schedule,
+            rules_version=rules.version,
+            **common,
+        )
+    else:  # pragma: no cover - LIFECYCLE_FACTS and the branches above go together
+        raise TypeError(f"unhandled fact {fact!r}")
+
+
+def is_below(rules: RuleBook, unit: str, holder: str) -> bool:
+    """True if ``unit`` is under ``holder`` in the unit tree (a child, a grandchild, ...)."""
+    parent = rules.unit(unit).parent
+    while parent is not None:
+        if parent == holder:
+            return True
+        parent = rules.unit(parent).parent
+    return False
+
+
+def _resume(dispute: Dispute, fact: Resume, rules: RuleBook, recorded_at: datetime) -> None:
+    """Every deadline and notice of the dispute moved on by the working time it was paused."""
+    s = dispute.state
+    since = s.paused_at or fact.at  # not paused: ``resume`` refuses it below
+    paused = rules.calendar.workday_time(since, fact.at) if fact.at > since else timedelta(0)
+
+    def moved(when: datetime) -> datetime:
+        return rules.calendar.add_workday_time(when, paused)
+
+    due = moved(s.due_at) if s.due_at is not None else None
+    step_due = moved(s.step_due_at) if s.step_due_at is not None else None
+    reason = (
+        f"paused (中止) since {since.isoformat()}: {_hours(paused)} of working time; "
+        f"time limit moved from {s.due_at.isoformat() if s.due_at else '-'} "
+        f"to {due.isoformat() if due else '-'}"
+    )
+    lifecycle.resume(
+        dispute,
+        paused_seconds=paused.total_seconds(),
+        reason=reason,
+        due_at=due,
+        schedule=[(a, moved(t)) for a, t in s.schedule],
+        step_due_at=step_due,
+        step_schedule=[(a, moved(t)) for a, t in s.step_schedule],
+        actor=fact.actor,
+        at=fact.at,
+        recorded_at=recorded_at,
+        request_id=fact.request_id,
+    )
+
+
+def _hours(span: timedelta) -> str:
+    hours = span.total_seconds() / 3600
+    if hours and hours % 24 == 0:
+        days = hours / 24
+        return f"{days:g} day" + ("" if days == 1 else "s")
+    return f"{round(hours, 1):g} hours"
+
+
 _RECORDED_AS: dict[type[Fact], tuple[type[Dispute.Event], str, tuple[str, ...]]] = {
     Mediation: (Dispute.Mediated, "mediate", ("outcome", "note")),
     ManualEscalation: (Dispute.Escalated, "escalate", ("reason", "to_tier")),
@@ -361,6 +514,12 @@ _RECORDED_AS: dict[type[Fact], tuple[type[Dispute.Event], str, tuple[str, ...]]]
         "record_review",
         ("review", "decision", "note", "cluster"),
     ),
+    Acceptance: (lifecycle.Accepted, "accept", ()),
+    Decline: (lifecycle.Declined, "decline", ("reason",)),
+    FollowUp: (lifecycle.FollowedUp, "follow_up", ("outcome", "note")),
+    Pause: (lifecycle.Paused, "pause", ("reason",)),
+    Resume: (lifecycle.Resumed, "resume", ()),
+    Remand: (lifecycle.Remanded, "remand", ("to_unit", "instructions")),
 }
 
 

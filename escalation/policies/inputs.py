@@ -30,6 +30,7 @@ LIMITS: dict[str, int] = {
     "location": 1_000,
     "note": 2_000,
     "reason": 2_000,
+    "instructions": 2_000,  # what a higher tier asks of the unit it hands a case to (交办)
     "actor": 200,  # also the mediator, who is the actor of a mediation
     "request_id": 200,
     "unit": 64,
@@ -185,6 +186,10 @@ class PersonInput(BaseModel):
         return {k: v for k, v in self.model_dump().items() if v not in (None, "")}
 
 
+GivenReason = Annotated[str, _limit("reason"), _FREE]
+Instructions = Annotated[str, _limit("instructions"), _FREE]
+
+
 class ReceiveInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -300,6 +305,32 @@ class AssessInput(ActionInput):
 
     level: Risk
     reason: RequiredReason
+
+
+class AcceptInput(ActionInput):
+    """受理: nothing but who and when."""
+
+
+class DeclineInput(ActionInput):
+    reason: GivenReason  # 不予受理 is told to the person with its reason
+
+
+class FollowUpInput(ActionInput):
+    outcome: Outcome
+    note: Note = ""
+
+
+class PauseInput(ActionInput):
+    reason: GivenReason
+
+
+class ResumeInput(ActionInput):
+    """The clocks restart: nothing but who and when."""
+
+
+class RemandInput(ActionInput):
+    to_unit: Unit
+    instructions: Instructions
 
 
 def validated(

@@ -46,7 +46,10 @@ def test_receive_assesses_routes_and_queues(engine: EscalationEngine) -> None:
     assert (state.unit, state.tier, state.status, state.risk) == ("c11", "community", "open", "low")
     assert state.department is None  # 分类流转 comes after 先行调解
     assert state.due_at == T0 + timedelta(days=2)
-    assert names(engine, did) == ["Received", "RiskAssessed"]
+    assert names(engine, did) == ["Received", "Accepted", "RiskAssessed"]
+    accepted = engine.history(did)[1]
+    assert (accepted.actor, getattr(accepted, "rule_id", None)) == ("rules", "acceptance/auto")
+    assert state.acceptance == "accepted" and state.step is None
     assert [i.dispute_id for i in engine.queue(unit="c11")] == [did]
     assert engine.queue(unit="c12") == []
     assert [i.dispute_id for i in engine.queue(tier="community")] == [did]
@@ -78,12 +81,17 @@ def test_failed_mediations_escalate_stepwise(engine: EscalationEngine) -> None:
     assert [i.dispute_id for i in engine.queue(unit="s1")] == [did]
 
 
-def test_resolved_mediation_closes(engine: EscalationEngine) -> None:
+def test_resolved_mediation_settles_and_the_follow_up_closes(engine: EscalationEngine) -> None:
     did = receive(engine)
     state = engine.mediate(did, outcome="resolved", mediator="m1", at=T0 + hours(1))
-    assert (state.status, state.outcome) == ("closed", "resolved")
-    assert names(engine, did)[-2:] == ["Mediated", "Closed"]
+    assert (state.status, state.outcome, state.step) == ("settled", None, "follow_up")
+    assert names(engine, did)[-1] == "Mediated"
     assert engine.queue() == []
+    assert [i.dispute_id for i in engine.follow_ups(unit="c11")] == [did]
+    state = engine.follow_up(did, outcome="settled", actor="回访员", at=T0 + hours(30))
+    assert (state.status, state.outcome) == ("closed", "resolved")
+    assert names(engine, did)[-2:] == ["FollowedUp", "Closed"]
+    assert engine.follow_ups() == [] and engine.queue() == []
 
 
 def test_tick_issues_the_ladder_then_escalates_at_the_deadline(engine: EscalationEngine) -> None:

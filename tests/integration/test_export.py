@@ -146,5 +146,5 @@ def test_an_undecodable_row_is_still_exported(small_rules: RuleBook, tmp_path: P
         assert (bad["dispute_id"], bad["version"], bad["event"]) == (
             str(log.ids["elevated"]),
             2,
-            "RiskAssessed",
+            "Accepted",
         )

@@ -76,12 +76,13 @@ def test_command_and_tick_lines_are_bound_to_dispute_unit_tier_and_rule(
 
     lines = [e for e in received_logs if e["event"] == "dispute.event"]
     # Routing waits for 先行调解: the failed mediation below routes it.
-    assert [e["event_name"] for e in lines] == ["Received", "RiskAssessed"]
+    assert [e["event_name"] for e in lines] == ["Received", "Accepted", "RiskAssessed"]
     for e in lines:
         assert (e["dispute_id"], e["unit"], e["tier"]) == (str(did), "c11", "community")
         assert e["log_level"] == "info"
     assert lines[0]["rule_id"] is None and lines[0]["actor"] == "intake"
-    assert lines[1]["rule_id"] == "risk/default" and lines[1]["level"] == "low"
+    assert lines[1]["rule_id"] == "acceptance/auto"
+    assert lines[2]["rule_id"] == "risk/default" and lines[2]["level"] == "low"
     assert all(e["rules_version"] == engine.rules.version for e in lines)
 
     mediated, routed = command_logs
@@ -229,7 +230,7 @@ def test_cli_commands_log_json_lines_to_stderr_only_when_asked(tmp_path: Any, db
     result = loud.invoke(app, [*base, "--request-id", "r-2"], catch_exceptions=False)
     assert result.exit_code == 0
     lines = [json.loads(line) for line in result.stderr.splitlines()]
-    assert [e["event_name"] for e in lines] == ["Received", "RiskAssessed"]
+    assert [e["event_name"] for e in lines] == ["Received", "Accepted", "RiskAssessed"]
     dispute_id = lines[0]["dispute_id"]
     assert dispute_id in result.stdout  # the table on stdout, the logs on stderr
     assert all(e["unit"] == "c11" and e["request_id"] in ("r-2", None) for e in lines)

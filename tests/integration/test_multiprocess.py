@@ -28,11 +28,12 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError
 
 from escalation import EscalationEngine, RuleBook
+from escalation.aggregates import lifecycle
 from escalation.aggregates.dispute import Dispute
 from escalation.aggregates.state import DisputeState
 from escalation.errors import EscalationError
 from escalation.policies.decide import decide
-from escalation.policies.decisions import AssessRisk, Decision, Escalate, Notify, Route
+from escalation.policies.decisions import Accept, AssessRisk, Decision, Escalate, Notify, Route
 from projections.disputes import disputes, row_from_state
 from tests.helpers import SMALL_RULES, T0, read_model_rows
 
@@ -195,6 +196,8 @@ def _matches(decision: Decision, event: Dispute.Event) -> bool:
         )
     if isinstance(decision, Notify):
         return isinstance(event, Dispute.Supervised) and e.notice == decision.notice
+    if isinstance(decision, Accept):
+        return isinstance(event, lifecycle.Accepted)
     return False
 
 
@@ -204,14 +207,16 @@ def check_history(events: list[Dispute.Event], rules: RuleBook) -> None:
     assert [e.originator_version for e in events] == list(range(1, len(events) + 1)), did
     assert sum(isinstance(e, Dispute.Received) for e in events) == 1, did
     aggregate: Any = None
-    notices: set[tuple[int, str]] = set()
+    notices: set[tuple[int, str, str]] = set()
     for event in events:
         before: DisputeState | None = None if aggregate is None else aggregate.state
         if before is not None:
             if isinstance(event, Dispute.Supervised) and event.by_rule:
-                cause = (before.visit, event.notice)
+                # Once per ladder: the visit's, or a step's (acceptance, follow-up).
+                cause = (before.visit, event.about, event.notice)
                 assert cause not in notices, f"{did}: rule notice {cause} issued twice"
-                assert event.notice not in before.notices, f"{did}: {event.notice} again"
+                issued = before.step_notices if event.about else before.notices
+                assert event.notice not in issued, f"{did}: {event.notice} again"
                 notices.add(cause)
             if isinstance(event, Dispute.Escalated):
                 # Taken from the visit it ends: never a second time from the same one.

@@ -24,6 +24,7 @@ import pytest
 from escalation import EscalationEngine, RuleBook
 from escalation.application.audit.verify import verify
 from escalation.application.rulebook_registry import RuleBookRegistry
+from tests.helpers import drop_stale_read_models
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "old_store_v1"
 EXPECTED: dict[str, Any] = json.loads((FIXTURE / "expected.json").read_text(encoding="utf-8"))
@@ -40,6 +41,17 @@ NEW_FIELDS: dict[str, Any] = {
     "leader": None,
     "risk_assessor": None,
     "duties": (),
+    "acceptance": "accepted",
+    "step": None,
+    "step_due_at": None,
+    "step_schedule": (),
+    "step_notices": (),
+    "settled_at": None,
+    "follow_ups": 0,
+    "paused_at": None,
+    "pauses": 0,
+    "remands": 0,
+    "remanded": False,
 }
 
 
@@ -47,6 +59,7 @@ NEW_FIELDS: dict[str, Any] = {
 def store(tmp_path: Path) -> Path:
     copy = tmp_path / "old.db"
     shutil.copyfile(FIXTURE / "escalation.db", copy)
+    drop_stale_read_models(copy)
     return copy
 
 

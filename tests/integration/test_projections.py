@@ -89,7 +89,8 @@ def test_figures_hand_counted(small_rules: RuleBook, db_url: str) -> None:
             received_at=day,
         )  # high risk: elevated to d1 at receipt
         r4 = e.receive(unit="c12", category="other", source="walk_in", summary="4", received_at=day)
-        e.mediate(r1, outcome="resolved", mediator="m", at=day + hours(2))  # at community, on time
+        e.mediate(r1, outcome="resolved", mediator="m", at=day + hours(2))  # settled at community
+        e.follow_up(r1, outcome="settled", actor="v", at=day + hours(20))  # closed, on time
         e.mediate(r2, outcome="failed", mediator="m", at=day + hours(3))
         e.mediate(r2, outcome="failed", mediator="m", at=day + hours(4))  # stepwise to s1
         e.close(r2, outcome="agreement", actor="s", at=day + hours(30))  # at street, on time
@@ -103,8 +104,10 @@ def test_figures_hand_counted(small_rules: RuleBook, db_url: str) -> None:
     assert f.resolved_at_tier == {"community": 1, "street": 1}
     assert f.resolution_rate == 2 / 3
     assert f.closed_at_tier == {"community": 2, "street": 1, "district": 1}
-    assert f.settled_within("community") == 2 / 4
-    assert f.settled_within("street") == 3 / 4
+    # r4 was declined (不予受理): never handled, so not "settled in the community".
+    assert f.settled_within("community") == 1 / 3
+    assert f.settled_within("street") == 2 / 3
+    assert f.declined_at_tier == {"community": 1}
     assert (f.escalated, f.elevated) == (1, 1)
     assert f.notices == {"reminder": 1}
     # Tier visits that ended: r1 and r4 at c11/c12, r2 at c11 then s1, r3 at c21 then d1.

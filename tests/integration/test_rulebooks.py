@@ -139,7 +139,7 @@ def test_in_flight_disputes_keep_their_deadlines_by_default(
     with EscalationEngine(None, url=db_url, clock=lambda: T0 + hours(50)) as engine:
         engine.tick(T0 + hours(50))
         # The 2-day visit stands: reminder at 24h, warning at 36h, escalation at 48h.
-        assert [(n, h) for n, h, _ in names(engine, did)][2:] == [
+        assert [(n, h) for n, h, _ in names(engine, did)][3:] == [
             ("Supervised", 24.0),
             ("Supervised", 36.0),
             ("Escalated", 48.0),
@@ -169,14 +169,14 @@ def test_in_flight_disputes_can_adopt_the_new_limits(
         history = names(engine, did)
         # Reminder (12h) and warning (18h) had fallen due under the new limit: issued at
         # the activation (20h), never before it; the escalation comes at the new deadline.
-        assert [(n, h) for n, h, _ in history][2:] == [
+        assert [(n, h) for n, h, _ in history][3:] == [
             ("RulesApplied", 20.0),
             ("Supervised", 20.0),
             ("Supervised", 20.0),
             ("Escalated", 24.0),
             ("Routed", 24.0),
         ]
-        assert all(v == shorter.version for _, _, v in history[2:])
+        assert all(v == shorter.version for _, _, v in history[3:])
         assert engine.get(did).tier == "street"
         assert "RulesApplied" not in [n for n, _, _ in names(engine, untouched)]
         assert verify_dispute(engine, did).ok  # the chain runs unbroken through the new event

@@ -30,6 +30,7 @@ def history(db_url: str) -> tuple[UUID, UUID]:
             unit="c21", category="family", source="walk_in", summary="c", received_at=T0
         )
         engine.mediate(done, outcome="resolved", mediator="m", at=T0 + hours(1))
+        engine.follow_up(done, outcome="settled", actor="v", at=T0 + hours(2))
     return first, crowd
 
 

@@ -114,7 +114,7 @@ def test_illegal_transitions_record_nothing() -> None:
     refused(
         d,
         IllegalTransition,
-        "only a closed one",
+        "only a closed or settled one",
         lambda: d.reopen(
             reason="r",
             due_at=T0 + timedelta(days=9),

@@ -23,13 +23,18 @@ from escalation.policies.facts import (
     Assessment,
     CheckIn,
     Closure,
+    Decline,
+    FollowUp,
     LeaderAssignment,
     ManualEscalation,
     ManualNotice,
     Mediation,
+    Pause,
     ProgressReport,
     Receipt,
+    Remand,
     Reopening,
+    Resume,
     ReviewDecision,
     Summons,
     apply_fact,
@@ -89,13 +94,34 @@ def one_of_each(rules: RuleBook) -> list[Dispute.Event]:
         recorded_at=T0,
     )
     dispute.erase(reason="retention ended", actor="dpo", at=T0 + hours(51), recorded_at=T0)
-    return cast("list[Dispute.Event]", dispute.collect_events())
+    # The lifecycle on a dispute of its own: paused, remanded, settled, followed up.
+    life = register(rules, receipt, T0)
+    for fact in (
+        Mediation(T0 + hours(1), "m", outcome="failed", note="no show"),
+        ManualNotice(T0 + hours(2), "lead", notice="warning", reason="slow"),
+        ManualEscalation(T0 + hours(3), "clerk", reason="asked by the parties"),
+        Closure(T0 + hours(4), "lead", outcome="agreement", note="signed"),
+        Reopening(T0 + hours(5), "follow-up", reason="payment not made"),
+        Pause(T0 + hours(5.2), "lead", reason="waiting for the appraisal"),
+        Resume(T0 + hours(5.4), "lead"),
+        Remand(T0 + hours(5.6), "lead", to_unit="c11", instructions="meet on site"),
+        Mediation(T0 + hours(7), "m", outcome="resolved", note="agreement signed"),
+        FollowUp(T0 + hours(8), "visitor", outcome="settled", note="paid"),
+    ):
+        apply_fact(life, fact, rules, T0)
+    explicit = RuleBook.from_yaml(
+        rules.text + "acceptance: {mode: explicit, within: 1 day}\n", source="explicit.yaml"
+    )
+    declined = register(explicit, receipt, T0)
+    apply_fact(declined, Decline(T0 + hours(1), "desk", reason="a court case"), explicit, T0)
+    events = dispute.collect_events() + life.collect_events() + declined.collect_events()
+    return cast("list[Dispute.Event]", events)
 
 
 def test_the_lines_say_what_happened_never_why(casework_rules: RuleBook) -> None:
     events = one_of_each(casework_rules)
     assert {type(e).__name__ for e in events} == set(DISPUTE_EVENTS)
-    lines = {type(e).__name__: describe(e) for e in events}
+    lines = {type(e).__name__: describe(e) for e in reversed(events)}  # the first of each
     assert lines["Received"] == "wage_arrears from walk_in at community c11, 12 parties"
     assert lines["Mediated"] == "mediation failed at street s1"
     assert lines["Closed"].startswith("closed: agreement at ")
@@ -107,6 +133,13 @@ def test_the_lines_say_what_happened_never_why(casework_rules: RuleBook) -> None
     assert lines["ReviewDecided"] == "weekly 2026-W10: supervision"
     notices = {describe(e) for e in events if isinstance(e, Dispute.Notified)}
     assert notices == {"check-in overdue: notice to court", "leader overdue: notice to d1"}
+    assert lines["Accepted"] == "accepted (受理) at community c11"
+    assert lines["Remanded"] == "remanded district d1 → community c11"
+    assert lines["FollowedUp"] == "follow-up settled at community c11"
+    # Not accepted yet, it was not elevated (parties >= 10) before the decline.
+    assert lines["Declined"] == "declined (不予受理) at community c11"
+    settled = [e for e in events if isinstance(e, Dispute.Mediated) and e.settles]
+    assert [describe(e) for e in settled] == ["settled (agreement) at community c11"]
     for e in events:
         reason = getattr(e, "reason", "")
         assert not reason or reason not in describe(e, detail=True, rule=True), e

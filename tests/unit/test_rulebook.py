@@ -678,3 +678,43 @@ def test_rules_error_message_lists_file_line_and_key() -> None:
         RuleBook.from_yaml(BASE.replace("to: district", "to: city"), source="x.yaml")
     line = line_of(BASE, "to: district")
     assert f"x.yaml:{line}: elevate[0].to: unknown tier 'city'" in str(caught.value)
+
+
+# --- acceptance and follow-up ---------------------------------------------------
+
+
+def test_acceptance_and_follow_up_default_to_what_older_rule_books_meant() -> None:
+    book = RuleBook.from_yaml(BASE)
+    assert (book.acceptance.mode, book.acceptance.within) == ("auto", Duration(1, "workdays"))
+    assert book.follow_up.within == Duration(7, "days")
+    assert book.acceptance.notices == () and book.follow_up.notices == ()
+    assert "acceptance" not in book.to_dict() and "follow_up" not in book.to_dict()
+    # Written out at their defaults, they are an edit like any other: a new version.
+    spelled = RuleBook.from_yaml(BASE + "acceptance: {mode: auto, within: 1 workday}\n")
+    assert spelled.version != book.version
+    assert spelled.acceptance == book.acceptance
+
+
+def test_acceptance_and_follow_up_are_read_with_their_ladders() -> None:
+    book = RuleBook.from_yaml(
+        BASE
+        + "acceptance: {mode: explicit, within: 2 workdays, notices: [{at: 50%, notice: prompt}]}\n"
+        + "follow_up: {within: 10 days}\n"
+    )
+    assert book.acceptance.mode == "explicit"
+    assert book.acceptance.within == Duration(2, "workdays")
+    assert book.acceptance.notices == (NoticeStep(0.5, "prompt"),)
+    assert book.follow_up.within == Duration(10, "days")
+
+
+def test_a_wrong_acceptance_or_follow_up_is_named_with_its_line() -> None:
+    text = BASE + (
+        "acceptance:\n  mode: sometimes\n"
+        "follow_up:\n  within: 7 weeks\n  notices:\n"
+        "    - {at: 80%, notice: warning}\n    - {at: 40%, notice: reminder}\n"
+    )
+    problems = {p[2]: (p[1], p[3]) for p in problems_of(text)}
+    assert problems["acceptance.mode"][0] == line_of(text, "mode: sometimes")
+    assert "auto" in problems["acceptance.mode"][1]
+    assert problems["follow_up.within"][0] == line_of(text, "within: 7 weeks")
+    assert "must come after" in problems["follow_up.notices[1].at"][1]

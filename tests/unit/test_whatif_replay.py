@@ -11,21 +11,28 @@ from uuid import uuid4
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from escalation.aggregates import lifecycle
 from escalation.aggregates.dispute import CLOSE_OUTCOMES, MEDIATION_OUTCOMES, Dispute
 from escalation.application.whatif.outcome import Move, differences, summarise
 from escalation.application.whatif.replay import facts_of, replay
 from escalation.application.whatif.replay_rules import memoised
 from escalation.errors import EscalationError
-from escalation.policies.decide import tier_entry
 from escalation.policies.due import apply_due
 from escalation.policies.facts import (
+    Acceptance,
     Closure,
     Fact,
+    FollowUp,
     ManualEscalation,
     ManualNotice,
     Mediation,
+    Pause,
+    Receipt,
+    Remand,
     Reopening,
+    Resume,
     apply_fact,
+    open_dispute,
 )
 from escalation.policies.rulebook import NOTICES, RuleBook
 from tests.helpers import SMALL_RULES, T0, hours
@@ -38,26 +45,8 @@ SHORTER = RuleBook.from_yaml(
 
 
 def received(unit: str = "c11", parties: int = 2, category: str = "family") -> Dispute:
-    due, schedule = tier_entry(RULES, unit, T0)
-    d = Dispute.receive(
-        id=uuid4(),
-        unit=unit,
-        tier=RULES.unit(unit).tier,
-        category=category,
-        source="walk_in",
-        parties=parties,
-        amount=0.0,
-        summary="s",
-        location="",
-        at=T0,
-        actor="intake",
-        recorded_at=T0,
-        due_at=due,
-        schedule=schedule,
-        rules_version=RULES.version,
-    )
-    apply_due(d, RULES, T0, T0)
-    return d
+    receipt = Receipt(unit, category, "walk_in", "s", T0, parties=parties, actor="intake")
+    return open_dispute(RULES, uuid4(), receipt, T0)
 
 
 def history(d: Dispute, horizon: datetime) -> list[Dispute.Event]:
@@ -124,9 +113,10 @@ def test_a_manual_escalation_still_needed_goes_to_the_tier_it_reached() -> None:
     assert out.notes == []
 
 
-def test_a_resolved_mediation_closes_the_case_wherever_the_candidate_holds_it() -> None:
+def test_a_settled_case_followed_up_closes_wherever_the_candidate_holds_it() -> None:
     d = received()
     apply_fact(d, Mediation(T0 + hours(30), "m", outcome="resolved"), RULES, T0)
+    apply_fact(d, FollowUp(T0 + hours(35), "f", outcome="settled"), RULES, T0)
     horizon = T0 + hours(40)
     events = history(d, horizon)
     assert summarise(events, horizon).closed_tier == "community"
@@ -135,9 +125,21 @@ def test_a_resolved_mediation_closes_the_case_wherever_the_candidate_holds_it() 
 
     cand = summarise(out.events, horizon)
     assert (cand.status, cand.closed_tier) == ("closed", "street")
-    # One command (mediate, resolved) recorded both events: one note.
-    assert [(n.event, n.kind) for n in out.notes] == [("Mediated", "moved")]
+    # One command (follow_up, settled) recorded FollowedUp and Closed: one note.
+    assert [(n.event, n.kind) for n in out.notes] == [
+        ("Mediated", "moved"),
+        ("FollowedUp", "moved"),
+    ]
     assert [e.unit for e in out.events if isinstance(e, Dispute.Closed)] == ["s1"]
+
+
+def test_a_resolved_mediation_alone_leaves_it_settled_not_closed() -> None:
+    d = received()
+    apply_fact(d, Mediation(T0 + hours(5), "m", outcome="resolved"), RULES, T0)
+    horizon = T0 + hours(6)
+    out = replay(facts_of(history(d, horizon)), RULES, horizon)
+    assert summarise(out.events, horizon).status == "settled"
+    assert not any(isinstance(e, Dispute.Closed) for e in out.events)
 
 
 def test_a_fact_the_candidate_state_refuses_is_dropped_and_reported() -> None:
@@ -194,7 +196,20 @@ def test_the_memoising_twin_has_the_same_version_and_decisions() -> None:
 
 steps = st.lists(
     st.tuples(
-        st.sampled_from(["mediate", "escalate", "supervise", "close", "reopen", "wait"]),
+        st.sampled_from(
+            [
+                "mediate",
+                "escalate",
+                "supervise",
+                "close",
+                "reopen",
+                "follow_up",
+                "pause",
+                "resume",
+                "remand",
+                "wait",
+            ]
+        ),
         st.floats(0, 120),  # hours since the previous step
         st.integers(0, 10),
     ),
@@ -216,6 +231,14 @@ def fact(kind: str, at: datetime, pick: int) -> Fact | None:
         return Closure(at, "a", outcome=CLOSE_OUTCOMES[pick % 6])
     if kind == "reopen":
         return Reopening(at, "f", reason="unsettled")
+    if kind == "follow_up":
+        return FollowUp(at, "f", outcome=["settled", "unsettled"][pick % 2])
+    if kind == "pause":
+        return Pause(at, "p", reason="appraisal")
+    if kind == "resume":
+        return Resume(at, "p")
+    if kind == "remand":
+        return Remand(at, "lead", to_unit=sorted(RULES.units)[pick % 6], instructions="do it")
     return None
 
 
@@ -266,10 +289,10 @@ def test_under_any_limit_every_fact_is_applied_or_reported_and_tiers_only_go_up(
     out = replay(facts, candidate, at)
     applied = [e for e in out.events if not e.by_rule]
     dropped = [n for n in out.notes if n.kind == "dropped"]
-    paired = sum(  # a resolved mediation's Closed comes with it, not on its own
-        isinstance(a, Dispute.Mediated)
-        and a.outcome == "resolved"
-        and isinstance(b, Dispute.Closed)
+    paired = sum(  # a follow-up's Closed or Reopened comes with it, not on its own
+        isinstance(a, lifecycle.FollowedUp)
+        and isinstance(b, Dispute.Closed | Dispute.Reopened)
+        and a.occurred_at == b.occurred_at
         for a, b in pairwise(facts)
     )
     assert len(applied) + len(dropped) + paired >= len(facts)
@@ -282,3 +305,44 @@ def test_under_any_limit_every_fact_is_applied_or_reported_and_tiers_only_go_up(
             rank = candidate.tier_index(e.to_tier)
         elif isinstance(e, Dispute.Received):
             rank = candidate.tier_index(e.tier)
+        elif isinstance(e, lifecycle.Remanded):  # handed down on purpose: up again from there
+            assert candidate.tier_index(e.to_tier) < rank
+            rank = candidate.tier_index(e.to_tier)
+
+
+EXPLICIT = RuleBook.from_yaml(
+    SMALL_RULES + "acceptance: {mode: explicit, within: 1 day}\n", source="explicit.yaml"
+)
+
+
+def test_auto_acceptance_is_a_decision_the_candidate_re_decides() -> None:
+    d = received()
+    apply_fact(d, Mediation(T0 + hours(5), "m", outcome="failed"), RULES, T0)
+    horizon = T0 + hours(30)
+    events = history(d, horizon)
+    assert [e.by_rule for e in events if isinstance(e, lifecycle.Accepted)] == [True]
+
+    out = replay(facts_of(events), EXPLICIT, horizon)
+
+    # Under explicit acceptance nobody accepted it: it waits, with the acceptance
+    # ladder's notices, and the mediation is refused and reported.
+    assert not any(isinstance(e, lifecycle.Accepted) for e in out.events)
+    assert out.dispute is not None and out.dispute.state.acceptance == "pending"
+    assert [(n.event, n.kind) for n in out.notes] == [("Mediated", "dropped")]
+    assert "not been accepted" in out.notes[0].detail
+    about = [e.about for e in out.events if isinstance(e, Dispute.Supervised)]
+    assert about[:2] == ["acceptance", "acceptance"]
+
+
+def test_a_persons_acceptance_replays_and_is_dropped_where_the_rules_accept() -> None:
+    receipt = Receipt("c11", "family", "walk_in", "s", T0, actor="intake")
+    d = open_dispute(EXPLICIT, uuid4(), receipt, T0)
+    apply_fact(d, Acceptance(T0 + hours(2), "desk"), EXPLICIT, T0)
+    apply_fact(d, Mediation(T0 + hours(5), "m", outcome="failed"), EXPLICIT, T0)
+    events = cast("list[Dispute.Event]", d.collect_events())
+    horizon = T0 + hours(6)
+    same = replay(facts_of(events), EXPLICIT, horizon)
+    assert summarise(same.events, horizon) == summarise(events, horizon)
+    auto = replay(facts_of(events), RULES, horizon)
+    assert [(n.event, n.kind) for n in auto.notes] == [("Accepted", "dropped")]
+    assert [e.by_rule for e in auto.events if isinstance(e, lifecycle.Accepted)] == [True]

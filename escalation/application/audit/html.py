@@ -125,6 +125,14 @@ def _reopened(fields: Mapping[str, Any], x: float, y: float) -> str:
     return f'<circle cx="{x}" cy="{y}" r="6" fill="#fff" stroke="#1565c0" stroke-width="2"/>'
 
 
+def _paused(fields: Mapping[str, Any], x: float, y: float) -> str:
+    """中止: two bars, as a pause button."""
+    return (
+        f'<rect x="{x - 5}" y="{y - 6}" width="3" height="12" fill="#455a64"/>'
+        f'<rect x="{x + 2}" y="{y - 6}" width="3" height="12" fill="#455a64"/>'
+    )
+
+
 def _about_the_file(fields: Mapping[str, Any], x: float, y: float) -> str:
     """Risk, routing, a rule book reaching the dispute: decisions about the file, not moves."""
     return f'<circle cx="{x}" cy="{y}" r="3" fill="#90a4ae"/>'
@@ -151,6 +159,12 @@ MARKERS: dict[str, Marker] = {
     "Assessed": _about_the_file,
     "Notified": _supervised,
     "ReviewDecided": _about_the_file,
+    "Accepted": _about_the_file,
+    "Declined": _closed,
+    "FollowedUp": _about_the_file,
+    "Paused": _paused,
+    "Resumed": _reopened,
+    "Remanded": _escalated,
 }
 
 

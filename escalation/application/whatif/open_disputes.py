@@ -21,6 +21,7 @@ from typing import cast
 from uuid import UUID
 
 from escalation.adapters.store import DisputeLog
+from escalation.aggregates import lifecycle
 from escalation.aggregates.dispute import Dispute
 from escalation.aggregates.rebuild import rebuild
 from escalation.application.event_text import describe
@@ -127,7 +128,7 @@ def add(result: OpenNow, f: Forecast) -> None:
 
 def _is_open(events: Sequence[Dispute.Event]) -> bool:
     for e in reversed(events):
-        if isinstance(e, Dispute.Closed):
+        if isinstance(e, Dispute.Closed | lifecycle.Declined):
             return False
         if isinstance(e, Dispute.Reopened):
             return True
@@ -159,4 +160,5 @@ KINDS = {
     "Summoned": "summoned",
     "LeaderRequired": "leader",
     "Notified": "notice",
+    "Accepted": "accepted",
 }

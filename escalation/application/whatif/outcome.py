@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from escalation.aggregates import lifecycle
 from escalation.aggregates.dispute import Dispute
 
 # Fields that do not change what a decision *is*: bookkeeping, wording, and
@@ -34,7 +35,7 @@ class Move:
     from_tier: str
     to_tier: str
     to_unit: str
-    mode: str  # stepwise | elevated
+    mode: str  # stepwise | elevated | remanded (交办, down)
     rule_id: str | None  # None: by hand
 
 
@@ -110,9 +111,15 @@ def summarise(events: Iterable[Dispute.Event], horizon: datetime) -> Outcome:
             tier, unit, due = e.to_tier, e.to_unit, e.due_at
         elif isinstance(e, Dispute.Supervised):
             notices.append((at, e.notice))
-        elif isinstance(e, Dispute.Closed):
+        elif isinstance(e, Dispute.Closed | lifecycle.Declined):
             late += status == "open" and at >= due
             status, closed_tier = "closed", e.tier
+        elif isinstance(e, Dispute.Mediated) and e.settles:
+            status = "settled"
+        elif isinstance(e, lifecycle.Remanded):
+            moves.append(Move(at, e.from_tier, e.to_tier, e.to_unit, "remanded", None))
+            arrivals.append((at, e.to_tier))
+            tier, unit, due = e.to_tier, e.to_unit, e.due_at
         elif isinstance(e, Dispute.Reopened):
             status, due = "open", e.due_at
             arrivals.append((at, e.tier))
@@ -178,7 +185,7 @@ def _on_time(value: object) -> str:
 
 def _status(value: tuple[str, str | None]) -> str:
     status, tier = value
-    return f"closed at {tier}" if status == "closed" else "open"
+    return f"closed at {tier}" if status == "closed" else status
 
 
 def _moves(moves: Sequence[Move]) -> str:

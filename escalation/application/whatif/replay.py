@@ -11,6 +11,10 @@ Facts tied to who held the case get a fixed treatment under other rules:
 
 * a mediation, a manual notice, a close or a reopen applies to whoever holds
   the dispute at that time (reported as *moved* when that is another unit);
+  so do acceptance, decline, follow-up, pause and resume; a remand goes to the
+  unit it went to in the log, and is dropped if that unit is not below the holder;
+* a resolved mediation recorded before the follow-up step was followed by its
+  own close: replayed, it settles and that close closes, as it did;
 * a manual escalation goes to the tier it reached in the log, from wherever
   the dispute is; if it is already at or above that tier (or closed), the
   escalation is *dropped* and reported;
@@ -27,20 +31,27 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Literal, cast
 
+from escalation.aggregates import lifecycle
 from escalation.aggregates.dispute import Dispute
 from escalation.errors import EscalationError
 from escalation.policies.due import apply_due
 from escalation.policies.facts import (
+    Acceptance,
     Assessment,
     CheckIn,
     Closure,
+    Decline,
     Fact,
+    FollowUp,
     LeaderAssignment,
     ManualEscalation,
     ManualNotice,
     Mediation,
+    Pause,
     ProgressReport,
+    Remand,
     Reopening,
+    Resume,
     ReviewDecision,
     Summons,
     apply_fact,
@@ -94,11 +105,14 @@ def replay(facts: Sequence[Dispute.Event], rules: RuleBook, horizon: datetime) -
 
 
 def _closed_by(before: Dispute.Event, fact: Dispute.Event) -> bool:
-    """The engine's mediate(resolved) records Mediated and then Closed, at one instant."""
+    """The engine's follow-up records FollowedUp and then Closed or Reopened, at one instant.
+
+    (A resolved mediation written before the follow-up step was followed by its
+    own Closed: replayed, the mediation settles and that close closes.)
+    """
     return (
-        isinstance(fact, Dispute.Closed)
-        and isinstance(before, Dispute.Mediated)
-        and before.outcome == "resolved"
+        isinstance(fact, Dispute.Closed | Dispute.Reopened)
+        and isinstance(before, lifecycle.FollowedUp)
         and before.occurred_at == fact.occurred_at
     )
 
@@ -158,6 +172,24 @@ def _casework_fact(e: Dispute.Event) -> Fact | None:
         return ReviewDecision(
             at, actor, request, review=e.review, decision=e.decision, note=e.note, cluster=e.cluster
         )
+    return _lifecycle_fact(e)
+
+
+def _lifecycle_fact(e: Dispute.Event) -> Fact | None:
+    """Acceptance, decline, follow-up, pause, resume and remand, as their commands."""
+    at, actor, request = e.occurred_at, e.actor, getattr(e, "request_id", None)
+    if isinstance(e, lifecycle.Accepted):  # by a person: a rule's acceptance is re-decided
+        return Acceptance(at, actor, request)
+    if isinstance(e, lifecycle.Declined):
+        return Decline(at, actor, request, reason=e.reason)
+    if isinstance(e, lifecycle.FollowedUp):
+        return FollowUp(at, actor, request, outcome=e.outcome, note=e.note)
+    if isinstance(e, lifecycle.Paused):
+        return Pause(at, actor, request, reason=e.reason)
+    if isinstance(e, lifecycle.Resumed):
+        return Resume(at, actor, request)
+    if isinstance(e, lifecycle.Remanded):
+        return Remand(at, actor, request, to_unit=e.to_unit, instructions=e.instructions)
     return None
 
 

@@ -9,7 +9,16 @@ from __future__ import annotations
 from rich.console import Console
 from rich.text import Text
 
-from escalation.entrypoints.cli import audit, casework, demo, disputes, imports, rules, service
+from escalation.entrypoints.cli import (
+    audit,
+    casework,
+    demo,
+    disputes,
+    imports,
+    lifecycle,
+    rules,
+    service,
+)
 from escalation.entrypoints.cli.options import app, errors
 from escalation.errors import EscalationError
 
@@ -20,6 +29,7 @@ __all__ = [
     "demo",
     "disputes",
     "imports",
+    "lifecycle",
     "main",
     "print_error",
     "rules",

@@ -444,9 +444,18 @@ record = _record
 
 def _print_state(engine: EscalationEngine, dispute: str) -> None:
     s = engine.get(dispute)
+    zone = zone_of(engine)
+    # A settled dispute's clock is its follow-up's, not the stopped tier visit's.
+    due = (
+        f"follow-up due {local_time(s.step_due_at, zone)}"
+        if s.is_settled
+        else f"due {local_time(s.due_at, zone)}"
+    )
     console.print(
         f"{s.id}  {s.status}  at {s.tier} {s.unit}  risk {s.risk or '-'}  "
-        f"due {local_time(s.due_at, zone_of(engine))}  dept {s.department or '-'}"
+        f"{due}  dept {s.department or '-'}"
+        + (f"  acceptance {s.acceptance}" if s.acceptance == "pending" else "")
+        + (f"  paused since {local_time(s.paused_at, zone)}" if s.paused_at else "")
         + (f"  closed: {s.outcome}" if s.outcome else ""),
         markup=False,
     )

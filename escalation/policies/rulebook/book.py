@@ -89,6 +89,15 @@ class RoutingRule(Rule):
 
 
 @dataclass(frozen=True)
+class StepClock:
+    """The time limit of a step beside the tier visit (acceptance, follow-up)."""
+
+    within: Duration
+    notices: tuple[NoticeStep, ...]  # empty: the ladder of the tier holding the dispute
+    mode: str = "auto"  # acceptance only: auto | explicit
+
+
+@dataclass(frozen=True)
 class WeakSignals:
     """弱信号 thresholds.
 
@@ -352,6 +361,19 @@ class RuleBook:
         model = self._model.leaders
         people = MappingProxyType({p.id: p.name for p in model.people})
         return LeaderRules(self._leader_rule, model.within, model.notices, people)
+
+    @property
+    def acceptance(self) -> StepClock:
+        """受理: mode (auto | explicit), its time limit and notices (defaults: auto, 1 workday)."""
+        model = self._model.acceptance
+        steps = tuple(NoticeStep(n.at, n.notice) for n in model.notices)
+        return StepClock(model.within, steps, model.mode)
+
+    @property
+    def follow_up(self) -> StepClock:
+        """回访: the time limit after settling and its notices (default: 7 days)."""
+        model = self._model.follow_up
+        return StepClock(model.within, tuple(NoticeStep(n.at, n.notice) for n in model.notices))
 
     def to_dict(self) -> dict[str, Any]:
         """The validated rule book as plain data (durations and dates as text)."""

@@ -376,6 +376,10 @@ class _Loader:
         sources = self.names(data, "sources", "source")
         self.check_calendar(data)
         tiers = self.check_tiers(data)
+        for section in ("acceptance", "follow_up"):  # their notice ladders, as a tier's
+            clock = data.get(section)
+            if isinstance(clock, dict):
+                self.check_ladder(clock.get("notices"), (section, "notices"))
         units = self.check_units(data, tiers)
         self.check_rules(data, tiers, categories, sources, units)
         self.check_casework(data, tiers, categories, sources, units)

@@ -363,6 +363,27 @@ class LeadersModel(_Model):
     people: tuple[LeaderModel, ...] = ()
 
 
+class AcceptanceModel(_Model):
+    """受理: how receipts are accepted.
+
+    ``auto`` accepts every receipt at once (by the rule ``acceptance/auto``);
+    ``explicit`` waits for a person, with notices if nobody decides ``within``.
+    """
+
+    mode: Literal["auto", "explicit"] = "auto"
+    within: DurationField = Duration(1, "workdays")
+    # The notices of an undecided receipt; empty: the ladder of the tier holding it.
+    notices: tuple[NoticeModel, ...] = ()
+
+
+class FollowUpModel(_Model):
+    """回访: a settled dispute is followed up ``within`` this, or gets notices."""
+
+    within: DurationField = Duration(7, "days")
+    # Empty: the ladder of the tier that settled it.
+    notices: tuple[NoticeModel, ...] = ()
+
+
 class RuleBookModel(_Model):
     version: Annotated[StrictInt, AfterValidator(_version)]
     calendar: CalendarKind = "cn-workdays"
@@ -383,6 +404,8 @@ class RuleBookModel(_Model):
     departments: tuple[DepartmentModel, ...] = ()
     summon: SummonModel = SummonModel()
     leaders: LeadersModel = LeadersModel()
+    acceptance: AcceptanceModel = AcceptanceModel()
+    follow_up: FollowUpModel = FollowUpModel()
 
 
 #: Which model describes the mapping at a path (list indices dropped): used to
@@ -404,6 +427,10 @@ MODELS: Final[Mapping[tuple[str, ...], type[BaseModel]]] = MappingProxyType(
         ("summon",): SummonModel,
         ("leaders",): LeadersModel,
         ("leaders", "people"): LeaderModel,
+        ("acceptance",): AcceptanceModel,
+        ("acceptance", "notices"): NoticeModel,
+        ("follow_up",): FollowUpModel,
+        ("follow_up", "notices"): NoticeModel,
     }
 )
 
@@ -436,4 +463,7 @@ OPTIONAL_SECTIONS: Final = (
     "departments",
     "summon",
     "leaders",
+    # Their defaults are what rule books written before them meant.
+    "acceptance",
+    "follow_up",
 )
