@@ -42,18 +42,38 @@ if TYPE_CHECKING:
 
 RESTRICTED = "[restricted]"
 
-_READS: Final = frozenset({"get", "history", "state_at", "timeline", "queue"})
-_CASEWORK: Final = frozenset({"receive", "mediate", "escalate", "close", "reopen"})
-#: What each role may do. Later casework commands join the sets their role uses.
+_READS: Final = frozenset({"get", "history", "state_at", "timeline", "queue", "follow_ups"})
+#: The centre's desk: registration, mediation, the lifecycle and the whistle (吹哨).
+_CASEWORK: Final = frozenset(
+    {
+        "receive",
+        "mediate",
+        "escalate",
+        "close",
+        "reopen",
+        "accept",
+        "decline",
+        "follow_up",
+        "pause",
+        "resume",
+        "summon",
+    }
+)
+#: A leader's besides: supervision, 领导包保, 研判, 交办, erasure.
+_LEADING: Final = frozenset({"supervise", "assign_leader", "assess", "remand", "erase"})
+_DEPARTMENT: Final = frozenset({"check_in", "report_progress"})
+#: What each role may do.
 ROLES: Final[dict[str, frozenset[str]]] = {
     "clerk": _READS | _CASEWORK | {"figures", "backlog"},
-    "leader": _READS | _CASEWORK | {"supervise", "erase", "figures", "backlog"},
-    "department": _READS,
+    "leader": _READS | _CASEWORK | _LEADING | {"figures", "backlog"},
+    "department": _READS | _DEPARTMENT,
     "auditor": _READS | {"figures", "backlog", "changes"},
     "rule_owner": frozenset({"queue", "figures", "backlog"}),
     "platform": _READS
     | _CASEWORK
-    | {"supervise", "erase", "figures", "backlog", "changes", "tick"},
+    | _LEADING
+    | _DEPARTMENT
+    | {"figures", "backlog", "changes", "tick"},
 }
 #: Roles whose principals may leave ``units`` empty: every unit is then in scope.
 UNBOUNDED: Final = frozenset({"auditor", "rule_owner", "platform"})
@@ -84,8 +104,8 @@ class Scope:
     department: str | None = None
 
     def covers(self, state: DisputeState) -> bool:
-        if self.department is not None:
-            return state.department == self.department
+        if self.department is not None:  # routed to it, or summoned (吹哨报到)
+            return state.department == self.department or self.department in state.summoned
         return self.units is None or state.unit in self.units or state.received_unit in self.units
 
     def covers_unit(self, unit: str) -> bool:
@@ -129,6 +149,39 @@ class ScopedEngine:
     def erase(self, dispute_id: UUID | str, **values: Any) -> DisputeState:
         return self._act("erase", dispute_id, "actor", values)
 
+    def accept(self, dispute_id: UUID | str, **values: Any) -> DisputeState:
+        return self._act("accept", dispute_id, "actor", values)
+
+    def decline(self, dispute_id: UUID | str, **values: Any) -> DisputeState:
+        return self._act("decline", dispute_id, "actor", values)
+
+    def follow_up(self, dispute_id: UUID | str, **values: Any) -> DisputeState:
+        return self._act("follow_up", dispute_id, "actor", values)
+
+    def pause(self, dispute_id: UUID | str, **values: Any) -> DisputeState:
+        return self._act("pause", dispute_id, "actor", values)
+
+    def resume(self, dispute_id: UUID | str, **values: Any) -> DisputeState:
+        return self._act("resume", dispute_id, "actor", values)
+
+    def remand(self, dispute_id: UUID | str, **values: Any) -> DisputeState:
+        return self._act("remand", dispute_id, "actor", values)
+
+    def summon(self, dispute_id: UUID | str, **values: Any) -> DisputeState:
+        return self._act("summon", dispute_id, "actor", values)
+
+    def assign_leader(self, dispute_id: UUID | str, **values: Any) -> DisputeState:
+        return self._act("assign_leader", dispute_id, "actor", values)
+
+    def assess(self, dispute_id: UUID | str, **values: Any) -> DisputeState:
+        return self._act("assess", dispute_id, "actor", values)
+
+    def check_in(self, dispute_id: UUID | str, **values: Any) -> DisputeState:
+        return self._act("check_in", dispute_id, "actor", self._own_department(values))
+
+    def report_progress(self, dispute_id: UUID | str, **values: Any) -> DisputeState:
+        return self._act("report_progress", dispute_id, "actor", self._own_department(values))
+
     def tick(self, now: datetime | None = None) -> Any:
         self._allow("tick")
         return self.engine.tick(now)
@@ -153,7 +206,7 @@ class ScopedEngine:
     def timeline(self, dispute_id: UUID | str) -> list[Any]:
         self._allow("timeline")
         self._in_scope(dispute_id)
-        return self.engine.timeline(dispute_id)  # the read model holds no personal data
+        return self.engine.timeline(dispute_id, personal_data=self.principal.sees_personal)
 
     def queue(
         self, unit: str | None = None, tier: str | None = None, *, as_of: datetime | None = None
@@ -178,6 +231,16 @@ class ScopedEngine:
         if self.scope.units is not None:
             raise self._forbidden("read the whole district's backlog")
         return self.engine.backlog(period)
+
+    def follow_ups(self, unit: str | None = None, tier: str | None = None) -> list[QueueItem]:
+        self._allow("follow_ups")
+        if unit is not None and not self.scope.covers_unit(unit):
+            raise self._forbidden(f"read the follow-ups of {unit}")
+        items = self.engine.follow_ups(unit=unit, tier=tier)
+        units = self.scope.units
+        if self.scope.department is not None:
+            return [i for i in items if i.department == self.scope.department]
+        return items if units is None else [i for i in items if i.unit in units]
 
     def changes(self, after: int = 0, limit: int = 100) -> list[Change]:
         self._allow("changes")
@@ -211,6 +274,16 @@ class ScopedEngine:
             dispute_id, **self._as_actor(actor_key, values)
         )
         return self._shown(state)
+
+    def _own_department(self, values: dict[str, Any]) -> dict[str, Any]:
+        """A department principal checks in and reports for its own department only."""
+        own = self.principal.department
+        if own is None:
+            return values
+        given = values.get("department", own)
+        if given != own:
+            raise self._forbidden(f"act for department {given}")
+        return {**values, "department": own}
 
     def _as_actor(self, key: str, values: dict[str, Any]) -> dict[str, Any]:
         given = {"actor", "mediator"}.intersection(values)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 from uuid import UUID
 
@@ -24,7 +25,7 @@ from sqlalchemy.orm import Session
 from escalation.adapters.database import storage_problem
 from escalation.adapters.host import HostSession
 from escalation.adapters.logs import log_events, to_log, to_log_batch
-from escalation.adapters.personal_data import MasterKeySource
+from escalation.adapters.personal_data import SEALED_TEXT, MasterKeySource
 from escalation.aggregates.dispute import REVIEW_DECISIONS, Dispute
 from escalation.aggregates.lifecycle import FOLLOW_UP_OUTCOMES
 from escalation.aggregates.rebuild import rebuild
@@ -997,16 +998,35 @@ class EscalationEngine:
             with self._read() as read:
                 return days, backlog(read, self.rules.tiers, instants)
 
-    def timeline(self, dispute_id: UUID | str, *, session: HostSession | None = None) -> list[Any]:
-        """The dispute's timeline rows (event, actor, rule, reason, state after), oldest first."""
+    def timeline(
+        self,
+        dispute_id: UUID | str,
+        *,
+        personal_data: bool = True,
+        session: HostSession | None = None,
+    ) -> list[Any]:
+        """The dispute's timeline rows (event, actor, rule, reason, state after), oldest first.
+
+        The read model holds no personal data: a reason a person wrote (a 研判,
+        a pause, a decline) is opened from the log here, unless ``personal_data``
+        is False (it then reads ``[sealed]``).
+        """
         did = as_dispute_id(dispute_id)
         with self._within(session):
             self.catch_up()
             with self._read() as read:
                 rows = views.timeline_rows(read, did)
-        if not rows:
-            raise UnknownDispute(f"no dispute with id {did}")
-        return rows
+            if not rows:
+                raise UnknownDispute(f"no dispute with id {did}")
+            if not personal_data or all(r.reason != SEALED_TEXT for r in rows):
+                return rows
+            events = {e.originator_version: e for e in self.history(did)}
+        return [
+            SimpleNamespace(**{**r._asdict(), "reason": getattr(events[r.version], "reason", None)})
+            if r.reason == SEALED_TEXT
+            else r
+            for r in rows
+        ]
 
     def changes(
         self, after: int = 0, limit: int = 100, *, session: HostSession | None = None

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from escalation import EscalationEngine, Principal, RuleBook
 from escalation.application.access import RESTRICTED, ROLES
 from escalation.errors import Forbidden, InvalidInput
-from tests.helpers import T0, hours
+from tests.helpers import CASEWORK_RULES, T0, hours
 
 UNITS = ("d1", "s1", "s2", "c11", "c12", "c21")
 
@@ -179,3 +179,22 @@ def test_no_scoped_read_returns_a_dispute_outside_the_scope(
     for item in view.queue():
         assert not units or ancestors(engine, item.unit) & set(units)
     assert "get" in ROLES[role]
+
+
+def test_a_department_works_on_what_it_was_summoned_to(db_url: str) -> None:
+    rules = RuleBook.from_yaml(CASEWORK_RULES, source="casework.yaml")
+    with EscalationEngine(rules, url=db_url, clock=lambda: T0) as engine:
+        summoned, other = receive(engine, "c11"), receive(engine, "c12", 1)
+        desk = engine.scoped(Principal("中心前台", "clerk", units=("d1",)))
+        desk.summon(summoned, lead="court", at=T0 + hours(2))
+        court = engine.scoped(Principal("法院李", "department", department="court"))
+        assert court.get(summoned).summoned == ("court",)
+        court.check_in(summoned, at=T0 + hours(3))
+        checked = [e for e in engine.history(summoned) if type(e).__name__ == "CheckedIn"]
+        assert [(e.actor, e.department) for e in checked] == [("法院李", "court")]  # type: ignore[attr-defined]
+        with pytest.raises(Forbidden, match="act for department human_resources_bureau"):
+            court.check_in(summoned, department="human_resources_bureau", at=T0 + hours(3))
+        with pytest.raises(Forbidden, match="may not close"):
+            court.close(summoned, outcome="withdrawn", at=T0 + hours(4))
+        with pytest.raises(Forbidden, match="may not see dispute"):
+            court.get(other)

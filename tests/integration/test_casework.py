@@ -124,6 +124,8 @@ def test_on_time_feedback_is_counted(desk: EscalationEngine) -> None:
 
 def test_routing_to_a_listed_department_summons_it_by_rule(desk: EscalationEngine) -> None:
     did = wages(desk, source="petition", category="family")
+    # Routing (分类流转) follows the failed first mediation (先行调解).
+    desk.mediate(did, outcome="failed", mediator="m", at=T0 + hours(1))
     history = desk.history(did)
     (summoned,) = [e for e in history if isinstance(e, Dispute.Summoned)]
     assert summoned.lead == "petition_office"
@@ -133,6 +135,8 @@ def test_routing_to_a_listed_department_summons_it_by_rule(desk: EscalationEngin
     assert names(desk, did).index("Routed") < names(desk, did).index("Summoned")
     # Not listed under on_routing: routed, not summoned.
     other = wages(desk)
+    desk.mediate(other, outcome="failed", mediator="m", at=T0 + hours(1))
+    assert desk.get(other).department is not None
     assert desk.get(other).summoned == ()
 
 

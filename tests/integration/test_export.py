@@ -46,7 +46,7 @@ def exported(engine: EscalationEngine, fmt: str = "jsonl", **options: Any) -> st
 def test_jsonl_round_trip_reproduces_the_history_of_every_dispute(
     demo: EscalationEngine,
 ) -> None:
-    records = list(load_event_records(exported(demo).splitlines()))
+    records = list(load_event_records(exported(demo, personal_data=True).splitlines()))
     by_dispute: dict[UUID, list[dict[str, Any]]] = defaultdict(list)
     for record in records:
         by_dispute[record["dispute_id"]].append(record)
@@ -70,6 +70,16 @@ def test_jsonl_round_trip_reproduces_the_history_of_every_dispute(
             assert record["digest"] == digest
             assert record["by_rule"] == event.by_rule
             assert record["rule_id"] == getattr(event, "rule_id", None)
+
+
+def test_a_default_export_withholds_personal_data(demo: EscalationEngine) -> None:
+    records = list(load_event_records(exported(demo).splitlines()))
+    received = [r for r in records if r["event"] == "Received"]
+    assert received
+    assert {r["fields"]["summary"] for r in received} == {"[withheld]"}
+    assert {r["fields"]["location"] for r in received} == {"[withheld]"}
+    assert all(r["fields"]["people"] == [] for r in received)
+    assert {r["fields"]["unit"] for r in received} - {"[withheld]"}  # the procedure stays
 
 
 def test_exported_times_and_fields_keep_their_types(demo: EscalationEngine) -> None:

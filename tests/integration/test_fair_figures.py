@@ -29,7 +29,8 @@ def test_unit_rates_count_escalations_out_and_charge_the_unit_that_overran(
 
         d1, d2, d3, d4 = (receive(day) for _ in range(4))
         d5 = receive(day + hours(30))  # its limit passes after the tick below
-        e.mediate(d1, outcome="resolved", mediator="m", at=day + hours(2))  # closed at c11
+        e.mediate(d1, outcome="resolved", mediator="m", at=day + hours(2))  # settled at c11
+        e.follow_up(d1, outcome="settled", actor="v", at=day + hours(2.5))  # closed at c11
         for d in (d2, d3):  # two failed mediations each: escalated out in time
             e.mediate(d, outcome="failed", mediator="m", at=day + hours(3))
             e.mediate(d, outcome="failed", mediator="m", at=day + hours(4))

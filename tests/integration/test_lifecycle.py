@@ -102,7 +102,7 @@ def test_explicit_acceptance_waits_with_notices_and_nothing_moves_it(
     assert explicit.get(did).notices == ()  # the tier visit's own ladder is untouched
     state = explicit.accept(did, actor="desk", at=T0 + hours(21))
     assert (state.acceptance, state.step, state.tier) == ("accepted", None, "street")
-    assert names(explicit, did)[-2:] == ["Accepted", "Escalated"]
+    assert names(explicit, did)[-3:] == ["Accepted", "Escalated", "Routed"]
     refused(
         explicit,
         did,
@@ -186,8 +186,9 @@ def test_unsettled_follow_up_reopens_where_it_was_settled(engine: EscalationEngi
     )
     assert (state.status, state.unit, state.reopened, state.step) == ("open", "c11", 1, None)
     assert state.due_at == T0 + hours(30) + timedelta(days=2)
-    assert names(engine, did)[-2:] == ["FollowedUp", "Reopened"]
-    assert "工资未付" in getattr(engine.history(did)[-1], "reason", "")
+    assert names(engine, did)[-3:] == ["FollowedUp", "Reopened", "Routed"]
+    reopened = next(e for e in engine.history(did) if type(e).__name__ == "Reopened")
+    assert "工资未付" in getattr(reopened, "reason", "")
     assert [i.dispute_id for i in engine.queue(unit="c11")] == [did]
     assert engine.follow_ups() == []
 
