@@ -321,3 +321,16 @@ def test_serve_erases_on_its_tick_and_status_says_how_many(db_url: str) -> None:
         assert status.last_tick.detail["erased"] == 1
         assert "erased the personal data of 1" in _tick_counts(status.last_tick)
         assert engine.get(did).erased
+
+
+def test_an_erased_dispute_takes_no_personal_data_and_writes_nothing(
+    engine: EscalationEngine,
+) -> None:
+    did = receive(engine)
+    engine.erase(did, reason="the person's request", actor="dpo", at=T0 + hours(1))
+    before = len(engine.history(did))
+    with pytest.raises(StorageError, match="was erased; it takes no personal data"):
+        engine.mediate(did, outcome="failed", mediator="m", note=NOTE, at=T0 + hours(2))
+    assert len(engine.history(did)) == before
+    engine.mediate(did, outcome="failed", mediator="m", at=T0 + hours(2))  # procedure goes on
+    assert engine.get(did).mediations == 1
