@@ -132,17 +132,24 @@ def routing_due(state: DisputeState) -> bool:
 
 
 def step_entry(
-    rules: RuleBook, clock: StepClock, unit: str, at: datetime
+    rules: RuleBook,
+    clock: StepClock,
+    unit: str,
+    at: datetime,
+    facts: Mapping[str, object] | None = None,
 ) -> tuple[datetime, tuple[tuple[str, datetime], ...]]:
     """The time limit and notice schedule of a step clock (acceptance, follow-up) from ``at``.
 
     Its notices fall at their share of its limit (of office time, in office
     hours, when the rule book sets ``working_hours``, as a visit's do);
-    without notices of its own it uses the ladder of the tier of ``unit``.
+    without notices of its own it uses the ladder of the tier of ``unit``. A
+    notice with a ``notices:`` condition (重点案件督办) goes only to the disputes
+    whose ``facts`` match it, as on a visit.
     """
     calendar = rules.calendar
     due = calendar.add(at, clock.within)
-    steps = clock.notices or rules.tier(rules.unit(unit).tier).notices
+    ladder = clock.notices or rules.tier(rules.unit(unit).tier).notices
+    steps = [s for s in ladder if _sent(rules, s.notice, facts)]
     if calendar.has_hours:
         office = calendar.working_time(at, due)
         timed = [(s.notice, calendar.after_working(at, office * s.at)) for s in steps]

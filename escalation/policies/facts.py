@@ -207,8 +207,11 @@ def open_dispute(
         received_at=at,
         received_unit=receipt.unit,
     )
-    due, schedule = tier_entry(rules, receipt.unit, at, receipt_facts(rules, registered))
-    acceptance_due, acceptance_schedule = step_entry(rules, rules.acceptance, receipt.unit, at)
+    facts = receipt_facts(rules, registered)
+    due, schedule = tier_entry(rules, receipt.unit, at, facts)
+    acceptance_due, acceptance_schedule = step_entry(
+        rules, rules.acceptance, receipt.unit, at, facts
+    )
     dispute = Dispute.receive(
         id=dispute_id,
         unit=receipt.unit,
@@ -271,7 +274,9 @@ def _record(dispute: Dispute, fact: Fact, rules: RuleBook, recorded_at: datetime
     common: dict[str, Any] = {"actor": fact.actor, "at": fact.at, "recorded_at": recorded_at}
     if isinstance(fact, Mediation):
         # A resolved mediation settles the case (an agreement), to be followed up.
-        due, schedule = step_entry(rules, rules.follow_up, dispute.state.unit, fact.at)
+        due, schedule = step_entry(
+            rules, rules.follow_up, dispute.state.unit, fact.at, dispute.state.facts()
+        )
         dispute.mediate(
             outcome=fact.outcome,
             note=fact.note,

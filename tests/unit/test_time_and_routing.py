@@ -12,12 +12,12 @@ from hypothesis import strategies as st
 from escalation.aggregates.dispute import Dispute
 from escalation.errors import RulesError
 from escalation.policies.calendar import WorkCalendar
-from escalation.policies.decide import tier_entry
+from escalation.policies.decide import step_entry, tier_entry
 from escalation.policies.due import apply_due
 from escalation.policies.durations import Duration
 from escalation.policies.facts import Mediation, Receipt, apply_fact, register
 from escalation.policies.rulebook import RuleBook
-from tests.helpers import SMALL_RULES
+from tests.helpers import SMALL_RULES, T0
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT = RuleBook.default()
@@ -361,3 +361,15 @@ def test_every_rule_notice_in_office_hours_never_as_the_case_leaves(
             assert (e.occurred_at, e.unit) not in leaving, e.reason
             if e.notice == "supervision":  # 重点案件督办 only
                 assert d.state.risk == "high" or d.state.amount >= 500_000 or parties >= 30
+
+
+def test_step_clocks_send_the_key_cases_notice_to_key_cases_only() -> None:
+    # 重点案件督办 holds for the follow-up and acceptance ladders too, not only for visits.
+    rules = RuleBook.from_yaml(
+        SMALL_RULES + "notices: {supervision: {when: 'risk == \"high\"'}}\n", source="key.yaml"
+    )
+    plain = {"risk": "low", "amount": 0.0, "parties": 1, "tier": "street", "unit": "s1"}
+    ordinary = step_entry(rules, rules.follow_up, "s1", T0, plain)[1]
+    key = step_entry(rules, rules.follow_up, "s1", T0, {**plain, "risk": "high"})[1]
+    assert "supervision" not in [n for n, _ in ordinary]
+    assert "supervision" in [n for n, _ in key]
