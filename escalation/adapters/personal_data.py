@@ -54,6 +54,8 @@ SEALED_TEXT = "[sealed]"
 LOCKED = b"locked"
 #: Seconds an opened data key is kept: another process's erasure is seen within them.
 KEY_CACHE_SECONDS = 60.0
+#: Opened data keys kept at most (a page of preloaded keys always fits).
+KEY_CACHE_SIZE = 50_000
 _NONCE = 12
 
 data_keys = Table(
@@ -242,6 +244,26 @@ class Keyring:
             self.opened.clear()
         self.opened[dispute_id] = key
         return key
+
+    def preload(self, rows: Iterable[tuple[UUID, str, bytes | None]]) -> None:
+        """Open many disputes' keys at once (readers of whole pages of the log).
+
+        ``rows`` are (dispute id, wrapping key id, wrapped key or None once erased),
+        as ``escalation_data_keys`` holds them. Without a master key nothing is
+        opened: lenient readers show sealed fields as ``[sealed]`` anyway.
+        """
+        if self.master is None:
+            return
+        rows = list(rows)
+        if len(self.opened) + len(rows) > KEY_CACHE_SIZE:
+            self.opened.clear()
+        for dispute_id, wrapped_by, wrapped in rows:
+            if dispute_id not in self.opened:
+                self.opened[dispute_id] = (
+                    None
+                    if wrapped is None
+                    else self.master.unwrap(dispute_id, bytes(wrapped), wrapped_by)
+                )
 
     def write_pending(self, session: Session, dispute_ids: Iterable[UUID]) -> None:
         """Store the new keys of these disputes, in the transaction writing their events."""

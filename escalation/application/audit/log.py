@@ -116,6 +116,7 @@ def log_rows(
             page = [_row(store, r) for r in session.execute(query)]
         if not page:
             return
+        store.preload_keys({r.dispute_id for r in page})  # one query per page, not per dispute
         yield from page
         start = page[-1].position
         if progress is not None:

@@ -127,6 +127,7 @@ class LogReader:
             if not rows:
                 return
             position = rows[-1][4]
+            self.store.preload_keys({r[0] for r in rows})  # one query per page, not per dispute
             yield from rows
 
     def _decode(self, row: Any) -> Dispute.Event:
