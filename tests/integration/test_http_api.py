@@ -1,0 +1,199 @@
+"""The HTTP API's contract: problem documents, idempotency, actors, times, the change feed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from escalation import bootstrap
+from escalation.application.access import Principal
+from escalation.http import create_app
+from tests.helpers import T0, TEST_MASTER_KEY, hours
+
+RECEIPT = {
+    "unit": "c11",
+    "category": "neighbour",
+    "source": "walk_in",
+    "summary": "楼上漏水 张三 13800000000",
+    "received_at": "2026-03-02T09:00:00+08:00",
+}
+
+
+@pytest.fixture
+def client(db_url: str, small_rules: Any) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    engine, tokens = bootstrap.open_service(small_rules, db_url, clock=lambda: T0 + hours(2))
+    try:
+        clerk = tokens.create(Principal("张三", "clerk", units=("s1",)), T0)[0]
+        auditor = tokens.create(Principal("审计", "auditor"), T0)[0]
+        with TestClient(create_app(engine, tokens), raise_server_exceptions=False) as c:
+            yield c, {
+                "clerk": f"Bearer {clerk}",
+                "auditor": f"Bearer {auditor}",
+            }
+    finally:
+        engine.shutdown()
+
+
+def test_a_command_records_the_principal_and_times_carry_offsets(
+    client: tuple[TestClient, dict[str, str]],
+) -> None:
+    c, auth = client
+    made = c.post("/api/disputes", json=RECEIPT, headers={"Authorization": auth["clerk"]})
+    assert made.status_code == 201, made.text
+    body = made.json()
+    assert body["received_at"] == "2026-03-02T01:00:00+00:00"
+    assert body["due_at"].endswith("+00:00")
+    done = c.post(
+        f"/api/disputes/{body['id']}/mediate",
+        json={"outcome": "failed", "at": "2026-03-02T10:00:00+08:00"},
+        headers={"Authorization": auth["clerk"]},
+    )
+    assert done.status_code == 200, done.text
+    assert done.json()["attempts"] == 1
+    history = c.get(f"/api/disputes/{body['id']}/history", headers={"Authorization": auth["clerk"]})
+    actors = {e["event"]: e["fields"]["actor"] for e in history.json()}
+    assert actors["Received"] == "张三"
+    assert actors["Mediated"] == "张三"
+
+
+def test_the_idempotency_key_makes_a_repeat_harmless(
+    client: tuple[TestClient, dict[str, str]],
+) -> None:
+    c, auth = client
+    headers = {"Authorization": auth["clerk"], "Idempotency-Key": "intake-0001"}
+    first = c.post("/api/disputes", json=RECEIPT, headers=headers)
+    again = c.post("/api/disputes", json=RECEIPT, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    other = c.post("/api/disputes", json={**RECEIPT, "category": "wage_arrears"}, headers=headers)
+    assert other.status_code == 409
+    assert other.json()["kind"] == "RequestConflict"
+    queue = c.get("/api/queue", headers={"Authorization": auth["clerk"]}).json()
+    assert len(queue) == 1
+
+
+@pytest.mark.parametrize(
+    ("send", "status", "kind"),
+    [
+        ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 422,
+         "InvalidInput"),
+        ({"json": {**RECEIPT, "parties": "many"}}, 422, "InvalidInput"),
+        ({"json": {**RECEIPT, "secret_field": 1}}, 422, "InvalidInput"),
+        ({"json": {**RECEIPT, "category": "nope"}}, 422, "InvalidInput"),
+        ({"json": {**RECEIPT, "received_at": "2026-03-02T09:00:00"}}, 422, "InvalidInput"),
+        ({"json": {**RECEIPT, "summary": "x" * 2_000_000}}, 413, "TooLarge"),
+    ],
+    ids=["malformed", "wrong-type", "unknown-field", "unknown-category", "naive-time", "oversize"],
+)
+def test_bad_input_is_a_problem_document_and_writes_nothing(
+    client: tuple[TestClient, dict[str, str]], send: dict[str, Any], status: int, kind: str
+) -> None:
+    c, auth = client
+    headers = {"Authorization": auth["clerk"], **send.pop("headers", {})}
+    response = c.post("/api/disputes", headers=headers, **send)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["kind"] == kind
+    assert problem["status"] == status
+    for leak in ("Traceback", "SELECT", "13800000000", "张三"):
+        assert leak not in response.text
+    assert c.get("/api/queue", headers={"Authorization": auth["clerk"]}).json() == []
+
+
+def test_unknown_dispute_is_404_and_illegal_step_409(
+    client: tuple[TestClient, dict[str, str]],
+) -> None:
+    c, auth = client
+    h = {"Authorization": auth["clerk"]}
+    missing = c.get("/api/disputes/00000000-0000-4000-8000-000000000000", headers=h)
+    assert missing.status_code == 403 or missing.status_code == 404
+    assert missing.json()["kind"] in ("UnknownDispute", "Forbidden")
+    made = c.post("/api/disputes", json=RECEIPT, headers=h).json()
+    step = c.post(f"/api/disputes/{made['id']}/resume", json={}, headers=h)
+    assert step.status_code == 409
+    assert step.json()["kind"] == "IllegalTransition"
+
+
+def test_personal_fields_are_restricted_for_an_auditor(
+    client: tuple[TestClient, dict[str, str]],
+) -> None:
+    c, auth = client
+    made = c.post("/api/disputes", json=RECEIPT, headers={"Authorization": auth["clerk"]}).json()
+    seen = c.get(f"/api/disputes/{made['id']}", headers={"Authorization": auth["auditor"]})
+    assert seen.status_code == 200
+    assert seen.json()["summary"] == "[restricted]"
+    assert "13800000000" not in c.get(
+        f"/api/disputes/{made['id']}/history", headers={"Authorization": auth["auditor"]}
+    ).text
+
+
+def test_the_change_feed_long_polls_and_streams_from_a_position(
+    client: tuple[TestClient, dict[str, str]],
+) -> None:
+    c, auth = client
+    h = {"Authorization": auth["auditor"]}
+    empty = c.get("/api/changes?after=0&wait=0.6", headers=h).json()
+    assert empty == {"changes": [], "next": 0}
+    for n in range(3):
+        c.post("/api/disputes", json={**RECEIPT, "summary": f"s{n}"},
+               headers={"Authorization": auth["clerk"]})
+    page = c.get("/api/changes?after=0&limit=2", headers=h).json()
+    assert [ch["event"] for ch in page["changes"]][0] == "Received"
+    assert len(page["changes"]) == 2
+    with c.stream("GET", f"/api/changes/stream?after={page['next']}&most=1", headers=h) as s:
+        assert s.headers["content-type"].startswith("text/event-stream")
+        text = "".join(s.iter_text())
+    events = [block for block in text.split("\n\n") if block.startswith("id:")]
+    assert len(events) == 1
+    position = int(events[0].split("\n")[0].removeprefix("id: "))
+    assert position > page["next"]
+    data = json.loads(events[0].split("data: ", 1)[1])
+    assert data["position"] == position
+    assert data["occurred_at"].endswith("+00:00")
+
+
+def test_openapi_is_3_1_with_examples(client: tuple[TestClient, dict[str, str]]) -> None:
+    c, _ = client
+    document = c.get("/openapi.json").json()
+    assert document["openapi"].startswith("3.1")
+    schemas = document["components"]["schemas"]
+    assert schemas["Receive"]["examples"][0]["unit"] == "huangbei"
+    assert "/api/disputes/{dispute_id}/mediate" in document["paths"]
+    assert "Idempotency-Key" in json.dumps(document["paths"]["/api/disputes"])
+
+
+def test_tokens_commands_create_list_and_revoke(db_url: str, small_rules: Any, tmp_path: Any) -> None:
+    from escalation.entrypoints.cli import app
+
+    rules = tmp_path / "rules.yaml"
+    from tests.helpers import SMALL_RULES
+
+    rules.write_text(SMALL_RULES, encoding="utf-8")
+    runner = CliRunner(env={"COLUMNS": "250", "ESCALATION_MASTER_KEY": TEST_MASTER_KEY})
+    made = runner.invoke(
+        app, ["tokens", "create", "--role", "clerk", "--unit", "s1", "--db", db_url,
+              "--rules", str(rules)]
+    )
+    assert made.exit_code == 0, made.output
+    secret = made.output.strip().splitlines()[-1]
+    assert secret.startswith("esc_")
+    listed = runner.invoke(app, ["tokens", "list", "--db", db_url])
+    assert "clerk@s1" in listed.output
+    assert secret not in listed.output
+    token_id = made.output.split()[1]
+    engine, tokens = bootstrap.open_service(None, db_url)
+    try:
+        assert tokens.principal(secret) == Principal("clerk@s1", "clerk", units=("s1",))
+        revoked = runner.invoke(app, ["tokens", "revoke", token_id, "--db", db_url])
+        assert revoked.exit_code == 0, revoked.output
+        assert tokens.principal(secret) is None
+    finally:
+        engine.shutdown()
+    bad = runner.invoke(app, ["tokens", "create", "--role", "clerk", "--db", db_url])
+    assert bad.exit_code != 0
