@@ -18,7 +18,7 @@ from fastapi.responses import StreamingResponse
 from escalation.application.access import ScopedEngine
 from escalation.errors import Forbidden, InvalidInput
 from escalation.http import models
-from escalation.http.auth import Engine, Scoped, Who, require
+from escalation.http.auth import Engine, Scoped, require
 from escalation.http.jsonable import jsonable, state_json
 
 router = APIRouter()
@@ -60,9 +60,9 @@ def _command(operation: str, model: type[Any], summary: str) -> None:
         key: IdempotencyKey = None,
     ) -> dict[str, Any]:
         values = _values(body, key)
-        if operation in ("check_in", "report_progress") and "department" not in values:
-            if scoped.principal.department is None:
-                raise InvalidInput(f"{operation.replace('_', ' ')}: name the department")
+        departmental = operation in ("check_in", "report_progress")
+        if departmental and "department" not in values and scoped.principal.department is None:
+            raise InvalidInput(f"{operation.replace('_', ' ')}: name the department")
         act: Callable[..., Any] = getattr(scoped, operation)
         return state_json(act(dispute_id, **values))
 
@@ -173,9 +173,7 @@ def figures(
 
 
 @router.get("/backlog", tags=["reads"], summary="Open disputes per tier at each day's close")
-def backlog(
-    scoped: Scoped, period: Annotated[str, Query(max_length=40)]
-) -> list[dict[str, Any]]:
+def backlog(scoped: Scoped, period: Annotated[str, Query(max_length=40)]) -> list[dict[str, Any]]:
     days, counts = scoped.backlog(period)
     return [{"day": d.isoformat(), "open": c} for d, c in zip(days, counts, strict=True)]
 
@@ -213,9 +211,7 @@ def changes_stream(
     resume = request.headers.get("last-event-id", "")
     start = int(resume) if resume.isdigit() else after
     scoped.changes(after=start, limit=1)  # refuse now, before the stream starts
-    return StreamingResponse(
-        _events(scoped, start, seconds, most), media_type="text/event-stream"
-    )
+    return StreamingResponse(_events(scoped, start, seconds, most), media_type="text/event-stream")
 
 
 def _events(scoped: ScopedEngine, after: int, seconds: float, most: int | None) -> Iterator[str]:

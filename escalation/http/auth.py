@@ -54,7 +54,7 @@ def scoped_of(
 
 
 def may(principal: Principal, operation: str) -> bool:
-    """May ``principal``'s role do ``operation`` (an engine one or a service one)?"""
+    """Whether ``principal``'s role may do ``operation`` (of the engine or of the service)."""
     if operation in SERVICE_ROLES:
         return principal.role in SERVICE_ROLES[operation]
     return operation in ROLES.get(principal.role, frozenset())
@@ -62,7 +62,9 @@ def may(principal: Principal, operation: str) -> bool:
 
 def require(principal: Principal, operation: str) -> None:
     if not may(principal, operation):
-        raise Forbidden(f"{principal.name} ({principal.role}) may not {operation.replace('_', ' ')}")
+        raise Forbidden(
+            f"{principal.name} ({principal.role}) may not {operation.replace('_', ' ')}"
+        )
 
 
 Scoped = Annotated[ScopedEngine, Depends(scoped_of)]

@@ -54,9 +54,7 @@ def _who(request: Request) -> Principal | None:
     return request.app.state.tokens.principal(token) if token else None
 
 
-def _page(
-    request: Request, name: str, status: int = 200, **context: Any
-) -> HTMLResponse:
+def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
     lang = _lang(request)
     response = templates.TemplateResponse(
         request,

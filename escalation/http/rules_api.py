@@ -1,5 +1,8 @@
-"""Rule books and verification over HTTP: what ``escalation rules …``, ``simulate`` and
-``verify`` do on the command line, through the same application functions."""
+"""Rule books and verification over HTTP.
+
+What ``escalation rules …``, ``simulate`` and ``verify`` do on the command
+line, through the same application functions.
+"""
 
 from __future__ import annotations
 
@@ -153,7 +156,9 @@ def verify(who: Who, engine: Engine) -> dict[str, Any]:
     }
 
 
-def _day(text: str | None, name: str, zone: ZoneInfo, *, end_of_day: bool = False) -> datetime | None:
+def _day(
+    text: str | None, name: str, zone: ZoneInfo, *, end_of_day: bool = False
+) -> datetime | None:
     if text is None:
         return None
     try:

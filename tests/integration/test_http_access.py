@@ -33,16 +33,24 @@ PRINCIPALS = {
 D = "{dispute}"
 #: (operation, method, path, body); D is the dispute at c11 (inside s1, outside s2).
 ENDPOINTS: list[tuple[str, str, str, dict[str, Any] | None]] = [
-    ("receive", "POST", "/api/disputes", {"unit": "c11", "category": "neighbour",
-                                          "source": "walk_in", "summary": "噪音"}),
+    (
+        "receive",
+        "POST",
+        "/api/disputes",
+        {"unit": "c11", "category": "neighbour", "source": "walk_in", "summary": "噪音"},
+    ),
     ("accept", "POST", f"/api/disputes/{D}/accept", {}),
     ("decline", "POST", f"/api/disputes/{D}/decline", {"reason": "不属于受理范围"}),
     ("mediate", "POST", f"/api/disputes/{D}/mediate", {"outcome": "failed"}),
     ("follow_up", "POST", f"/api/disputes/{D}/follow-up", {"outcome": "settled"}),
     ("summon", "POST", f"/api/disputes/{D}/summon", {"lead": "court"}),
     ("check_in", "POST", f"/api/disputes/{D}/check-in", {"department": "petition_office"}),
-    ("report_progress", "POST", f"/api/disputes/{D}/report-progress",
-     {"department": "petition_office", "note": "已约谈"}),
+    (
+        "report_progress",
+        "POST",
+        f"/api/disputes/{D}/report-progress",
+        {"department": "petition_office", "note": "已约谈"},
+    ),
     ("assign_leader", "POST", f"/api/disputes/{D}/assign-leader", {"leader": "li", "plan": "上门"}),
     ("assess", "POST", f"/api/disputes/{D}/assess", {"level": "medium", "reason": "情绪激动"}),
     ("escalate", "POST", f"/api/disputes/{D}/escalate", {"reason": "调解未果"}),
@@ -94,7 +102,10 @@ def service(db_url: str) -> Iterator[tuple[TestClient, dict[str, str], UUID]]:
     engine, tokens = bootstrap.open_service(rules, db_url, clock=lambda: T0 + hours(1))
     try:
         dispute = engine.receive(
-            unit="c11", category="neighbour", source="walk_in", summary="楼上漏水",
+            unit="c11",
+            category="neighbour",
+            source="walk_in",
+            summary="楼上漏水",
             received_at=T0,
         )
         secrets = {key: tokens.create(p, T0)[0] for key, p in PRINCIPALS.items()}
@@ -109,9 +120,7 @@ def call(
 ) -> Any:
     _, method, path, body = endpoint
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return client.request(
-        method, path.replace(D, str(dispute)), json=body, headers=headers
-    )
+    return client.request(method, path.replace(D, str(dispute)), json=body, headers=headers)
 
 
 def test_every_role_against_every_endpoint(
@@ -123,13 +132,19 @@ def test_every_role_against_every_endpoint(
         for endpoint in ENDPOINTS:
             response = call(client, endpoint, dispute, secrets[key])
             expect_allowed = allowed(principal, endpoint[0])
-            ok = response.status_code not in (401, 403, 500) if expect_allowed else (
-                response.status_code == 403
-                and response.headers["content-type"] == "application/problem+json"
-                and response.json()["kind"] == "Forbidden"
+            ok = (
+                response.status_code not in (401, 403, 500)
+                if expect_allowed
+                else (
+                    response.status_code == 403
+                    and response.headers["content-type"] == "application/problem+json"
+                    and response.json()["kind"] == "Forbidden"
+                )
             )
             if not ok:
-                wrong.append((key, endpoint[1], endpoint[2], response.status_code, response.text[:200]))
+                wrong.append(
+                    (key, endpoint[1], endpoint[2], response.status_code, response.text[:200])
+                )
     assert wrong == []
 
 
@@ -137,7 +152,7 @@ def test_every_role_against_every_endpoint(
 def test_no_token_and_a_revoked_token_get_401(
     service: tuple[TestClient, dict[str, str], UUID], endpoint: Any
 ) -> None:
-    client, secrets, dispute = service
+    client, _, dispute = service
     for token in (None, "esc_not-a-token", "Basic abc"):
         response = call(client, endpoint, dispute, token)
         assert response.status_code == 401, response.text
