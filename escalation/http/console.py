@@ -41,6 +41,8 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "pause": ("reason",),
     "resume": (),
 }
+#: The console lists red cases first, then yellow, then blue; earliest due first within each.
+COLOUR_ORDER = {"red": 0, "yellow": 1, "blue": 2}
 CHOICES = {"mediate": MEDIATION_OUTCOMES, "close": CLOSE_OUTCOMES}
 
 
@@ -118,7 +120,10 @@ def queue(
     engine = _engine(request)
     try:
         when = _as_of(as_of, engine)
-        items = engine.scoped(who).queue(unit or None, tier or None, as_of=when)
+        items = sorted(
+            engine.scoped(who).queue(unit or None, tier or None, as_of=when),
+            key=lambda i: COLOUR_ORDER.get(i.colour, len(COLOUR_ORDER)),  # stable: due stays
+        )
         follow = engine.scoped(who).follow_ups() if may(who, "follow_ups") and not when else []
     except EscalationError as exc:
         return _error(request, exc)
