@@ -22,9 +22,13 @@ from escalation.aggregates.dispute import CLOSE_OUTCOMES, MEDIATION_OUTCOMES
 from escalation.application.access import Principal
 from escalation.application.audit.report import dispute_report
 from escalation.application.audit.verify import verify as verify_log
+from escalation.application.reviews import build_review, previous_period, render_html
+from escalation.application.whatif.report_html import html_report
+from escalation.application.whatif.rule_diff import diff_rules
+from escalation.application.whatif.simulate import simulate
 from escalation.application.engine import EscalationEngine
 from escalation.errors import EscalationError, Forbidden, InvalidInput
-from escalation.http.auth import COOKIE, may, token_of
+from escalation.http.auth import COOKIE, may, require, token_of
 from escalation.http.problems import Unauthorized, status_of
 from escalation.http.texts import TEXTS
 
@@ -230,3 +234,53 @@ def verify(request: Request) -> Response:
     if not may(who, "verify"):
         return _page(request, "verify.html", status=403, report=None)
     return _page(request, "verify.html", report=verify_log(_engine(request)))
+
+
+@router.get("/rules/diff", response_class=HTMLResponse)
+def rules_diff(request: Request, a: str, b: str) -> Response:
+    """What changes from stored version ``a`` to ``b``, in rule terms."""
+    who = _who(request)
+    if who is None:
+        return RedirectResponse("/", status_code=303)
+    engine = _engine(request)
+    try:
+        require(who, "rules")
+        changes = diff_rules(engine.rulebooks.book(a), engine.rulebooks.book(b))
+    except EscalationError as exc:
+        return _error(request, exc)
+    return _page(request, "diff.html", a=a, b=b, changes=changes)
+
+
+@router.get("/rules/whatif", response_class=HTMLResponse)
+def rules_whatif(request: Request, version: str) -> Response:
+    """The what-if report: the whole log replayed under a stored rule book."""
+    who = _who(request)
+    if who is None:
+        return RedirectResponse("/", status_code=303)
+    engine = _engine(request)
+    try:
+        require(who, "rules")
+        candidate = engine.rulebooks.book(version)
+        run = simulate(engine.store, candidate)
+    except EscalationError as exc:
+        return _error(request, exc)
+    return HTMLResponse(html_report(run, candidate.tiers))
+
+
+@router.get("/reviews", response_class=HTMLResponse)
+def reviews(request: Request, kind: str = "weekly", period: str | None = None) -> Response:
+    """A review (研判) of the whole district: for the roles that see every unit."""
+    who = _who(request)
+    if who is None:
+        return RedirectResponse("/", status_code=303)
+    engine = _engine(request)
+    try:
+        require(who, "backlog")
+        if who.units or who.department:
+            raise Forbidden(f"{who.name}: a review covers the whole district")
+        zone = ZoneInfo(engine.rules.calendar.timezone)
+        chosen = period or str(previous_period(kind, engine.clock().astimezone(zone).date()))
+        review = build_review(engine, kind, chosen, generated_at=engine.clock())
+    except EscalationError as exc:
+        return _error(request, exc)
+    return HTMLResponse(render_html(review))
