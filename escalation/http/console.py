@@ -22,11 +22,11 @@ from escalation.aggregates.dispute import CLOSE_OUTCOMES, MEDIATION_OUTCOMES
 from escalation.application.access import Principal
 from escalation.application.audit.report import dispute_report
 from escalation.application.audit.verify import verify as verify_log
+from escalation.application.engine import EscalationEngine
 from escalation.application.reviews import build_review, previous_period, render_html
 from escalation.application.whatif.report_html import html_report
 from escalation.application.whatif.rule_diff import diff_rules
 from escalation.application.whatif.simulate import simulate
-from escalation.application.engine import EscalationEngine
 from escalation.errors import EscalationError, Forbidden, InvalidInput
 from escalation.http.auth import COOKIE, may, require, token_of
 from escalation.http.problems import Unauthorized, status_of

@@ -5,20 +5,25 @@ Registered on the main app when ``escalation.entrypoints.cli`` imports this modu
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Annotated
+from types import FrameType
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
 from escalation import bootstrap
-from escalation.adapters.logs import configure_logging
+from escalation.adapters.logs import configure_logging, get_logger
 from escalation.application.access import Principal
 from escalation.application.engine import DEFAULT_URL
 from escalation.entrypoints.cli.options import DbOption, RulesOption, app, console, load_rules
 from escalation.errors import InvalidInput
 
+log = get_logger("escalation.http")
 tokens_app = typer.Typer(
     help="Bearer tokens of the HTTP service: each acts as one role in one scope.",
     no_args_is_help=True,
@@ -48,19 +53,50 @@ def http(
     configure_logging(default_level="info")
     engine, tokens = bootstrap.open_service(load_rules(rules) if rules else None, db)
     try:
-        application = create_app(engine, tokens)
-        # uvicorn traps SIGTERM and SIGINT: it stops accepting, lets requests under
-        # way finish (up to the timeout) and returns; the engine is shut down after.
-        uvicorn.run(
-            application,
+        config = uvicorn.Config(
+            create_app(engine, tokens),
             host=host.strip("[]"),
             port=int(port),
             log_level="warning",
             timeout_graceful_shutdown=20,
             proxy_headers=False,
         )
+        server = _server_class()(config)
+        log.info("http.started", listen=listen)
+        server.run()
+        log.info("http.stopped", stopped_by=server.stopped_by)
     finally:
         engine.shutdown()
+
+
+def _server_class() -> type[Any]:
+    import uvicorn  # noqa: PLC0415 - only `escalation http` needs the server
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, ending with exit status 0 on SIGTERM or SIGINT.
+
+        uvicorn stops accepting, lets requests under way finish (up to the
+        graceful timeout) and then re-raises the signal, which would kill the
+        process before the engine is shut down; here the signal is noted instead.
+        """
+
+        stopped_by: str | None = None
+
+        @contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            def stop(number: int, frame: FrameType | None) -> None:
+                self.stopped_by = signal.Signals(number).name
+                self.handle_exit(number, frame)
+
+            caught = (signal.SIGTERM, signal.SIGINT)
+            previous = {number: signal.signal(number, stop) for number in caught}
+            try:
+                yield
+            finally:
+                for number, handler in previous.items():
+                    signal.signal(number, handler)
+
+    return Server
 
 
 @tokens_app.command("create")
