@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from escalation.errors import (
     ConcurrencyError,
@@ -121,11 +122,38 @@ def install(app: FastAPI) -> None:
         kind = "Unauthorized" if exc.status_code == 401 else TITLES.get(exc.status_code, "Error")
         return problem(exc.status_code, kind.replace(" ", ""), str(exc.detail))
 
-    async def on_other(request: Request, exc: Exception) -> JSONResponse:
-        log.error("request failed", path=request.url.path, error=type(exc).__name__)
-        return problem(500, "InternalError", "the service failed on this request; see its log")
-
     app.add_exception_handler(EscalationError, on_escalation)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
-    app.add_exception_handler(Exception, on_other)
+    app.add_middleware(CatchAll)
+
+
+class CatchAll:
+    """Anything unexpected: a bare 500, and only the error's class in the log.
+
+    Its message could quote SQL with its parameters, or a person's words: it
+    is neither sent nor logged, and the exception goes no further (the
+    server would log it with its traceback).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence, by design
+            # Not log.exception: the traceback carries the message this keeps out of the log.
+            log.error("request.failed", path=scope.get("path"), error=type(exc).__name__)  # noqa: TRY400 - see above
+            if scope["type"] == "http" and not started:
+                response = problem(
+                    500, "InternalError", "the service failed on this request; see its log"
+                )
+                await response(scope, receive, send)

@@ -222,3 +222,20 @@ def test_tokens_commands_create_list_and_revoke(
         engine.shutdown()
     bad = runner.invoke(app, ["tokens", "create", "--role", "clerk", "--db", db_url])
     assert bad.exit_code != 0
+
+
+def test_an_unexpected_failure_is_a_bare_500(
+    client: tuple[TestClient, dict[str, str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    c, _ = client
+
+    def boom() -> None:
+        raise RuntimeError("SELECT * FROM people WHERE name = '张三'")
+
+    c.app.add_api_route("/boom", boom)  # type: ignore[attr-defined]
+    response = c.get("/boom")
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["kind"] == "InternalError"
+    assert "SELECT" not in response.text
+    assert "张三" not in capsys.readouterr().err
