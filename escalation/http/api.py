@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from escalation.application.access import ScopedEngine
@@ -45,11 +45,21 @@ def _values(body: Any, key: str | None) -> dict[str, Any]:
 # ------------------------------------------------------------------ commands
 
 
-@router.post("/disputes", status_code=201, tags=["commands"], summary="Register a dispute (登记)")
-def receive(body: models.Receive, scoped: Scoped, key: IdempotencyKey = None) -> dict[str, Any]:
-    values = _values(body, key)
-    dispute_id = scoped.receive(**values)
-    return state_json(scoped.get(dispute_id))
+@router.post(
+    "/disputes",
+    status_code=201,
+    tags=["commands"],
+    summary="Register a dispute (登记)",
+    description="Answers the new dispute's id; `Location` is where to read it.",
+)
+def receive(
+    body: models.Receive, scoped: Scoped, response: Response, key: IdempotencyKey = None
+) -> dict[str, str]:
+    dispute_id = scoped.receive(**_values(body, key))
+    # Only the id: reading the dispute back would cost as much again as a third of the
+    # receipt itself, and most callers (a hotline's intake) need no more.
+    response.headers["Location"] = f"/api/disputes/{dispute_id}"
+    return {"id": str(dispute_id)}
 
 
 def _command(operation: str, model: type[Any], summary: str) -> None:

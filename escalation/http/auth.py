@@ -41,12 +41,12 @@ def principal_of(request: Request) -> Principal:
     return principal
 
 
-def engine_of(request: Request) -> EscalationEngine:
+async def engine_of(request: Request) -> EscalationEngine:  # no I/O: no thread hop
     engine: EscalationEngine = request.app.state.engine
     return engine
 
 
-def scoped_of(
+async def scoped_of(  # no I/O: no thread hop
     principal: Annotated[Principal, Depends(principal_of)],
     engine: Annotated[EscalationEngine, Depends(engine_of)],
 ) -> ScopedEngine:

@@ -48,7 +48,8 @@ def test_a_command_records_the_principal_and_times_carry_offsets(
     c, auth = client
     made = c.post("/api/disputes", json=RECEIPT, headers={"Authorization": auth["clerk"]})
     assert made.status_code == 201, made.text
-    body = made.json()
+    assert made.headers["location"] == f"/api/disputes/{made.json()['id']}"
+    body = c.get(made.headers["location"], headers={"Authorization": auth["clerk"]}).json()
     assert body["received_at"] == "2026-03-02T01:00:00+00:00"
     assert body["due_at"].endswith("+00:00")
     done = c.post(
@@ -239,3 +240,16 @@ def test_an_unexpected_failure_is_a_bare_500(
     assert response.json()["kind"] == "InternalError"
     assert "SELECT" not in response.text
     assert "张三" not in capsys.readouterr().err
+
+
+def test_create_app_from_a_url_opens_and_closes_its_own_engine(db_url: str) -> None:
+    storage, tokens = bootstrap.open_tokens(db_url)
+    with storage:
+        secret, _ = tokens.create(Principal("平台", "platform"), T0)
+    app = create_app(url=db_url)
+    with TestClient(app) as c:
+        assert c.get("/api/queue", headers={"Authorization": f"Bearer {secret}"}).json() == []
+        assert c.get("/api/queue").status_code == 401
+        engine = app.state.engine
+    with pytest.raises(ValueError, match="both engine and tokens"):
+        create_app(engine)
