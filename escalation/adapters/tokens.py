@@ -46,6 +46,7 @@ tokens_table = Table(
     Column("personal_data", Boolean, nullable=False, default=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("expires_at", DateTime(timezone=True), nullable=True),  # None: until revoked
 )
 
 
@@ -57,6 +58,7 @@ class TokenInfo:
     principal: Principal
     created_at: datetime | None
     revoked_at: datetime | None
+    expires_at: datetime | None = None
 
 
 def digest_of(token: str) -> str:
@@ -70,13 +72,17 @@ class TokenStore:
         self.database = database
         tokens_metadata.create_all(database)
 
-    def create(self, principal: Principal, now: datetime) -> tuple[str, TokenInfo]:
+    def create(
+        self, principal: Principal, now: datetime, expires_at: datetime | None = None
+    ) -> tuple[str, TokenInfo]:
         """A new token for ``principal``: the secret (shown once) and its listing."""
+        if expires_at is not None and expires_at <= now:
+            raise InvalidInput("a token's expiry must be after now")
         require_known("role", principal.role, ROLES)
         if "," in "".join(principal.units):
             raise InvalidInput("a unit id has no comma; give each unit on its own")
         secret = PREFIX + secrets.token_urlsafe(32)
-        info = TokenInfo(secrets.token_hex(8), principal, now, None)
+        info = TokenInfo(secrets.token_hex(8), principal, now, None, expires_at)
         with self.database.begin() as conn:
             conn.execute(
                 tokens_table.insert().values(
@@ -88,12 +94,13 @@ class TokenStore:
                     department=principal.department,
                     personal_data=principal.personal_data,
                     created_at=now,
+                    expires_at=expires_at,
                 )
             )
         return secret, info
 
-    def principal(self, token: str) -> Principal | None:
-        """The principal of a live token; None for an unknown or revoked one."""
+    def principal(self, token: str, now: datetime) -> Principal | None:
+        """The principal of a live token; None for an unknown, revoked or expired one."""
         if not token.startswith(PREFIX) or len(token) > 200:
             return None
         with self.database.connect() as conn:
@@ -102,7 +109,10 @@ class TokenStore:
             ).first()
         if row is None or row.revoked_at is not None:
             return None
-        return _info(row).principal
+        info = _info(row)
+        if info.expires_at is not None and now >= info.expires_at:
+            return None
+        return info.principal
 
     def list(self) -> Sequence[TokenInfo]:
         with self.database.connect() as conn:
@@ -133,7 +143,9 @@ def _info(row: Row[Any]) -> TokenInfo:
         department=row.department,
         personal_data=bool(row.personal_data),
     )
-    return TokenInfo(row.id, principal, _utc(row.created_at), _utc(row.revoked_at))
+    return TokenInfo(
+        row.id, principal, _utc(row.created_at), _utc(row.revoked_at), _utc(row.expires_at)
+    )
 
 
 def _utc(value: datetime | None) -> datetime | None:

@@ -35,9 +35,9 @@ def principal_of(request: Request) -> Principal:
     if token is None:
         raise Unauthorized("give a bearer token (Authorization: Bearer …); see escalation tokens")
     tokens: TokenStore = request.app.state.tokens
-    principal = tokens.principal(token)
+    principal = tokens.principal(token, request.app.state.engine.clock())
     if principal is None:
-        raise Unauthorized("the token is unknown or revoked")
+        raise Unauthorized("the token is unknown, revoked or expired")
     return principal
 
 

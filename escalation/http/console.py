@@ -31,6 +31,7 @@ from escalation.errors import EscalationError, Forbidden, InvalidInput
 from escalation.http.auth import COOKIE, may, require, token_of
 from escalation.http.problems import Unauthorized, status_of
 from escalation.http.texts import TEXTS
+from escalation.policies.rulebook.schema import NOTICES, RISK_LEVELS
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -44,10 +45,21 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "reopen": ("reason",),
     "pause": ("reason",),
     "resume": (),
+    "supervise": ("notice", "reason"),
+    "assess": ("level", "reason"),
+    "assign_leader": ("leader", "plan"),
+    "summon": ("lead", "reason"),
+    "check_in": ("department",),
+    "report_progress": ("department", "note"),
 }
 #: The console lists red cases first, then yellow, then blue; earliest due first within each.
 COLOUR_ORDER = {"red": 0, "yellow": 1, "blue": 2}
-CHOICES = {"mediate": MEDIATION_OUTCOMES, "close": CLOSE_OUTCOMES}
+CHOICES = {
+    ("mediate", "outcome"): MEDIATION_OUTCOMES,
+    ("close", "outcome"): CLOSE_OUTCOMES,
+    ("supervise", "notice"): NOTICES,
+    ("assess", "level"): RISK_LEVELS,
+}
 
 
 def _lang(request: Request) -> str:
@@ -57,7 +69,12 @@ def _lang(request: Request) -> str:
 
 def _who(request: Request) -> Principal | None:
     token = token_of(request)
-    return request.app.state.tokens.principal(token) if token else None
+    if not token:
+        return None
+    found: Principal | None = request.app.state.tokens.principal(
+        token, request.app.state.engine.clock()
+    )
+    return found
 
 
 def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -97,8 +114,8 @@ def home(request: Request) -> Response:
 
 @router.post("/login")
 def login(request: Request, token: Annotated[str, Form(max_length=200)]) -> Response:
-    if request.app.state.tokens.principal(token.strip()) is None:
-        return _error(request, Unauthorized("the token is unknown or revoked"))
+    if request.app.state.tokens.principal(token.strip(), _engine(request).clock()) is None:
+        return _error(request, Unauthorized("the token is unknown, revoked or expired"))
     response = RedirectResponse("/queue", status_code=303)
     response.set_cookie(COOKIE, token.strip(), httponly=True, samesite="strict")
     return response
@@ -168,7 +185,11 @@ def dispute(request: Request, dispute_id: UUID) -> Response:
         rows = scoped.timeline(dispute_id)
     except EscalationError as exc:
         return _error(request, exc)
-    actions = [(op, fields) for op, fields in ACTIONS.items() if may(who, op)]
+    actions = [
+        (op, tuple(f for f in fields if not (f == "department" and who.department)))
+        for op, fields in ACTIONS.items()
+        if may(who, op)
+    ]
     return _page(
         request,
         "dispute.html",
@@ -208,6 +229,8 @@ async def act(request: Request, dispute_id: UUID, operation: str) -> Response:
     if operation not in ACTIONS:
         return _error(request, InvalidInput(f"no button {operation!r}"))
     values = {k: str(form.get(k, "")) for k in ACTIONS[operation]}
+    if not values.get("department"):  # a department principal acts for its own
+        values.pop("department", None)
     scoped = _engine(request).scoped(who)
     try:
         getattr(scoped, operation)(dispute_id, **values)

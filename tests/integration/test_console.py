@@ -110,3 +110,31 @@ def test_rule_books_diff_what_if_reviews_and_verify(console: Any) -> None:
     english = client.get("/queue?lang=en")
     assert "Queue" in english.text
     assert "待办队列" not in english.text
+
+
+def test_a_department_checks_in_through_its_button(db_url: str) -> None:
+    from escalation.policies.rulebook import RuleBook
+    from tests.helpers import CASEWORK_RULES
+
+    rules = RuleBook.from_yaml(CASEWORK_RULES, source="casework.yaml")
+    engine, tokens = bootstrap.open_service(rules, db_url, clock=lambda: T0 + hours(3))
+    try:
+        dispute = engine.receive(
+            unit="c11", category="neighbour", source="petition", summary="信访", received_at=T0
+        )
+        engine.mediate(dispute, outcome="failed", mediator="张三", at=T0 + hours(1))
+        assert "petition_office" in engine.get(dispute).summoned
+        secret = tokens.create(Principal("信访局", "department", department="petition_office"), T0)
+        with TestClient(create_app(engine, tokens)) as client:
+            as_(client, secret[0])
+            page = client.get(f"/d/{dispute}")
+            assert 'id="do-check_in"' in page.text
+            assert 'id="do-mediate"' not in page.text
+            assert 'name="department"' not in page.text  # its own, implied
+            done = client.post(f"/d/{dispute}/check_in", data={})
+            assert done.status_code == 200
+            assert "已记录" in done.text
+        assert engine.get(dispute).checked_in == ("petition_office",)
+        assert engine.history(dispute)[-1].actor == "信访局"
+    finally:
+        engine.shutdown()

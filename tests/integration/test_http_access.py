@@ -170,6 +170,20 @@ def test_a_revoked_token_is_refused_from_then_on(db_url: str) -> None:
             tokens.revoke(info.id, T0 + hours(1))
             response = client.get("/api/queue", headers=auth)
             assert response.status_code == 401
-            assert response.json()["detail"] == "the token is unknown or revoked"
+            assert response.json()["detail"] == "the token is unknown, revoked or expired"
+    finally:
+        engine.shutdown()
+
+
+def test_an_expired_token_is_refused(db_url: str) -> None:
+    now = [T0]
+    engine, tokens = bootstrap.open_service(None, db_url, clock=lambda: now[0])
+    try:
+        secret, _ = tokens.create(Principal("平台", "platform"), T0, T0 + hours(24))
+        with TestClient(create_app(engine, tokens)) as client:
+            auth = {"Authorization": f"Bearer {secret}"}
+            assert client.get("/api/queue", headers=auth).status_code == 200
+            now[0] = T0 + hours(24)
+            assert client.get("/api/queue", headers=auth).status_code == 401
     finally:
         engine.shutdown()

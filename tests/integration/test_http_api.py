@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -215,10 +216,11 @@ def test_tokens_commands_create_list_and_revoke(
     token_id = made.output.split()[1]
     engine, tokens = bootstrap.open_service(None, db_url)
     try:
-        assert tokens.principal(secret) == Principal("clerk@s1", "clerk", units=("s1",))
+        now = datetime.now(UTC)
+        assert tokens.principal(secret, now) == Principal("clerk@s1", "clerk", units=("s1",))
         revoked = runner.invoke(app, ["tokens", "revoke", token_id, "--db", db_url])
         assert revoked.exit_code == 0, revoked.output
-        assert tokens.principal(secret) is None
+        assert tokens.principal(secret, now) is None
     finally:
         engine.shutdown()
     bad = runner.invoke(app, ["tokens", "create", "--role", "clerk", "--db", db_url])

@@ -8,7 +8,7 @@ from __future__ import annotations
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Annotated, Any
 
@@ -114,6 +114,9 @@ def tokens_create(
     personal_data: Annotated[
         bool, typer.Option("--personal-data", help="An auditor's grant to see personal data.")
     ] = False,
+    expires_in: Annotated[
+        int | None, typer.Option("--expires-in", min=1, help="Days until it expires.")
+    ] = None,
     db: DbOption = DEFAULT_URL,
     rules: RulesOption = None,
 ) -> None:
@@ -130,7 +133,9 @@ def tokens_create(
     engine, tokens = bootstrap.open_service(load_rules(rules) if rules else None, db)
     try:
         engine.scoped(principal)  # the role, units and department must make a valid scope
-        secret, info = tokens.create(principal, datetime.now(UTC))
+        now = datetime.now(UTC)
+        expires = now + timedelta(days=expires_in) if expires_in else None
+        secret, info = tokens.create(principal, now, expires)
     finally:
         engine.shutdown()
     console.print(f"token {info.id} for {principal.name} ({role}); shown only now:", markup=False)
@@ -144,7 +149,7 @@ def tokens_list(db: DbOption = DEFAULT_URL) -> None:
     with storage:
         found = tokens.list()
     table = Table(title="tokens", title_justify="left")
-    for col in ("id", "name", "role", "scope", "created", "revoked"):
+    for col in ("id", "name", "role", "scope", "created", "expires", "revoked"):
         table.add_column(col, overflow="fold")
     for t in found:
         p = t.principal
@@ -158,6 +163,7 @@ def tokens_list(db: DbOption = DEFAULT_URL) -> None:
                     p.role + (" +personal data" if p.personal_data else ""),
                     scope,
                     f"{t.created_at:%Y-%m-%d %H:%M}Z" if t.created_at else "",
+                    f"{t.expires_at:%Y-%m-%d %H:%M}Z" if t.expires_at else "",
                     f"{t.revoked_at:%Y-%m-%d %H:%M}Z" if t.revoked_at else "",
                 )
             )
