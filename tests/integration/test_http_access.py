@@ -187,3 +187,39 @@ def test_an_expired_token_is_refused(db_url: str) -> None:
             assert client.get("/api/queue", headers=auth).status_code == 401
     finally:
         engine.shutdown()
+
+
+def test_a_departments_queue_is_its_own_and_the_whole_districts(db_url: str) -> None:
+    from escalation.policies.rulebook import RuleBook
+
+    rules = RuleBook.from_yaml(CASEWORK_RULES, source="casework.yaml")
+    engine, tokens = bootstrap.open_service(rules, db_url, clock=lambda: T0 + hours(3))
+    try:
+        dispute = engine.receive(
+            unit="c11", category="neighbour", source="petition", summary="信访", received_at=T0
+        )
+        engine.mediate(dispute, outcome="failed", mediator="张三", at=T0 + hours(1))
+        who = {
+            "own": Principal("信访局", "department", department="petition_office"),
+            "other": Principal("法院", "department", department="court"),
+            "auditor": Principal("审计", "auditor"),
+            "clerk": Principal("张三", "clerk", units=("s1",)),
+        }
+        secret = {k: tokens.create(p, T0)[0] for k, p in who.items()}
+        with TestClient(create_app(engine, tokens)) as client:
+
+            def queue(key: str, **params: str) -> Any:
+                auth = {"Authorization": f"Bearer {secret[key]}"}
+                return client.get("/api/queue", params=params, headers=auth)
+
+            own = queue("own", department="petition_office")
+            assert [i["dispute_id"] for i in own.json()] == [str(dispute)]
+            assert queue("auditor", department="petition_office").json() == own.json()
+            assert queue("other", department="petition_office").status_code == 403
+            assert queue("clerk", department="petition_office").status_code == 403
+            before = queue("clerk", as_of="2026-03-02T08:59:00+08:00")
+            assert before.json() == []
+            after = queue("clerk", as_of="2026-03-02T09:00:00+08:00")
+            assert [i["colour"] for i in after.json()] == ["blue"]
+    finally:
+        engine.shutdown()
