@@ -20,6 +20,7 @@ from escalation.errors import Forbidden, InvalidInput
 from escalation.http import models
 from escalation.http.auth import Engine, Scoped, require
 from escalation.http.jsonable import jsonable, state_json
+from projections.changes import Change
 
 router = APIRouter()
 IdempotencyKey = Annotated[
@@ -197,12 +198,24 @@ def changes(
 ) -> dict[str, Any]:
     deadline = time.monotonic() + wait
     while True:
-        found = scoped.changes(after=after, limit=limit)
+        found, after = _visible(scoped, after, limit)
         if found or time.monotonic() >= deadline:
             break
         time.sleep(POLL_EVERY)
-    last = found[-1].position if found else after
-    return {"changes": [jsonable(c) for c in found], "next": last}
+    return {"changes": [jsonable(c) for c in found], "next": after}
+
+
+def _visible(scoped: ScopedEngine, after: int, limit: int) -> tuple[list[Change], int]:
+    """The changes after ``after`` inside the scope, and the position read up to.
+
+    The position moves past changes outside the scope too, so that a principal
+    of some units is never stuck behind a page of others' changes.
+    """
+    scoped.changes(after=after, limit=1)  # the role may read the feed (else Forbidden)
+    page = scoped.engine.changes(after=after, limit=limit)
+    units = scoped.scope.units
+    shown = page if units is None else [c for c in page if c.unit in units]
+    return shown, page[-1].position if page else after
 
 
 @router.get(
@@ -232,11 +245,14 @@ def _events(scoped: ScopedEngine, after: int, seconds: float, most: int | None) 
     sent = 0
     yield ": escalation change feed\n\n"
     while time.monotonic() < deadline and (most is None or sent < most):
-        found = scoped.changes(after=after, limit=100)
-        for change in found[: None if most is None else most - sent]:
+        found, read_to = _visible(scoped, after, 100)
+        if most is not None and len(found) > most - sent:
+            found = found[: most - sent]
+            read_to = found[-1].position
+        for change in found:
             data = json.dumps(jsonable(change), ensure_ascii=False)
             yield f"id: {change.position}\nevent: change\ndata: {data}\n\n"
-            after = change.position
             sent += 1
-        if not found:
+        if read_to == after:
             time.sleep(POLL_EVERY)
+        after = read_to

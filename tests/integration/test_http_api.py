@@ -255,3 +255,25 @@ def test_create_app_from_a_url_opens_and_closes_its_own_engine(db_url: str) -> N
         engine = app.state.engine
     with pytest.raises(ValueError, match="both engine and tokens"):
         create_app(engine)
+
+
+def test_a_unit_bound_auditor_reads_past_other_units_changes(db_url: str, small_rules: Any) -> None:
+    engine, tokens = bootstrap.open_service(small_rules, db_url, clock=lambda: T0 + hours(2))
+    try:
+        for unit in ("c21", "c21", "c11"):
+            engine.receive(
+                unit=unit, category="neighbour", source="walk_in", summary="x", received_at=T0
+            )
+        secret = tokens.create(Principal("审计", "auditor", units=("s1",)), T0)[0]
+        with TestClient(create_app(engine, tokens)) as c:
+            h = {"Authorization": f"Bearer {secret}"}
+            first = c.get("/api/changes?after=0&limit=2", headers=h).json()
+            assert first["changes"] == []  # two changes of s2 only: none shown ...
+            assert first["next"] > 0  # ... yet read past
+            rest = c.get(f"/api/changes?after={first['next']}&limit=1000", headers=h).json()
+            assert {ch["unit"] for ch in rest["changes"]} == {"c11"}
+            with c.stream("GET", "/api/changes/stream?after=0&most=1", headers=h) as s:
+                text = "".join(s.iter_text())
+            assert '"unit": "c11"' in text
+    finally:
+        engine.shutdown()
