@@ -12,6 +12,8 @@ never opens a database itself (cosmicpython's ``bootstrap.py`` is the model).
   table is created, SQLite files are opened read-only;
 * ``open_reader(url)`` — the same, with the rule-book registry;
 * ``activate(url, book, ...)`` — switch a store's rule book.
+* ``open_service(rules, url)`` — the HTTP service: an engine and the bearer tokens;
+* ``open_tokens(url)`` — the bearer tokens alone (``escalation tokens``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from sqlalchemy import Engine, inspect
 from escalation.adapters.database import driver_message, masked
 from escalation.adapters.personal_data import MasterKeySource, master_key_for
 from escalation.adapters.store import STORE_NAME, DisputeLog, open_store
+from escalation.adapters.tokens import TokenStore
 from escalation.aggregates.rules_applied import InFlight
 from escalation.application.activation import ActivationReport
 from escalation.application.activation import activate as activate_on
@@ -150,3 +153,25 @@ def activate(
     """Make ``book`` the active rule book of the store at ``url`` (see ``activation``)."""
     with open_storage(url) as storage:
         return activate_on(storage, book, by=by, at=at, in_flight=in_flight, note=note, clock=clock)
+
+
+def open_service(
+    rules: RuleBook | None = None, url: str = DEFAULT_URL, *, clock: Clock = system_clock
+) -> tuple[EscalationEngine, TokenStore]:
+    """The HTTP service's engine, and its bearer tokens on the same database."""
+    engine = open_engine(rules, url, clock=clock)
+    try:
+        return engine, TokenStore(engine.store.database)
+    except BaseException:
+        engine.shutdown()
+        raise
+
+
+def open_tokens(url: str = DEFAULT_URL) -> tuple[Storage, TokenStore]:
+    """The store's bearer tokens (``escalation tokens``); close the storage after."""
+    storage = open_storage(url)
+    try:
+        return storage, TokenStore(storage.store.database)
+    except BaseException:
+        storage.close()
+        raise
