@@ -1182,7 +1182,10 @@ class EscalationEngine:
                 if repeated is not None:  # the same request again, or another one: refused
                     repeated(dispute)
                 return dispute.state  # the same request again: already applied
+            erased = dispute.state.erased
             act(dispute, self.clock())
+            if erased:
+                _refuse_personal_text(dispute)
             if counter is not None:
                 counter.update(type(e).__name__ for e in dispute.pending_events)
             logged = to_log(dispute)
@@ -1199,3 +1202,15 @@ class EscalationEngine:
 
     def _settle(self, dispute: Dispute, now: datetime, recorded: datetime | None = None) -> None:
         apply_due(dispute, self.rules, now, recorded or self.clock())
+
+
+def _refuse_personal_text(dispute: Dispute) -> None:
+    """An erased dispute takes no new personal data: refused before anything is written."""
+    for event in dispute.pending_events:
+        personal = cast("Dispute.Event", event).personal_fields()
+        given = [name for name in personal if getattr(event, name, None)]
+        if given:
+            raise IllegalTransition(
+                f"dispute {dispute.id} was erased; it takes no personal data "
+                f"({', '.join(given)} given): record the step without it"
+            )
