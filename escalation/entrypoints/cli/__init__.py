@@ -16,6 +16,7 @@ from escalation.entrypoints.cli import (
     disputes,
     imports,
     lifecycle,
+    papers,
     rules,
     service,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "imports",
     "lifecycle",
     "main",
+    "papers",
     "print_error",
     "rules",
     "service",
