@@ -297,3 +297,15 @@ def test_cli_paper_and_papers(case: Case, tmp_path: Path) -> None:
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert written and all(name.endswith(".html") for name in written)
     assert "papers" in result.output
+
+
+def test_cli_without_the_master_key_prints_the_form_sealed(case: Case) -> None:
+    runner = CliRunner(env={"ESCALATION_MASTER_KEY": None, "ESCALATION_KEY_FILE": None})
+    result = runner.invoke(
+        app, ["paper", str(case.main), "--kind", "registration", "--db", case.url]
+    )
+    assert result.exit_code == 0, result.output
+    assert "登记受理表" in result.output
+    assert "王小明" not in result.output
+    assert "工地拖欠工资" not in result.output
+    assert "个人信息已加密" in result.output
