@@ -32,7 +32,6 @@ from uuid import UUID
 from escalation.aggregates.dispute import Dispute
 from escalation.aggregates.lifecycle import Accepted, Declined, Remanded
 from escalation.aggregates.state import DisputeState
-from escalation.application.papers.labels import category_label, source_label, tier_label
 from escalation.policies.rulebook import RuleBook
 
 #: What a duty notice (``Notified.duty``) asks of its addressee.
@@ -126,10 +125,10 @@ def _common(event: Dispute.Event, state: DisputeState) -> dict[str, Any]:
 def _case_lines(state: DisputeState, rules: RuleBook) -> tuple[tuple[str, str], ...]:
     return (
         ("事项编号", str(state.id)),
-        ("纠纷类型", category_label(rules, state.category)),
-        ("来源渠道", source_label(rules, state.source)),
+        ("纠纷类型", rules.label("categories", state.category)),
+        ("来源渠道", rules.label("sources", state.source)),
         ("登记单位", name_of(rules, state.received_unit)),
-        ("当前承办", f"{name_of(rules, state.unit)}（{tier_label(rules, state.tier)}）"),
+        ("当前承办", f"{name_of(rules, state.unit)}（{rules.label('tiers', state.tier)}）"),
     )
 
 

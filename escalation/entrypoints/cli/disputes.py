@@ -298,18 +298,20 @@ def queue(
             "notices",
             "dept",
         ):
-            table.add_column(col)
+            # Ids are never cut: a clerk copies them into the next command.
+            table.add_column(col, no_wrap=col == "dispute")
+        book = engine.rules
         for item in items[:limit]:
             due = local_time(item.due_at, zone) + (" overdue" if item.overdue(now) else "")
             table.add_row(
                 str(item.dispute_id),
                 Text(item.unit),
-                Text(item.tier),
-                Text(item.risk or "-", style=COLOURS[item.colour]),
-                Text(item.category),
+                Text(book.label("tiers", item.tier)),
+                Text(book.label("risks", item.risk), style=COLOURS[item.colour]),
+                Text(book.label("categories", item.category)),
                 due,
-                Text(",".join(item.notices)),
-                Text(item.department or ""),
+                Text("、".join(book.label("notices", n) for n in item.notices)),
+                Text(book.label("departments", item.department) if item.department else ""),
             )
         console.print(table)
 
@@ -451,11 +453,13 @@ def _print_state(engine: EscalationEngine, dispute: str) -> None:
         if s.is_settled
         else f"due {local_time(s.due_at, zone)}"
     )
+    book = engine.rules
     console.print(
-        f"{s.id}  {s.status}  at {s.tier} {s.unit}  risk {s.risk or '-'}  "
-        f"{due}  dept {s.department or '-'}"
+        f"{s.id}  {s.status}  at {book.label('tiers', s.tier)} {s.unit}  "
+        f"risk {book.label('risks', s.risk)}  {due}  "
+        f"dept {book.label('departments', s.department) if s.department else '-'}"
         + (f"  acceptance {s.acceptance}" if s.acceptance == "pending" else "")
         + (f"  paused since {local_time(s.paused_at, zone)}" if s.paused_at else "")
-        + (f"  closed: {s.outcome}" if s.outcome else ""),
+        + (f"  closed: {book.label('outcomes', s.outcome)}" if s.outcome else ""),
         markup=False,
     )
