@@ -309,3 +309,15 @@ def test_cli_without_the_master_key_prints_the_form_sealed(case: Case) -> None:
     assert "王小明" not in result.output
     assert "工地拖欠工资" not in result.output
     assert "个人信息已加密" in result.output
+
+
+def test_reports_read_labels_and_list_notices_in_ladder_order(case: Case) -> None:
+    from escalation.application.figures_report import figures_rows
+
+    rows = dict(figures_rows(case.engine.figures("2026-03"), case.engine.rules.label))
+    notices = [name.removeprefix("notices: ") for name in rows if name.startswith("notices: ")]
+    assert notices == ["催办函", "提示函", "预警函", "督办函"]  # the ladder, not A-Z
+    assert "  at 社区" in rows
+    assert "settled without leaving the 街道" in rows
+    coded = dict(figures_rows(case.engine.figures("2026-03")))  # codes when asked for none
+    assert "notices: reminder" in coded

@@ -418,11 +418,11 @@ def report(
         chosen = Period.parse(period)
         figures = engine.figures(chosen, as_of=known, unit=unit, tier=tier)
         title = f"figures {chosen}" + (f" {unit}" if unit else "") + (f" {tier}" if tier else "")
-        console.print(figures_table(figures, title))
-        console.print(units_table(figures))
+        console.print(figures_table(figures, title, engine.rules.label))
+        console.print(units_table(figures, label=engine.rules.label))
         if html_out is not None:
             days, series = engine.backlog(chosen)
-            write_html(html_out, period_html(figures, title, days, series))
+            write_html(html_out, period_html(figures, title, days, series, engine.rules.label))
 
 
 def _record(
