@@ -220,7 +220,7 @@ def review(
         today = datetime.now(zone).date()
         chosen = Period.parse(period) if period else previous_period(kind, today)
         built = build_review(engine, kind, chosen)
-        md, html = write_review(built, out)
+        md, html = write_review(built, out, engine.rules.label)
     f = built.figures
     console.print(Text.assemble((built.title, "bold"), f" ({chosen})"))
     console.print(
