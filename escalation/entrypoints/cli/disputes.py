@@ -5,10 +5,12 @@ receive … reopen, tick, get, history, queue, rebuild, project, report.
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 import time as systime
 from collections.abc import Callable
+from dataclasses import fields
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +19,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from escalation.aggregates.state import DisputeState
 from escalation.application.audit.report import dispute_report
 from escalation.application.engine import DEFAULT_URL, EscalationEngine
 from escalation.application.event_text import describe
@@ -53,6 +56,9 @@ def receive(
     request_id: str | None = None,
     actor: str = "intake",
     at: AtOption = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only the new dispute's id (for scripts).")
+    ] = False,
     db: DbOption = DEFAULT_URL,
     rules: RulesOption = None,
 ) -> None:
@@ -73,6 +79,7 @@ def receive(
             request_id=request_id,
             actor=actor,
         ),
+        quiet=quiet,
     )
 
 
@@ -225,10 +232,39 @@ def tick(
 
 
 @app.command()
-def get(dispute: str, db: DbOption = DEFAULT_URL, rules: RulesOption = None) -> None:
+def get(
+    dispute: str,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print the state as JSON: codes, UTC times, no personal data."),
+    ] = False,
+    db: DbOption = DEFAULT_URL,
+    rules: RulesOption = None,
+) -> None:
     """Show a dispute's current state."""
     with open_engine(db, rules) as engine:
+        if as_json:
+            typer.echo(state_json(engine.get(dispute)))
+            return
         _print_state(engine, dispute)
+
+
+#: What ``get --json`` leaves out: personal data, and the requests' ids.
+NOT_IN_JSON = ("summary", "claim", "location", "people", "request_ids")
+
+
+def state_json(state: DisputeState) -> str:
+    """A dispute's state for scripts: codes as stored, times in UTC (ISO 8601)."""
+    data = {f.name: getattr(state, f.name) for f in fields(state) if f.name not in NOT_IN_JSON}
+    return json.dumps(data, default=_jsonable, ensure_ascii=False, sort_keys=True)
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, frozenset | set | tuple):
+        return sorted(value, key=str) if isinstance(value, frozenset | set) else list(value)
+    return str(value)
 
 
 @app.command()
@@ -430,14 +466,21 @@ def _record(
     rules: Path | None,
     command: Callable[[EscalationEngine], object],
     dispute: str | None = None,
+    *,
+    quiet: bool = False,
 ) -> None:
     """Run one command on the engine, then print the dispute's state.
 
-    The dispute is ``dispute``, or the id the command returned.
+    The dispute is ``dispute``, or the id the command returned. ``quiet``:
+    print the id alone (``receive --quiet`` in a script).
     """
     with open_engine(db, rules) as engine:
         done = command(engine)
-        _print_state(engine, dispute if dispute is not None else str(done))
+        shown = dispute if dispute is not None else str(done)
+        if quiet:
+            typer.echo(shown)
+            return
+        _print_state(engine, shown)
 
 
 #: The commands of other modules record through it too (escalation.entrypoints.cli.casework).

@@ -1,0 +1,42 @@
+"""The CLI in scripts: ``receive --quiet`` prints the id alone; ``get --json`` prints codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from uuid import UUID
+
+from typer.testing import CliRunner
+
+from escalation.entrypoints.cli import app
+from tests.helpers import SMALL_RULES
+
+runner = CliRunner(env={"COLUMNS": "80"})
+
+
+def test_receive_quiet_then_get_json(tmp_path: Path, db_url: str) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(SMALL_RULES, encoding="utf-8")
+    common = ["--db", db_url, "--rules", str(rules)]
+    result = runner.invoke(
+        app,
+        [
+            "receive",
+            *("--unit", "c11", "--category", "family", "--source", "walk_in"),
+            *("--summary", "漏水 SECRET", "--at", "2026-03-02T09:00:00+0800", "--quiet"),
+            *common,
+        ],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    dispute = UUID(result.output.strip())  # nothing but the id, whole
+    assert result.output == f"{dispute}\n"
+
+    result = runner.invoke(app, ["get", str(dispute), "--json", *common], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    state = json.loads(result.output)
+    assert state["id"] == str(dispute)
+    assert (state["unit"], state["tier"], state["category"]) == ("c11", "community", "family")
+    assert state["received_at"] == "2026-03-02T01:00:00+00:00"  # UTC for programs
+    assert "SECRET" not in result.output
+    assert "summary" not in state and "people" not in state
