@@ -40,3 +40,16 @@ def test_receive_quiet_then_get_json(tmp_path: Path, db_url: str) -> None:
     assert state["received_at"] == "2026-03-02T01:00:00+00:00"  # UTC for programs
     assert "SECRET" not in result.output
     assert "summary" not in state and "people" not in state
+
+
+def test_times_people_read_carry_the_zones_offset(tmp_path: Path, db_url: str) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(SMALL_RULES, encoding="utf-8")
+    common = ["--db", db_url, "--rules", str(rules)]
+    out = runner.invoke(
+        app, ["tick", "--at", "2026-03-02T09:00:00+0800", *common], catch_exceptions=False
+    ).output
+    assert "tick at 2026-03-02 09:00:00 +08:00" in out  # as given, not echoed in UTC
+    out = runner.invoke(app, ["rules", "history", "--db", db_url], catch_exceptions=False).output
+    assert "+08:00" in out
+    assert "Z by" not in out

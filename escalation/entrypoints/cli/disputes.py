@@ -225,7 +225,8 @@ def tick(
     with open_engine(db, rules) as engine:
         report = engine.tick(at)
         console.print(
-            f"tick at {report.now.isoformat()}: {report.disputes} disputes, "
+            f"tick at {local_time(report.now, zone_of(engine), seconds=True)}: "
+            f"{report.disputes} disputes, "
             + (", ".join(f"{n} {k}" for k, n in sorted(report.events.items())) or "no events"),
             markup=False,
         )

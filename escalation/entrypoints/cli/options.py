@@ -68,8 +68,19 @@ def zone_of(engine: EscalationEngine) -> ZoneInfo:
     return ZoneInfo(engine.rules.calendar.timezone)
 
 
-def local_time(value: datetime | None, zone: ZoneInfo) -> str:
-    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M") if value else "-"
+def local_time(
+    value: datetime | None, zone: ZoneInfo, *, seconds: bool = False, none: str = "-"
+) -> str:
+    """A time as people read it: in the rule book's zone, with its offset (2026-03-02 09:30 +08:00).
+
+    Never a bare local time, a ``Z`` or a zone abbreviation (CST is three zones).
+    """
+    if value is None:
+        return none
+    local = value.astimezone(zone)
+    offset = local.strftime("%z") or "+0000"
+    shown = local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return f"{shown} {offset[:3]}:{offset[3:]}"
 
 
 def rule_and_why(rule_id: str | None, rules_version: str | None, reason: str | None) -> Text:
