@@ -41,6 +41,15 @@ def test_receive_quiet_then_get_json(tmp_path: Path, db_url: str) -> None:
     assert "SECRET" not in result.output
     assert "summary" not in state and "people" not in state
 
+    result = runner.invoke(app, ["history", str(dispute), "--json", *common])
+    events = [json.loads(line) for line in result.output.splitlines()]
+    assert events[0]["event"] == "Received" and events[0]["dispute_id"] == str(dispute)
+    assert [e["version"] for e in events] == list(range(1, len(events) + 1))
+    assert "SECRET" not in result.output and "summary" not in events[0]
+    result = runner.invoke(app, ["queue", "c11", "--json", *common])
+    (item,) = [json.loads(line) for line in result.output.splitlines()]
+    assert (item["dispute_id"], item["category"]) == (str(dispute), "family")
+
 
 def test_times_people_read_carry_the_zones_offset(tmp_path: Path, db_url: str) -> None:
     rules = tmp_path / "rules.yaml"

@@ -19,6 +19,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from escalation.aggregates.dispute import Dispute
 from escalation.aggregates.state import DisputeState
 from escalation.application.audit.report import dispute_report
 from escalation.application.engine import DEFAULT_URL, EscalationEngine
@@ -257,6 +258,27 @@ NOT_IN_JSON = ("summary", "claim", "location", "people", "request_ids")
 def state_json(state: DisputeState) -> str:
     """A dispute's state for scripts: codes as stored, times in UTC (ISO 8601)."""
     data = {f.name: getattr(state, f.name) for f in fields(state) if f.name not in NOT_IN_JSON}
+    return _dumps(data)
+
+
+def event_json(event: Dispute.Event) -> str:
+    """One event for scripts: its name, position and fields, without personal data."""
+    hidden = set(event.personal_fields())
+    data: dict[str, object] = {
+        k: v for k, v in vars(event).items() if k not in hidden and not k.startswith("_")
+    }
+    for internal in ("originator_id", "originator_version", "originator_topic", "timestamp"):
+        data.pop(internal, None)
+    data.update(
+        event=type(event).__name__,
+        dispute_id=event.originator_id,
+        version=event.originator_version,
+        occurred_at=event.occurred_at,
+    )
+    return _dumps(data)
+
+
+def _dumps(data: dict[str, object]) -> str:
     return json.dumps(data, default=_jsonable, ensure_ascii=False, sort_keys=True)
 
 
@@ -269,9 +291,20 @@ def _jsonable(value: object) -> object:
 
 
 @app.command()
-def history(dispute: str, db: DbOption = DEFAULT_URL, rules: RulesOption = None) -> None:
+def history(
+    dispute: str,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON lines: codes, UTC times (for scripts).")
+    ] = False,
+    db: DbOption = DEFAULT_URL,
+    rules: RulesOption = None,
+) -> None:
     """Show a dispute's events, oldest first, with the rule behind each decision."""
     with open_engine(db, rules) as engine:
+        if as_json:
+            for e in engine.history(dispute):
+                typer.echo(event_json(e))
+            return
         zone = zone_of(engine)
         table = Table(title=Text(f"history of {dispute}"), title_justify="left")
         for col in ("#", "occurred (local)", "event", "actor", "what", "rule / why"):
@@ -308,6 +341,9 @@ def queue(
             help="Show the queue as it stood then: a date (its local close) or an ISO time.",
         ),
     ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON lines: codes, UTC times (for scripts).")
+    ] = False,
     db: DbOption = DEFAULT_URL,
     rules: RulesOption = None,
 ) -> None:
@@ -319,6 +355,10 @@ def queue(
             items = engine.queue(unit=unit, tier=tier, as_of=instant, department=department)
         else:
             items = engine.queue(unit=unit, tier=tier, as_of=instant)
+        if as_json:
+            for item in items[:limit]:
+                typer.echo(_dumps({f.name: getattr(item, f.name) for f in fields(item)}))
+            return
         now = instant or datetime.now(UTC)
         title = f"queue {unit or ''} {tier or ''} {department or ''}".strip()
         title = " ".join(title.split()) + f": {len(items)} open"
