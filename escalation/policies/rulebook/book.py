@@ -188,8 +188,10 @@ class RuleBook:
         try:
             with Path(path).open("rb") as file:
                 raw = file.read(MAX_RULEBOOK_BYTES + 1)
+        except FileNotFoundError:
+            raise _unreadable(path, "there is no such file") from None
         except OSError as exc:
-            raise _unreadable(path, str(exc)) from exc
+            raise _unreadable(path, exc.strerror or str(exc)) from exc
         if len(raw) > MAX_RULEBOOK_BYTES:
             raise _unreadable(path, f"the file is larger than {MAX_RULEBOOK_BYTES:,} bytes")
         try:  # as Path.read_text reads it: UTF-8, any line ending read as "\n"
