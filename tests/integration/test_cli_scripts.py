@@ -62,3 +62,15 @@ def test_times_people_read_carry_the_zones_offset(tmp_path: Path, db_url: str) -
     out = runner.invoke(app, ["rules", "history", "--db", db_url], catch_exceptions=False).output
     assert "+08:00" in out
     assert "Z by" not in out
+
+
+def test_export_checks_its_arguments_before_drawing_a_bar(db_url: str) -> None:
+    for args, message in (
+        (["--format", "xml"], "unknown format 'xml'"),
+        (["--what", "queues"], "did you mean queue"),
+        (["--what", "timeline"], "give --dispute ID"),
+    ):
+        result = runner.invoke(app, ["export", *args, "--db", db_url])
+        assert result.exit_code != 0
+        assert message in str(result.exception)
+        assert "exporting" not in result.output  # no bar was drawn

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import Annotated, TextIO, get_args
 
 import typer
 from rich.console import Console
@@ -33,6 +33,7 @@ from escalation.application.audit.checkpoint import (
     read_checkpoint,
     write_new_file,
 )
+from escalation.application.audit.export import Format, What
 from escalation.application.audit.export import export as export_records
 from escalation.application.audit.findings import VerifyReport
 from escalation.application.audit.report import dispute_report
@@ -56,6 +57,7 @@ from escalation.entrypoints.cli.options import (
 )
 from escalation.errors import EscalationError, InvalidInput, StorageError
 from escalation.policies.inputs import require_known
+from escalation.progress import Progress
 
 KIND_STYLE = {"digest": "magenta", "undecodable": "bold red", "unexpected": "yellow"}
 
@@ -268,13 +270,25 @@ def export_(
     rules: RulesOption = None,
 ) -> None:
     """Export events, a queue or a dispute's timeline as JSON lines or CSV."""
+    # Arguments are checked before anything is drawn or written.
+    require_known("format", format, get_args(Format))
+    require_known("what", what, get_args(What))
+    if what == "timeline" and dispute is None:
+        raise InvalidInput("export: a timeline is of one dispute; give --dispute ID")
+    if what == "queue" and dispute is not None:
+        raise InvalidInput("export: a queue is of a unit or tier, not of a dispute")
     with open_engine(db, rules) as engine:
         if unit is not None:
             require_known("unit", unit, engine.rules.units)
         if tier is not None:
             require_known("tier", tier, engine.rules.tiers)
-        # The bar goes to stderr: stdout may be the export itself.
-        with _target(out) as target, progress_shown(f"exporting {what}", on=errors) as advance:
+        # The bar goes to stderr (stdout may be the export itself), and only where the
+        # total is known: the whole log, read page by page.
+        whole_log = what == "events" and dispute is None
+        bar: AbstractContextManager[Progress | None] = (
+            progress_shown(f"exporting {what}", on=errors) if whole_log else nullcontext()
+        )
+        with _target(out) as target, bar as advance:
             count = export_records(
                 engine,
                 target,
