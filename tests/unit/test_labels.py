@@ -80,3 +80,13 @@ def test_diff_shows_label_changes() -> None:
     assert "labels categories.wage_arrears: removed (was 欠薪)" in map(
         str, diff_rules(after, before)
     )
+
+
+def test_plurals_people_read() -> None:
+    from escalation.policies.rulebook.messages import counted
+
+    assert counted(1, "change") == "1 change"
+    assert counted(2, "change") == "2 changes"
+    assert counted(3, "category") == "3 categories"
+    assert counted(1, "category") == "1 category"
+    assert counted(1_200, "day") == "1,200 days"

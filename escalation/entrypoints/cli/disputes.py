@@ -41,6 +41,7 @@ from escalation.entrypoints.cli.options import (
     zone_of,
 )
 from escalation.errors import EscalationError
+from escalation.policies.rulebook.messages import counted
 from projections.follower import follow
 
 
@@ -227,7 +228,7 @@ def tick(
         report = engine.tick(at)
         console.print(
             f"tick at {local_time(report.now, zone_of(engine), seconds=True)}: "
-            f"{report.disputes} disputes, "
+            f"{counted(report.disputes, 'dispute')}, "
             + (", ".join(f"{n} {k}" for k, n in sorted(report.events.items())) or "no events"),
             markup=False,
         )

@@ -60,6 +60,11 @@ def plural(noun: str) -> str:
     return noun + "s"
 
 
+def counted(n: int, noun: str) -> str:
+    """1 change, 2 changes, 1 category, 3 categories."""
+    return f"{n:,} {noun if n == 1 else plural(noun)}"
+
+
 def schema_message(error: Any) -> str:
     """One pydantic error (of ``ValidationError.errors()``) in the rule owner's words."""
     kind, loc = error["type"], error["loc"]
