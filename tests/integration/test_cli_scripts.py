@@ -74,3 +74,53 @@ def test_export_checks_its_arguments_before_drawing_a_bar(db_url: str) -> None:
         assert result.exit_code != 0
         assert message in str(result.exception)
         assert "exporting" not in result.output  # no bar was drawn
+
+
+def _two_sharing_a_prefix() -> tuple[str, str, str]:
+    """Two request ids whose disputes' ids start alike (4 hex digits), and that prefix."""
+    from escalation.policies.facts import dispute_id_for
+
+    seen: dict[str, str] = {}
+    n = 0
+    while True:
+        request = f"req-{n}"
+        prefix = dispute_id_for(request).hex[:4]
+        if prefix in seen:
+            return seen[prefix], request, prefix
+        seen[prefix] = request
+        n += 1
+
+
+def test_an_unambiguous_prefix_is_taken_where_an_id_is(tmp_path: Path, db_url: str) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(SMALL_RULES, encoding="utf-8")
+    common = ["--db", db_url, "--rules", str(rules)]
+    first, second, shared = _two_sharing_a_prefix()
+    ids = []
+    for request in (first, second):
+        out = runner.invoke(
+            app,
+            [
+                "receive",
+                *("--unit", "c11", "--category", "family", "--source", "walk_in"),
+                *("--summary", "x", "--at", "2026-03-02T09:00:00+0800", "--quiet"),
+                *("--request-id", request, *common),
+            ],
+            catch_exceptions=False,
+        ).output
+        ids.append(out.strip())
+    one = ids[0]
+    mine = one[: next(i for i in range(4, 36) if not ids[1].startswith(one[:i]))]
+    result = runner.invoke(app, ["get", mine, "--json", *common], catch_exceptions=False)
+    assert json.loads(result.output)["id"] == one
+    result = runner.invoke(app, ["get", shared, *common])  # both start so
+    assert result.exit_code != 0
+    assert "ambiguous" in str(result.exception)
+    assert ids[0] in str(result.exception) and ids[1] in str(result.exception)
+    result = runner.invoke(app, ["get", "ffff0000", *common])
+    assert "no dispute with an id starting 'ffff0000'" in str(result.exception)
+    result = runner.invoke(  # a command of another module takes it too
+        app, ["pause", mine, "--reason", "等待鉴定", "--actor", "lead", *common]
+    )
+    assert result.exit_code == 0, result.output
+    assert one in result.output

@@ -20,6 +20,7 @@ from escalation.entrypoints.cli import (
     rules,
     service,
 )
+from escalation.entrypoints.cli.ids import take_prefixes
 from escalation.entrypoints.cli.options import app, errors
 from escalation.errors import EscalationError
 
@@ -37,6 +38,9 @@ __all__ = [
     "rules",
     "service",
 ]
+
+# Registered last: every command with a dispute id takes an unambiguous prefix.
+take_prefixes(app)
 
 
 def main() -> None:
