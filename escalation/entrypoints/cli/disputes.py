@@ -48,8 +48,12 @@ from projections.follower import follow
 @app.command()
 def receive(
     unit: Annotated[str, typer.Option(help="Unit id where it is registered.")],
-    category: Annotated[str, typer.Option()],
-    source: Annotated[str, typer.Option()],
+    category: Annotated[
+        str, typer.Option(help="One of the rule book's categories (`rules show`), e.g. neighbour.")
+    ],
+    source: Annotated[
+        str, typer.Option(help="One of the rule book's sources (`rules show`), e.g. walk_in.")
+    ],
     summary: Annotated[str, typer.Option()],
     parties: int = 2,
     amount: float = 0.0,
@@ -154,7 +158,12 @@ def supervise(
 @app.command("close")
 def close_(
     dispute: str,
-    outcome: Annotated[str, typer.Option()],
+    outcome: Annotated[
+        str,
+        typer.Option(
+            help="resolved, agreement, judicial_confirmation, litigation, withdrawn or declined."
+        ),
+    ],
     actor: Annotated[str, typer.Option()],
     note: str = "",
     request_id: str | None = None,
