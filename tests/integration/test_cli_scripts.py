@@ -59,6 +59,11 @@ def test_times_people_read_carry_the_zones_offset(tmp_path: Path, db_url: str) -
         app, ["tick", "--at", "2026-03-02T09:00:00+0800", *common], catch_exceptions=False
     ).output
     assert "tick at 2026-03-02 09:00:00 +08:00" in out  # as given, not echoed in UTC
+    # --at takes what --as-of takes: a local time in the rule book's zone, or a date.
+    out = runner.invoke(app, ["tick", "--at", "2026-03-02T10:00", *common]).output
+    assert "tick at 2026-03-02 10:00:00 +08:00" in out
+    out = runner.invoke(app, ["tick", "--at", "2026-03-02", *common]).output
+    assert "tick at 2026-03-02 23:59:59 +08:00" in out
     out = runner.invoke(app, ["rules", "history", "--db", db_url], catch_exceptions=False).output
     assert "+08:00" in out
     assert "Z by" not in out

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import datetime
+from pathlib import Path
 from typing import Any, Final
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import typer
 from sqlalchemy import Engine, String, cast, column, create_engine, func, inspect, select, table
@@ -22,9 +25,12 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.elements import ColumnClause
 from typer.core import TyperCommand
 
+from escalation import bootstrap
 from escalation.adapters.store import STORE_NAME
 from escalation.application.engine import DEFAULT_URL
-from escalation.errors import InvalidInput, UnknownDispute
+from escalation.application.periods import end_of_day
+from escalation.errors import EscalationError, InvalidInput, UnknownDispute
+from escalation.policies.rulebook import RuleBook
 
 MIN_PREFIX: Final = 4
 #: The log's table, and the stored name of the event that begins every dispute.
@@ -97,26 +103,70 @@ def _uuid(value: Any) -> UUID:
     return UUID(str(value))
 
 
+def zone_for(url: str, rules: Path | None) -> ZoneInfo:
+    """The zone local times are read in: the --rules file's, else the store's active book's."""
+    if rules is not None:
+        return ZoneInfo(RuleBook.load(rules).calendar.timezone)
+    try:
+        with bootstrap.open_reader(url) as storage:
+            log = storage.rulebooks.log()
+    except EscalationError:
+        log = None
+    if log is not None and log.active is not None:
+        text = log.books[log.active.version].text
+        return ZoneInfo(RuleBook.from_yaml(text).calendar.timezone)
+    return ZoneInfo(RuleBook.default().calendar.timezone)
+
+
+def localised(value: datetime, raw: str, zone: ZoneInfo) -> datetime:
+    """A time without an offset, in ``zone``; a date alone is its local close."""
+    if value.tzinfo is not None:
+        return value
+    if len(raw.strip()) == len("2026-03-02"):
+        return end_of_day(value.date(), zone.key)
+    return value.replace(tzinfo=zone)
+
+
 class DisputeCommand(TyperCommand):
-    """A command whose ``dispute`` (an id, or a list of ids) may be given by prefix."""
+    """A command whose ``dispute`` may be given by prefix and ``--at`` without an offset."""
 
     def invoke(self, ctx: Any) -> Any:  # typer's vendored click.Context
+        url = ctx.params.get("db") or os.environ.get("ESCALATION_DB") or DEFAULT_URL
         value = ctx.params.get("dispute")
         if value:
-            url = ctx.params.get("db") or os.environ.get("ESCALATION_DB") or DEFAULT_URL
             if isinstance(value, str):
                 ctx.params["dispute"] = resolve(url, value)
             elif isinstance(value, list | tuple):
                 ctx.params["dispute"] = [resolve(url, v) for v in value]
+        at = ctx.params.get("at")
+        if isinstance(at, datetime) and at.tzinfo is None:
+            raw = _raw_option(ctx, "--at")
+            ctx.params["at"] = localised(at, raw, zone_for(url, ctx.params.get("rules")))
         return super().invoke(ctx)
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        # Kept to tell a date (its local close) from a time at midnight: both parse alike.
+        ctx._escalation_args = tuple(args)
+        return list(super().parse_args(ctx, args))
+
+
+def _raw_option(ctx: Any, name: str) -> str:
+    args = list(getattr(ctx, "_escalation_args", ()))
+    for i, arg in enumerate(args):
+        if arg == name and i + 1 < len(args):
+            return str(args[i + 1])
+        if arg.startswith(name + "="):
+            return str(arg.split("=", 1)[1])
+    return ""
 
 
 def take_prefixes(app: typer.Typer) -> None:
-    """Make every command of ``app`` (and its groups) with a ``dispute`` parameter take prefixes."""
+    """Every command of ``app`` (and its groups) with a dispute id or ``--at`` as above."""
     for info in app.registered_commands:
         code = getattr(info.callback, "__code__", None)
         plain = info.cls in (None, TyperCommand)
-        if plain and code is not None and "dispute" in code.co_varnames:
+        wanted = code is not None and {"dispute", "at"} & set(code.co_varnames)
+        if plain and wanted:
             info.cls = DisputeCommand
     for group in app.registered_groups:
         if group.typer_instance is not None:

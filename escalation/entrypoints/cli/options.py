@@ -43,12 +43,25 @@ RulesOption = Annotated[
         help="Rule book file (default: the packaged tiers.yaml).",
     ),
 ]
+#: Forms ``--at`` takes: with an offset, or local in the rule book's zone (a date: its
+#: close), as ``--as-of`` does; a local one is given its zone by ``ids.CliCommand``.
+AT_FORMATS = [
+    "%Y-%m-%dT%H:%M:%S%z",
+    "%Y-%m-%dT%H:%M%z",
+    "%Y-%m-%d %H:%M:%S%z",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+]
 AtOption = Annotated[
     datetime | None,
     typer.Option(
         "--at",
-        formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%d %H:%M:%S%z"],
-        help="When it happened, with a UTC offset (default: now).",
+        formats=AT_FORMATS,
+        help="When it happened (default: now): 2026-03-02T09:30+08:00, or local in the rule "
+        "book's zone (2026-03-02T09:30), or a date (its local close).",
     ),
 ]
 COLOURS = {"red": "bold red", "yellow": "yellow", "blue": "blue"}
