@@ -50,6 +50,15 @@ def test_receive_quiet_then_get_json(tmp_path: Path, db_url: str) -> None:
     (item,) = [json.loads(line) for line in result.output.splitlines()]
     assert (item["dispute_id"], item["category"]) == (str(dispute), "family")
 
+    result = runner.invoke(app, ["audit", str(dispute), "--json", *common])
+    audit = json.loads(result.output)
+    assert audit["chain"]["ok"] is True
+    assert [e["version"] for e in audit["events"]] == [e["version"] for e in events]
+    result = runner.invoke(app, ["report", "--period", "2026-03", "--json", *common])
+    figures = json.loads(result.output)
+    assert (figures["received"], figures["period"]) == (1, "2026-03-01..2026-03-31")
+    assert figures["received_by_category"] == {"family": 1}  # codes, for programs
+
 
 def test_times_people_read_carry_the_zones_offset(tmp_path: Path, db_url: str) -> None:
     rules = tmp_path / "rules.yaml"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, TextIO, get_args
@@ -205,6 +207,10 @@ def audit(
     html_out: Annotated[
         Path | None, typer.Option("--html", help="Also write the HTML audit report here.")
     ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print the timeline and the chain's check as JSON."),
+    ] = False,
     db: DbOption = DEFAULT_URL,
     rules: RulesOption = None,
 ) -> None:
@@ -213,6 +219,21 @@ def audit(
         zone = zone_of(engine)
         entries = timeline(engine, dispute)
         chain = verify_dispute(engine, dispute)
+        if as_json:
+            events = [{k: v for k, v in asdict(e).items() if k != "fields"} for e in entries]
+            report = {
+                "dispute": dispute,
+                "events": events,
+                "chain": {
+                    "ok": chain.ok,
+                    "events": chain.events,
+                    "findings": [str(f) for f in chain.findings],
+                },
+            }
+            typer.echo(json.dumps(report, default=str, ensure_ascii=False, sort_keys=True))
+            if not chain.ok:
+                raise typer.Exit(1)
+            return
         table = Table(
             title=Text(f"audit of {dispute} (times in {zone})"),
             title_justify="left",

@@ -10,10 +10,10 @@ import signal
 import threading
 import time as systime
 from collections.abc import Callable
-from dataclasses import fields
+from dataclasses import asdict, fields
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -288,6 +288,18 @@ def event_json(event: Dispute.Event) -> str:
     return _dumps(data)
 
 
+def _plain_keys(value: Any) -> Any:
+    """JSON keys are text: a (tier, unit)-style key is written "tier/unit"."""
+    if isinstance(value, dict):
+        return {
+            "/".join(map(str, k)) if isinstance(k, tuple) else str(k): _plain_keys(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_plain_keys(v) for v in value]
+    return value
+
+
 def _dumps(data: dict[str, object]) -> str:
     return json.dumps(data, default=_jsonable, ensure_ascii=False, sort_keys=True)
 
@@ -485,6 +497,9 @@ def report(
     html_out: Annotated[
         Path | None, typer.Option("--html", help="Also write an HTML report with charts.")
     ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the figures as JSON (codes, UTC times).")
+    ] = False,
     db: DbOption = DEFAULT_URL,
     rules: RulesOption = None,
 ) -> None:
@@ -505,6 +520,11 @@ def report(
         chosen = Period.parse(period)
         figures = engine.figures(chosen, as_of=known, unit=unit, tier=tier)
         title = f"figures {chosen}" + (f" {unit}" if unit else "") + (f" {tier}" if tier else "")
+        if as_json:
+            data = asdict(figures)
+            data.update(period=str(chosen), resolution_rate=figures.resolution_rate)
+            typer.echo(_dumps(_plain_keys(data)))
+            return
         console.print(figures_table(figures, title, engine.rules.label))
         console.print(units_table(figures, label=engine.rules.label))
         if html_out is not None:
