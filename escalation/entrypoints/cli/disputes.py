@@ -10,7 +10,7 @@ import signal
 import threading
 import time as systime
 from collections.abc import Callable
-from dataclasses import asdict, fields
+from dataclasses import fields, is_dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -288,15 +288,14 @@ def event_json(event: Dispute.Event) -> str:
     return _dumps(data)
 
 
-def _plain_keys(value: Any) -> Any:
-    """JSON keys are text: a (tier, unit)-style key is written "tier/unit"."""
+def _plain(value: Any) -> Any:
+    """Figures as JSON data (``asdict`` would count a Counter's pairs, not copy them)."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, dict):
-        return {
-            "/".join(map(str, k)) if isinstance(k, tuple) else str(k): _plain_keys(v)
-            for k, v in value.items()
-        }
+        return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain_keys(v) for v in value]
+        return [_plain(v) for v in value]
     return value
 
 
@@ -521,9 +520,9 @@ def report(
         figures = engine.figures(chosen, as_of=known, unit=unit, tier=tier)
         title = f"figures {chosen}" + (f" {unit}" if unit else "") + (f" {tier}" if tier else "")
         if as_json:
-            data = asdict(figures)
+            data = _plain(figures)
             data.update(period=str(chosen), resolution_rate=figures.resolution_rate)
-            typer.echo(_dumps(_plain_keys(data)))
+            typer.echo(_dumps(data))
             return
         console.print(figures_table(figures, title, engine.rules.label))
         console.print(units_table(figures, label=engine.rules.label))
