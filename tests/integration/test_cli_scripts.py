@@ -50,6 +50,10 @@ def test_receive_quiet_then_get_json(tmp_path: Path, db_url: str) -> None:
     (item,) = [json.loads(line) for line in result.output.splitlines()]
     assert (item["dispute_id"], item["category"]) == (str(dispute), "family")
 
+    narrow = runner.invoke(app, ["queue", "c11", *common]).output  # 80 columns
+    assert str(dispute) in narrow  # the id whole, on one line
+    assert "婚姻家事纠纷" in narrow and "社区" in narrow  # labels, not codes
+    assert all(len(line) <= 80 for line in narrow.splitlines())
     result = runner.invoke(app, ["audit", str(dispute), "--json", *common])
     audit = json.loads(result.output)
     assert audit["chain"]["ok"] is True

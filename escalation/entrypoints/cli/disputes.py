@@ -385,6 +385,34 @@ def queue(
         title = " ".join(title.split()) + f": {len(items)} open"
         if instant is not None:
             title += f" as it stood at {local_time(instant, zone)} ({zone.key})"
+        book = engine.rules
+        rows = []
+        for item in items[:limit]:
+            due = local_time(item.due_at, zone) + (" overdue" if item.overdue(now) else "")
+            rows.append(
+                (
+                    str(item.dispute_id),
+                    Text(item.unit),
+                    Text(book.label("tiers", item.tier)),
+                    Text(book.label("risks", item.risk), style=COLOURS[item.colour]),
+                    Text(book.label("categories", item.category)),
+                    Text(due),
+                    Text("、".join(book.label("notices", n) for n in item.notices)),
+                    Text(book.label("departments", item.department) if item.department else ""),
+                )
+            )
+        if console.width < NARROW:  # two lines per dispute: ids are never cut
+            console.print(Text(title))
+            for did, unit_, tier_, risk, category, due_, notices, dept in rows:
+                console.print(Text.assemble(did, "  ", risk, "  due ", due_), soft_wrap=True)
+                rest = [category, *(x for x in (dept, notices) if x.plain)]
+                console.print(
+                    Text.assemble(
+                        "    ", unit_, " ", tier_, *(t for r in rest for t in (" · ", r))
+                    ),
+                    soft_wrap=True,
+                )
+            return
         table = Table(title=Text(title), title_justify="left")
         for col in (
             "dispute",
@@ -397,21 +425,14 @@ def queue(
             "dept",
         ):
             # Ids are never cut: a clerk copies them into the next command.
-            table.add_column(col, no_wrap=col == "dispute")
-        book = engine.rules
-        for item in items[:limit]:
-            due = local_time(item.due_at, zone) + (" overdue" if item.overdue(now) else "")
-            table.add_row(
-                str(item.dispute_id),
-                Text(item.unit),
-                Text(book.label("tiers", item.tier)),
-                Text(book.label("risks", item.risk), style=COLOURS[item.colour]),
-                Text(book.label("categories", item.category)),
-                due,
-                Text("、".join(book.label("notices", n) for n in item.notices)),
-                Text(book.label("departments", item.department) if item.department else ""),
-            )
+            table.add_column(col, no_wrap=col == "dispute", overflow="fold")
+        for row in rows:
+            table.add_row(*row)
         console.print(table)
+
+
+#: Below this many columns, tables of disputes are printed as lines (a 36-character id each).
+NARROW = 120
 
 
 def _instant(text: str, timezone: str) -> datetime:
