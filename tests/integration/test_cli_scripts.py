@@ -142,3 +142,24 @@ def test_an_unambiguous_prefix_is_taken_where_an_id_is(tmp_path: Path, db_url: s
     )
     assert result.exit_code == 0, result.output
     assert one in result.output
+
+
+def test_history_in_a_narrow_terminal_reads_whole_and_local(tmp_path: Path, db_url: str) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(SMALL_RULES, encoding="utf-8")
+    common = ["--db", db_url, "--rules", str(rules)]
+    dispute = runner.invoke(
+        app,
+        [
+            "receive",
+            *("--unit", "c11", "--category", "family", "--source", "walk_in"),
+            *("--summary", "x", "--at", "2026-03-02T09:00:00+0800", "--quiet", *common),
+        ],
+        catch_exceptions=False,
+    ).output.strip()
+    runner.invoke(app, ["tick", "--at", "2026-03-03T12:00:00+0800", *common])
+    out = runner.invoke(app, ["history", dispute[:8], *common], catch_exceptions=False).output
+    assert f"history of {dispute}" in out
+    assert "#1  2026-03-02 09:00 +08:00  Received  by intake" in out
+    assert "+00:00" not in out  # the reasons' times read in the rule book's zone too
+    assert "due 2026-03-04 09:00 +08:00" in out  # (the stored reason says 03-04T01:00+00:00)

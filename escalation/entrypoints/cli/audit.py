@@ -250,7 +250,7 @@ def audit(
                 Text(e.actor),
                 Text(f"{e.tier}\n{e.unit}"),
                 Text(e.what),
-                rule_and_why(e.rule_id, e.rules_version, e.reason),
+                rule_and_why(e.rule_id, e.rules_version, e.reason, zone),
             )
         console.print(table)
         if html_out is not None:

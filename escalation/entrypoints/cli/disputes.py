@@ -327,6 +327,28 @@ def history(
                 typer.echo(event_json(e))
             return
         zone = zone_of(engine)
+        if console.width < NARROW:  # an event per paragraph: nothing cut, nothing folded
+            console.print(Text(f"history of {dispute}"))
+            for e in engine.history(dispute):
+                reason = getattr(e, "reason", None)
+                head = Text.assemble(
+                    f"#{e.originator_version}  {local_time(e.occurred_at, zone)}  ",
+                    (type(e).__name__, "bold"),
+                    "  by ",
+                    e.actor,
+                )
+                console.print(head, soft_wrap=True)
+                console.print(Text("    " + describe(e)), soft_wrap=True)
+                why = rule_and_why(
+                    getattr(e, "rule_id", None),
+                    getattr(e, "rules_version", None),
+                    reason if isinstance(reason, str) else None,
+                    zone,
+                    indent="    ",
+                )
+                if why.plain:
+                    console.print(why, soft_wrap=True)
+            return
         table = Table(title=Text(f"history of {dispute}"), title_justify="left")
         for col in ("#", "occurred (local)", "event", "actor", "what", "rule / why"):
             table.add_column(col, overflow="fold")
@@ -342,6 +364,7 @@ def history(
                     getattr(e, "rule_id", None),
                     getattr(e, "rules_version", None),
                     reason if isinstance(reason, str) else None,
+                    zone,
                 ),
             )
         console.print(table)

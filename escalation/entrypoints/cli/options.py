@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -96,15 +97,35 @@ def local_time(
     return f"{shown} {offset[:3]}:{offset[3:]}"
 
 
-def rule_and_why(rule_id: str | None, rules_version: str | None, reason: str | None) -> Text:
+#: A UTC time as decisions write it in their reasons (``due 2026-03-09T16:00:00+00:00``).
+_UTC_IN_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\+00:00")
+
+
+def local_in_text(text: str, zone: ZoneInfo) -> str:
+    """``text`` with the UTC times in it shown in ``zone`` (the stored text is unchanged)."""
+    return _UTC_IN_TEXT.sub(lambda m: local_time(datetime.fromisoformat(m.group(0)), zone), text)
+
+
+def rule_and_why(
+    rule_id: str | None,
+    rules_version: str | None,
+    reason: str | None,
+    zone: ZoneInfo | None = None,
+    *,
+    indent: str = "",
+) -> Text:
     """A table cell: the rule behind a decision @ its rule book's version, then why.
 
-    Plain text (data is never read as markup), the rule id highlighted.
+    Plain text (data is never read as markup), the rule id highlighted; with
+    ``zone``, times in the reason read in that zone.
     """
     cell = Text()
     if rule_id:
-        cell.append(rule_id, style="cyan").append(f" @ {rules_version or ''}\n")
-    return cell.append(reason or "")
+        cell.append(indent).append(rule_id, style="cyan").append(f" @ {rules_version or ''}\n")
+    why = reason or ""
+    if zone is not None:
+        why = local_in_text(why, zone)
+    return cell.append(indent + why if why else "")
 
 
 def write_html(path: Path, html: str) -> None:
