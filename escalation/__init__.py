@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from escalation.aggregates import Dispute, DisputeState
     from escalation.application.access import Principal
     from escalation.application.engine import EscalationEngine, QueueItem, TickReport
+    from escalation.application.papers import Paper, PaperDesk
     from escalation.policies.rulebook import RuleBook
     from projections.changes import Change
 
@@ -26,6 +27,8 @@ _PUBLIC = {
     "DisputeState": "escalation.aggregates",
     "EscalationEngine": "escalation.application.engine",
     "QueueItem": "escalation.application.engine",
+    "Paper": "escalation.application.papers",
+    "PaperDesk": "escalation.application.papers",
     "TickReport": "escalation.application.engine",
     "RuleBook": "escalation.policies.rulebook",
 }
@@ -35,6 +38,8 @@ __all__ = [
     "Dispute",
     "DisputeState",
     "EscalationEngine",
+    "Paper",
+    "PaperDesk",
     "Principal",
     "QueueItem",
     "RuleBook",

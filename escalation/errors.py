@@ -28,6 +28,10 @@ class RulesError(EscalationError, ValueError):
             f"{file}:{line if line is not None else '?'}: {key}: {message}"
             for file, line, key, message in problems
         ]
+        if len(problems) == 1 and problems[0][2] == "<file>":  # no file to point into: one line
+            file, _, _, message = problems[0]
+            super().__init__(f"{message} ({file})")
+            return
         super().__init__("invalid rule book:\n  " + "\n  ".join(lines))
 
 

@@ -8,12 +8,13 @@ assets; the reviews (``escalation.application.reviews``) draw with them too.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 
 from rich.table import Table
 from rich.text import Text
 
+from escalation.policies.rulebook import NOTICES
 from projections.figures import Figures, IntakeCount, change
 
 TIER_COLOURS = ["#2b6cb0", "#d69e2e", "#c53030", "#2f855a", "#6b46c1"]
@@ -47,20 +48,37 @@ def _versus(now: int, before: IntakeCount, what: str) -> str:
     return f"{signed(change(now, before, what))} ({getattr(before, what)})"
 
 
-def figures_rows(f: Figures) -> list[tuple[str, str]]:
+def code(kind: str, value: str | None) -> str:
+    """The labeller that shows codes (``RuleBook.label`` shows display names)."""
+    return value or "-"
+
+
+#: ``RuleBook.label`` or ``code``: (kind, code) -> what people read.
+Labeller = Callable[[str, str | None], str]
+
+
+def _ladder_order(notice: str) -> int:
+    return NOTICES.index(notice) if notice in NOTICES else len(NOTICES)
+
+
+def figures_rows(f: Figures, label: Labeller = code) -> list[tuple[str, str]]:
+    def t_(tier: str) -> str:
+        return label("tiers", tier)
+
+    notices = sorted(f.notices.items(), key=lambda kv: (_ladder_order(kv[0]), kv[0]))
     return [
         ("received 登记受理", str(f.received)),
-        *[(f"  at {t}", str(f.received_at_tier[t])) for t in f.tiers],
+        *[(f"  at {t_(t)}", str(f.received_at_tier[t])) for t in f.tiers],
         ("  petitions 信访", str(f.petitions)),
         *_compared(f),
         ("closed", str(f.closed)),
-        *[(f"  resolved at {t}", str(f.resolved_at_tier[t])) for t in f.tiers],
+        *[(f"  resolved at {t_(t)}", str(f.resolved_at_tier[t])) for t in f.tiers],
         ("resolution rate 化解率", pct(f.resolution_rate)),
-        *[(f"settled without leaving the {t}", pct(f.settled_within(t))) for t in f.tiers[:-1]],
+        *[(f"settled without leaving the {t_(t)}", pct(f.settled_within(t))) for t in f.tiers[:-1]],
         ("escalated stepwise 逐级上报", str(f.escalated)),
         ("elevated 提级管理", str(f.elevated)),
         ("reopened", str(f.reopened)),
-        *[(f"notices: {k}", str(v)) for k, v in sorted(f.notices.items())],
+        *[(f"notices: {label('notices', k)}", str(v)) for k, v in notices],
         ("on-time rate (tier visits)", pct(f.on_time_rate)),
         ("overdue at the end", str(f.overdue)),
         (
@@ -70,16 +88,16 @@ def figures_rows(f: Figures) -> list[tuple[str, str]]:
     ]
 
 
-def figures_table(f: Figures, title: str) -> Table:
+def figures_table(f: Figures, title: str, label: Labeller = code) -> Table:
     table = Table(title=Text(title), title_justify="left", show_header=False)
     table.add_column("figure")
     table.add_column("value", justify="right")
-    for name, value in figures_rows(f):
+    for name, value in figures_rows(f, label):
         table.add_row(Text(name), Text(value))
     return table
 
 
-def units_table(f: Figures, limit: int = 15) -> Table:
+def units_table(f: Figures, limit: int = 15, label: Labeller = code) -> Table:
     table = Table(title="per unit (most received first)", title_justify="left")
     cols = ("unit", "tier", "received", "closed", "escalated out", "resolved", "化解率")
     for col in (*cols, "on time", "overdue"):
@@ -88,7 +106,7 @@ def units_table(f: Figures, limit: int = 15) -> Table:
     for u in ranked[:limit]:
         table.add_row(
             Text(u.unit),
-            Text(u.tier),
+            Text(label("tiers", u.tier)),
             str(u.received),
             str(u.closed),
             str(u.escalated_out),
@@ -184,13 +202,19 @@ def backlog_svg(
     return "".join(parts)
 
 
-def period_html(f: Figures, title: str, days: list[date], series: list[dict[str, int]]) -> str:
+def period_html(
+    f: Figures,
+    title: str,
+    days: list[date],
+    series: list[dict[str, int]],
+    label: Labeller = code,
+) -> str:
     rows = "".join(
         f"<tr><td>{html.escape(k)}</td><td class=n>{html.escape(v)}</td></tr>"
-        for k, v in figures_rows(f)
+        for k, v in figures_rows(f, label)
     )
     units = "".join(
-        f"<tr><td>{html.escape(u.unit)}</td><td>{html.escape(u.tier)}</td>"
+        f"<tr><td>{html.escape(u.unit)}</td><td>{html.escape(label('tiers', u.tier))}</td>"
         f"<td class=n>{u.received}</td>"
         f"<td class=n>{u.closed}</td><td class=n>{u.escalated_out}</td>"
         f"<td class=n>{u.resolved}</td>"

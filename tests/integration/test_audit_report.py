@@ -25,8 +25,9 @@ def test_the_report_is_self_contained_and_shows_every_event(engine: EscalationEn
     # One marker (with its tooltip) per event, one table row per event.
     assert html.count("<g><title>v") == len(history)
     assert html.count("<tr><td>") == len(history)
-    for tier in engine.rules.tiers:
-        assert f">{tier}</text>" in html  # a lane per tier
+    for tier in engine.rules.tiers:  # a lane per tier, named as people read it
+        assert f">{engine.rules.label('tiers', tier)}</text>" in html
+    assert ">社区</text>" in html
     assert "Hash chain verified" in html
     assert "community/max_mediation_attempts" in html  # the rule behind the escalation
     assert "Street One" in html  # unit names from the rule book

@@ -335,3 +335,16 @@ def test_an_erased_dispute_takes_no_personal_data_and_writes_nothing(
     assert len(engine.history(did)) == before
     engine.mediate(did, outcome="failed", mediator="m", at=T0 + hours(2))  # procedure goes on
     assert engine.get(did).mediations == 1
+
+
+def test_an_erasure_elsewhere_is_seen_once_the_key_cache_expires(
+    engine: EscalationEngine, small_rules: RuleBook, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    did = receive(engine)
+    assert engine.get(did).summary == SUMMARY  # its key is now cached here
+    with EscalationEngine(small_rules, url=db_url, clock=lambda: T0) as other:
+        other.erase(did, reason="the person's request", actor="dpo", at=T0 + hours(1))
+    assert engine.get(did).erased  # the procedure is read fresh from the log
+    keyring = engine.store.keyring
+    monkeypatch.setattr(keyring, "_opened_since", keyring._opened_since - 61)
+    assert engine.get(did).summary == ERASED

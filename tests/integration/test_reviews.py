@@ -231,6 +231,13 @@ def test_daily_review_of_a_demo_day_matches_hand_counts(
     page = html_path.read_text(encoding="utf-8")
     assert page.count("<svg") >= 4 and "PLANTED-幸福里工地" in page
     assert "planted" not in page
+    # With the rule book's labels, people read names; the ids stay whole.
+    labelled = write_review(review, tmp_path / "labelled", engine.rules.label)[0]
+    md = labelled.read_text(encoding="utf-8")
+    assert "| 邻里纠纷 | location | PLANTED-幸福里工地 | 3 | 3 |" in md
+    for c in review.high_risk:
+        tier = engine.rules.label("tiers", c.tier)
+        assert f"| {c.dispute_id} | {c.unit} {c.unit_name} | {tier} |" in md
 
 
 def test_a_weekly_review_adds_the_backlog_chart(

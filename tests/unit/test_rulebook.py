@@ -288,8 +288,12 @@ def test_load_reads_a_file_and_reports_its_path(tmp_path: Path) -> None:
     assert caught.value.problems == [
         (str(path), 1, "version", "unsupported version 2; this engine reads version 1")
     ]
-    with pytest.raises(RulesError, match="cannot read the rule book"):
+    with pytest.raises(RulesError, match="cannot read the rule book") as missing:
         RuleBook.load(tmp_path / "missing.yaml")
+    # One line a person can act on: what is wrong, and which file.
+    assert str(missing.value) == (
+        f"cannot read the rule book: there is no such file ({tmp_path / 'missing.yaml'})"
+    )
 
 
 def test_exported_vocabularies() -> None:

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from escalation.application.audit.findings import VerifyReport
 from escalation.application.audit.timeline import TimelineEntry
+from escalation.application.figures_report import Labeller, code
 
 CSS = """
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
@@ -186,6 +187,7 @@ def timeline_svg(
     *,
     until: datetime | None = None,
     width: int = 1000,
+    label: Labeller = code,
 ) -> str:
     """Tier lanes (highest on top) against time, and the dispute's path through them.
 
@@ -218,15 +220,15 @@ def timeline_svg(
             f'<rect x="{left}" y="{top + lane * i}" width="{width - left - right}" '
             f'height="{lane}" fill="{band}"/>'
             f'<text x="{left - 8}" y="{y(tier) + 4}" text-anchor="end" font-size="13">'
-            f"{escape(tier)}</text>"
+            f"{escape(label('tiers', tier))}</text>"
         )
     bottom = top + lane * len(lanes)
-    for when, label in scale.ticks(zone):
+    for when, tick in scale.ticks(zone):
         x = scale.x(when)
         parts.append(
             f'<line x1="{x}" y1="{top}" x2="{x}" y2="{bottom}" stroke="#ddd"/>'
             f'<text x="{x}" y="{bottom + 16}" text-anchor="middle" font-size="11">'
-            f"{escape(label)}</text>"
+            f"{escape(tick)}</text>"
         )
     parts.append(_path(entries, scale, y, last))
     for e in entries:
@@ -300,8 +302,12 @@ def render_dispute_report(
     unit_names: Mapping[str, str] | None = None,
     until: datetime | None = None,
     title: str | None = None,
+    label: Labeller = code,
 ) -> str:
-    """The audit report of one dispute: facts, chart, event table, chain status."""
+    """The audit report of one dispute: facts, chart, event table, chain status.
+
+    ``label`` names the tiers as people read them (``RuleBook.label``).
+    """
     if not entries:
         raise ValueError("a dispute report needs at least one event")
     names = unit_names or {}
@@ -317,9 +323,18 @@ def render_dispute_report(
 
     facts = [
         ("dispute", dispute_id),
-        ("received", f"{local(first.occurred_at)} at {place(first.unit)} ({first.tier})"),
+        (
+            "received",
+            f"{local(first.occurred_at)} at {place(first.unit)} ({label('tiers', first.tier)})",
+        ),
         ("what", first.what),
-        ("now", f"{'closed' if closed else 'open'} at {place(latest.unit)} ({latest.tier})"),
+        (
+            "now",
+            (
+                f"{'closed' if closed else 'open'} at {place(latest.unit)} "
+                f"({label('tiers', latest.tier)})"
+            ),
+        ),
         ("events", str(len(entries))),
         ("times", f"local, {zone}"),
     ]
@@ -331,7 +346,7 @@ def render_dispute_report(
             escape(local(e.recorded_at)),
             f"<b>{escape(e.event)}</b>",
             escape(e.actor),
-            escape(f"{e.tier} {place(e.unit)}"),
+            escape(f"{label('tiers', e.tier)} {place(e.unit)}"),
             escape(e.what),
             (
                 f'<span class="rule">{escape(e.rule_id)} @ {escape(e.rules_version or "")}</span>'
@@ -345,7 +360,7 @@ def render_dispute_report(
     headers = ["#", "occurred", "recorded", "event", "actor", "where", "what", "rule @ version"]
     body = (
         f"<dl>{dl}</dl>{_chain_html(chain)}<h2>Timeline</h2>"
-        + timeline_svg(entries, tiers, zone, until=until)
+        + timeline_svg(entries, tiers, zone, until=until, label=label)
         + legend()
         + "<h2>Events</h2>"
         + table([*headers, "why"], rows, raw=True)

@@ -20,4 +20,5 @@ def dispute_report(engine: EscalationEngine, dispute_id: UUID | str) -> str:
         zone=ZoneInfo(engine.rules.calendar.timezone),
         chain=verify_dispute(engine, dispute_id),
         unit_names={uid: unit.name for uid, unit in engine.rules.units.items()},
+        label=engine.rules.label,
     )

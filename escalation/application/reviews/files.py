@@ -5,17 +5,24 @@ from __future__ import annotations
 from pathlib import Path
 
 from escalation.adapters.logs import get_logger
+from escalation.application.figures_report import Labeller, code
 from escalation.application.reviews.model import Review
 from escalation.application.reviews.render import render_html, render_markdown
 
 log = get_logger("escalation.reviews")
 
 
-def write_review(review: Review, out: Path) -> tuple[Path, Path]:
-    """Write ``<kind>-<period>.md`` and ``.html`` into ``out`` (replaced atomically)."""
+def write_review(review: Review, out: Path, label: Labeller = code) -> tuple[Path, Path]:
+    """Write ``<kind>-<period>.md`` and ``.html`` into ``out`` (replaced atomically).
+
+    ``label``: how codes read (``RuleBook.label`` for display names).
+    """
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for suffix, text in ((".md", render_markdown(review)), (".html", render_html(review))):
+    for suffix, text in (
+        (".md", render_markdown(review, label)),
+        (".html", render_html(review, label)),
+    ):
         path = out / f"{review.stem}{suffix}"
         partial = path.with_name(f".{path.name}.partial")
         partial.write_text(text, encoding="utf-8")

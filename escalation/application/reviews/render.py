@@ -12,8 +12,10 @@ from zoneinfo import ZoneInfo
 
 from escalation.application.figures_report import (
     TIER_COLOURS,
+    Labeller,
     backlog_svg,
     bars_svg,
+    code,
     figures_rows,
     funnel_svg,
     pct,
@@ -36,17 +38,24 @@ def _share(part: int, whole: int) -> str:
     return pct(part / whole if whole else None)
 
 
-def _sections(r: Review) -> list[tuple[str, str, list[str], list[list[str]]]]:
+def _sections(
+    r: Review, label: Labeller = code
+) -> list[tuple[str, str, list[str], list[list[str]]]]:
     """(heading, intro, header, rows) of every table, shared by Markdown and HTML."""
     f, t = r.figures, _Text(r)
     tables: list[tuple[str, str, list[str], list[list[str]]]] = []
-    tables.append(("Key figures", "", ["figure", "value"], [list(row) for row in figures_rows(f)]))
+    tables.append(
+        ("Key figures", "", ["figure", "value"], [list(row) for row in figures_rows(f, label)])
+    )
     tables.append(
         (
             "Intake by source 来源",
             "",
             ["source", "received", "share"],
-            [[s, str(n), _share(n, f.received)] for s, n in f.received_by_source.most_common()],
+            [
+                [label("sources", s), str(n), _share(n, f.received)]
+                for s, n in f.received_by_source.most_common()
+            ],
         )
     )
     tables.append(
@@ -54,12 +63,15 @@ def _sections(r: Review) -> list[tuple[str, str, list[str], list[list[str]]]]:
             "Intake by category 类型",
             "",
             ["category", "received", "share"],
-            [[c, str(n), _share(n, f.received)] for c, n in f.received_by_category.most_common()],
+            [
+                [label("categories", c), str(n), _share(n, f.received)]
+                for c, n in f.received_by_category.most_common()
+            ],
         )
     )
     tables.append(
         (
-            "Funnel " + " → ".join(f.tiers),
+            "Funnel " + " → ".join(label("tiers", x) for x in f.tiers),
             "Reached: registered at the tier or escalated to it in the period.",
             [
                 "tier",
@@ -72,7 +84,7 @@ def _sections(r: Review) -> list[tuple[str, str, list[str], list[list[str]]]]:
             ],
             [
                 [
-                    tier,
+                    label("tiers", tier),
                     str(f.handled_at(tier)),
                     str(f.received_at_tier[tier]),
                     str(f.arrived_at_tier[tier]),
@@ -116,7 +128,7 @@ def _sections(r: Review) -> list[tuple[str, str, list[str], list[list[str]]]]:
                 [
                     u.unit,
                     r.unit_names.get(u.unit, u.unit),
-                    u.tier,
+                    label("tiers", u.tier),
                     str(u.received),
                     str(u.closed),
                     str(u.resolved),
@@ -148,9 +160,9 @@ def _sections(r: Review) -> list[tuple[str, str, list[str], list[list[str]]]]:
                 [
                     str(c.dispute_id),
                     f"{c.unit} {c.unit_name}",
-                    c.tier,
-                    c.category,
-                    c.risk or "-",
+                    label("tiers", c.tier),
+                    label("categories", c.category),
+                    label("risks", c.risk),
                     t.when(c.due_at),
                     f"{c.overdue_days:.1f}" if c.overdue_days is not None else "-",
                     ", ".join(c.notices) or "-",
@@ -177,12 +189,12 @@ def _sections(r: Review) -> list[tuple[str, str, list[str], list[list[str]]]]:
                 [
                     str(c.dispute_id),
                     f"{c.unit} {c.unit_name}",
-                    c.tier,
-                    c.category,
+                    label("tiers", c.tier),
+                    label("categories", c.category),
                     t.when(c.received_at),
                     t.when(c.due_at) + (" (overdue)" if c.overdue_days is not None else ""),
                     "yes" if c.elevated else "no",
-                    c.department or "-",
+                    label("departments", c.department) if c.department else "-",
                 ]
                 for c in r.high_risk
             ],
@@ -244,7 +256,7 @@ def _sections(r: Review) -> list[tuple[str, str, list[str], list[list[str]]]]:
             [
                 [
                     str(n),
-                    w.category,
+                    label("categories", w.category),
                     w.by,
                     f"{w.key} {r.unit_names.get(w.key, '')}".strip() if w.by == "unit" else w.key,
                     str(w.size),
@@ -253,7 +265,7 @@ def _sections(r: Review) -> list[tuple[str, str, list[str], list[list[str]]]]:
                     t.when(w.last),
                     str(w.open),
                     ", ".join(w.units),
-                    ", ".join(w.sources),
+                    ", ".join(label("sources", x) for x in w.sources),
                 ]
                 for n, w in enumerate(r.weak_signals, 1)
             ],
@@ -279,9 +291,9 @@ def _md_cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
-def render_markdown(r: Review) -> str:
+def render_markdown(r: Review, label: Labeller = code) -> str:
     out = [f"# {r.title}", "", _header(r), ""]
-    for heading, intro, header, rows in _sections(r):
+    for heading, intro, header, rows in _sections(r, label):
         out += [f"## {heading}", ""]
         if intro:
             out += [intro, ""]
@@ -301,18 +313,24 @@ def render_markdown(r: Review) -> str:
     return "\n".join(out)
 
 
-def render_html(r: Review) -> str:
+def render_html(r: Review, label: Labeller = code) -> str:
     f = r.figures
     charts = {
-        "Intake by source 来源": bars_svg(f.received_by_source.most_common()),
-        "Intake by category 类型": bars_svg(f.received_by_category.most_common(), colour="#2f855a"),
-        "Funnel " + " → ".join(f.tiers): funnel_svg(f),
+        "Intake by source 来源": bars_svg(
+            [(label("sources", k), n) for k, n in f.received_by_source.most_common()]
+        ),
+        "Intake by category 类型": bars_svg(
+            [(label("categories", k), n) for k, n in f.received_by_category.most_common()],
+            colour="#2f855a",
+        ),
+        "Funnel " + " → ".join(label("tiers", x) for x in f.tiers): funnel_svg(f),
         f"Notices issued ({sum(f.notices.values())})": bars_svg(
-            [(k, n) for k, n in f.notices.most_common()], colour=TIER_COLOURS[2]
+            [(label("notices", k), f.notices[k]) for k in NOTICE_NAMES if f.notices[k]],
+            colour=TIER_COLOURS[2],
         ),
     }
     body = []
-    for heading, intro, header, rows in _sections(r):
+    for heading, intro, header, rows in _sections(r, label):
         body.append(f"<h2>{html.escape(heading)}</h2>")
         if intro:
             body.append(f"<p>{html.escape(intro)}</p>")

@@ -16,6 +16,7 @@ from escalation.application.whatif.figures import totals_rows, weekly_rows
 from escalation.application.whatif.open_disputes import OpenNow, Upcoming
 from escalation.application.whatif.rule_diff import RuleChange
 from escalation.application.whatif.simulate import Simulation
+from escalation.policies.rulebook.messages import counted
 
 WEEKS_SHOWN = 20
 
@@ -64,7 +65,10 @@ def _weekly(console: Console, sim: Simulation, tiers: Sequence[str]) -> None:
     rows = weekly_rows(c.current, c.candidate, tiers)
     differing = [r for r in rows if any("→" in cell for cell in r[1])]
     shown = differing[:WEEKS_SHOWN]
-    title = f"weekly workload (arrivals per tier): {len(differing)} of {len(rows)} weeks differ"
+    title = (
+        f"weekly workload (arrivals per tier): {len(differing)} of "
+        f"{counted(len(rows), 'week')} {'differs' if len(differing) == 1 else 'differ'}"
+    )
     table = Table(title=Text(title), title_justify="left")
     table.add_column("ISO week")
     for tier in tiers:
@@ -201,7 +205,7 @@ def print_rule_diff(console: Console, changes: Sequence[RuleChange], a: str, b: 
     if not changes:
         console.print(f"[green]no differences[/] in rule terms between {escape(a)} and {escape(b)}")
         return
-    table = Table(title=Text(f"{a} → {b}: {len(changes)} changes"), title_justify="left")
+    table = Table(title=Text(f"{a} → {b}: {counted(len(changes), 'change')}"), title_justify="left")
     for col in ("section", "what", "change", "before", "after"):
         table.add_column(col, overflow="fold")
     for ch in changes:

@@ -18,7 +18,7 @@ from escalation.policies.rulebook import RuleBook
 @dataclass(frozen=True)
 class RuleChange:
     section: str  # calendar, categories, sources, tiers, units, risk, elevate, routing,
-    # departments, summon, leaders
+    # departments, summon, leaders, labels
     key: str  # what in the section: a tier name, a unit id, a rule id...
     kind: str  # added | removed | changed | moved
     before: str
@@ -55,7 +55,28 @@ def diff_rules(a: RuleBook, b: RuleBook) -> list[RuleChange]:
         out.append(RuleChange("calendar", "working_hours", "changed", *hours))
     out += _notice_conditions(old.get("notices", {}), new.get("notices", {}))
     out += _casework(a, b)
+    out += _labels(old.get("labels", {}), new.get("labels", {}))
     return out
+
+
+def _labels(old: dict[str, Any], new: dict[str, Any]) -> list[RuleChange]:
+    """``labels:``: names people read (they decide nothing, but a rule owner reviews them)."""
+    out: list[RuleChange] = []
+    for kind in [*old, *(k for k in new if k not in old)]:
+        before, after = old.get(kind, {}), new.get(kind, {})
+        for code in [*before, *(c for c in after if c not in before)]:
+            x, y = (_named(side.get(code)) for side in (before, after))
+            if x != y:
+                change = "added" if not x else "removed" if not y else "changed"
+                out.append(RuleChange("labels", f"{kind}.{code}", change, x, y))
+    return out
+
+
+def _named(label: dict[str, Any] | None) -> str:
+    if not label:
+        return ""
+    english = label.get("english")
+    return f"{label['name']} ({english})" if english else str(label["name"])
 
 
 def _with_at_once(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -17,9 +17,11 @@ from escalation.entrypoints.cli import (
     http,
     imports,
     lifecycle,
+    papers,
     rules,
     service,
 )
+from escalation.entrypoints.cli.ids import take_prefixes
 from escalation.entrypoints.cli.options import app, errors
 from escalation.errors import EscalationError
 
@@ -33,10 +35,14 @@ __all__ = [
     "imports",
     "lifecycle",
     "main",
+    "papers",
     "print_error",
     "rules",
     "service",
 ]
+
+# Registered last: every command with a dispute id takes an unambiguous prefix.
+take_prefixes(app)
 
 
 def main() -> None:

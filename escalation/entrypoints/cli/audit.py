@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import Annotated, TextIO, get_args
 
 import typer
 from rich.console import Console
@@ -33,6 +35,7 @@ from escalation.application.audit.checkpoint import (
     read_checkpoint,
     write_new_file,
 )
+from escalation.application.audit.export import Format, What
 from escalation.application.audit.export import export as export_records
 from escalation.application.audit.findings import VerifyReport
 from escalation.application.audit.report import dispute_report
@@ -56,6 +59,7 @@ from escalation.entrypoints.cli.options import (
 )
 from escalation.errors import EscalationError, InvalidInput, StorageError
 from escalation.policies.inputs import require_known
+from escalation.progress import Progress
 
 KIND_STYLE = {"digest": "magenta", "undecodable": "bold red", "unexpected": "yellow"}
 
@@ -203,6 +207,10 @@ def audit(
     html_out: Annotated[
         Path | None, typer.Option("--html", help="Also write the HTML audit report here.")
     ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print the timeline and the chain's check as JSON."),
+    ] = False,
     db: DbOption = DEFAULT_URL,
     rules: RulesOption = None,
 ) -> None:
@@ -211,6 +219,21 @@ def audit(
         zone = zone_of(engine)
         entries = timeline(engine, dispute)
         chain = verify_dispute(engine, dispute)
+        if as_json:
+            events = [{k: v for k, v in asdict(e).items() if k != "fields"} for e in entries]
+            report = {
+                "dispute": dispute,
+                "events": events,
+                "chain": {
+                    "ok": chain.ok,
+                    "events": chain.events,
+                    "findings": [str(f) for f in chain.findings],
+                },
+            }
+            typer.echo(json.dumps(report, default=str, ensure_ascii=False, sort_keys=True))
+            if not chain.ok:
+                raise typer.Exit(1)
+            return
         table = Table(
             title=Text(f"audit of {dispute} (times in {zone})"),
             title_justify="left",
@@ -227,7 +250,7 @@ def audit(
                 Text(e.actor),
                 Text(f"{e.tier}\n{e.unit}"),
                 Text(e.what),
-                rule_and_why(e.rule_id, e.rules_version, e.reason),
+                rule_and_why(e.rule_id, e.rules_version, e.reason, zone),
             )
         console.print(table)
         if html_out is not None:
@@ -268,13 +291,25 @@ def export_(
     rules: RulesOption = None,
 ) -> None:
     """Export events, a queue or a dispute's timeline as JSON lines or CSV."""
+    # Arguments are checked before anything is drawn or written.
+    require_known("format", format, get_args(Format))
+    require_known("what", what, get_args(What))
+    if what == "timeline" and dispute is None:
+        raise InvalidInput("export: a timeline is of one dispute; give --dispute ID")
+    if what == "queue" and dispute is not None:
+        raise InvalidInput("export: a queue is of a unit or tier, not of a dispute")
     with open_engine(db, rules) as engine:
         if unit is not None:
             require_known("unit", unit, engine.rules.units)
         if tier is not None:
             require_known("tier", tier, engine.rules.tiers)
-        # The bar goes to stderr: stdout may be the export itself.
-        with _target(out) as target, progress_shown(f"exporting {what}", on=errors) as advance:
+        # The bar goes to stderr (stdout may be the export itself), and only where the
+        # total is known: the whole log, read page by page.
+        whole_log = what == "events" and dispute is None
+        bar: AbstractContextManager[Progress | None] = (
+            progress_shown(f"exporting {what}", on=errors) if whole_log else nullcontext()
+        )
+        with _target(out) as target, bar as advance:
             count = export_records(
                 engine,
                 target,

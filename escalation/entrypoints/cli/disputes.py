@@ -5,18 +5,22 @@ receive … reopen, tick, get, history, queue, rebuild, project, report.
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 import time as systime
 from collections.abc import Callable
+from dataclasses import fields, is_dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
+from escalation.aggregates.dispute import Dispute
+from escalation.aggregates.state import DisputeState
 from escalation.application.audit.report import dispute_report
 from escalation.application.engine import DEFAULT_URL, EscalationEngine
 from escalation.application.event_text import describe
@@ -37,14 +41,19 @@ from escalation.entrypoints.cli.options import (
     zone_of,
 )
 from escalation.errors import EscalationError
+from escalation.policies.rulebook.messages import counted
 from projections.follower import follow
 
 
 @app.command()
 def receive(
     unit: Annotated[str, typer.Option(help="Unit id where it is registered.")],
-    category: Annotated[str, typer.Option()],
-    source: Annotated[str, typer.Option()],
+    category: Annotated[
+        str, typer.Option(help="One of the rule book's categories (`rules show`), e.g. neighbour.")
+    ],
+    source: Annotated[
+        str, typer.Option(help="One of the rule book's sources (`rules show`), e.g. walk_in.")
+    ],
     summary: Annotated[str, typer.Option()],
     parties: int = 2,
     amount: float = 0.0,
@@ -53,6 +62,9 @@ def receive(
     request_id: str | None = None,
     actor: str = "intake",
     at: AtOption = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only the new dispute's id (for scripts).")
+    ] = False,
     db: DbOption = DEFAULT_URL,
     rules: RulesOption = None,
 ) -> None:
@@ -73,6 +85,7 @@ def receive(
             request_id=request_id,
             actor=actor,
         ),
+        quiet=quiet,
     )
 
 
@@ -145,7 +158,12 @@ def supervise(
 @app.command("close")
 def close_(
     dispute: str,
-    outcome: Annotated[str, typer.Option()],
+    outcome: Annotated[
+        str,
+        typer.Option(
+            help="resolved, agreement, judicial_confirmation, litigation, withdrawn or declined."
+        ),
+    ],
     actor: Annotated[str, typer.Option()],
     note: str = "",
     request_id: str | None = None,
@@ -218,24 +236,119 @@ def tick(
     with open_engine(db, rules) as engine:
         report = engine.tick(at)
         console.print(
-            f"tick at {report.now.isoformat()}: {report.disputes} disputes, "
+            f"tick at {local_time(report.now, zone_of(engine), seconds=True)}: "
+            f"{counted(report.disputes, 'dispute')}, "
             + (", ".join(f"{n} {k}" for k, n in sorted(report.events.items())) or "no events"),
             markup=False,
         )
 
 
 @app.command()
-def get(dispute: str, db: DbOption = DEFAULT_URL, rules: RulesOption = None) -> None:
+def get(
+    dispute: str,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print the state as JSON: codes, UTC times, no personal data."),
+    ] = False,
+    db: DbOption = DEFAULT_URL,
+    rules: RulesOption = None,
+) -> None:
     """Show a dispute's current state."""
     with open_engine(db, rules) as engine:
+        if as_json:
+            typer.echo(state_json(engine.get(dispute)))
+            return
         _print_state(engine, dispute)
 
 
+#: What ``get --json`` leaves out: personal data, and the requests' ids.
+NOT_IN_JSON = ("summary", "claim", "location", "people", "request_ids")
+
+
+def state_json(state: DisputeState) -> str:
+    """A dispute's state for scripts: codes as stored, times in UTC (ISO 8601)."""
+    data = {f.name: getattr(state, f.name) for f in fields(state) if f.name not in NOT_IN_JSON}
+    return _dumps(data)
+
+
+def event_json(event: Dispute.Event) -> str:
+    """One event for scripts: its name, position and fields, without personal data."""
+    hidden = set(event.personal_fields())
+    data: dict[str, object] = {
+        k: v for k, v in vars(event).items() if k not in hidden and not k.startswith("_")
+    }
+    for internal in ("originator_id", "originator_version", "originator_topic", "timestamp"):
+        data.pop(internal, None)
+    data.update(
+        event=type(event).__name__,
+        dispute_id=event.originator_id,
+        version=event.originator_version,
+        occurred_at=event.occurred_at,
+    )
+    return _dumps(data)
+
+
+def _plain(value: Any) -> Any:
+    """Figures as JSON data (``asdict`` would count a Counter's pairs, not copy them)."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _dumps(data: dict[str, object]) -> str:
+    return json.dumps(data, default=_jsonable, ensure_ascii=False, sort_keys=True)
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, frozenset | set | tuple):
+        return sorted(value, key=str) if isinstance(value, frozenset | set) else list(value)
+    return str(value)
+
+
 @app.command()
-def history(dispute: str, db: DbOption = DEFAULT_URL, rules: RulesOption = None) -> None:
+def history(
+    dispute: str,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON lines: codes, UTC times (for scripts).")
+    ] = False,
+    db: DbOption = DEFAULT_URL,
+    rules: RulesOption = None,
+) -> None:
     """Show a dispute's events, oldest first, with the rule behind each decision."""
     with open_engine(db, rules) as engine:
+        if as_json:
+            for e in engine.history(dispute):
+                typer.echo(event_json(e))
+            return
         zone = zone_of(engine)
+        if console.width < NARROW:  # an event per paragraph: nothing cut, nothing folded
+            console.print(Text(f"history of {dispute}"))
+            for e in engine.history(dispute):
+                reason = getattr(e, "reason", None)
+                head = Text.assemble(
+                    f"#{e.originator_version}  {local_time(e.occurred_at, zone)}  ",
+                    (type(e).__name__, "bold"),
+                    "  by ",
+                    e.actor,
+                )
+                console.print(head, soft_wrap=True)
+                console.print(Text("    " + describe(e)), soft_wrap=True)
+                why = rule_and_why(
+                    getattr(e, "rule_id", None),
+                    getattr(e, "rules_version", None),
+                    reason if isinstance(reason, str) else None,
+                    zone,
+                    indent="    ",
+                )
+                if why.plain:
+                    console.print(why, soft_wrap=True)
+            return
         table = Table(title=Text(f"history of {dispute}"), title_justify="left")
         for col in ("#", "occurred (local)", "event", "actor", "what", "rule / why"):
             table.add_column(col, overflow="fold")
@@ -251,6 +364,7 @@ def history(dispute: str, db: DbOption = DEFAULT_URL, rules: RulesOption = None)
                     getattr(e, "rule_id", None),
                     getattr(e, "rules_version", None),
                     reason if isinstance(reason, str) else None,
+                    zone,
                 ),
             )
         console.print(table)
@@ -271,6 +385,9 @@ def queue(
             help="Show the queue as it stood then: a date (its local close) or an ISO time.",
         ),
     ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON lines: codes, UTC times (for scripts).")
+    ] = False,
     db: DbOption = DEFAULT_URL,
     rules: RulesOption = None,
 ) -> None:
@@ -282,11 +399,43 @@ def queue(
             items = engine.queue(unit=unit, tier=tier, as_of=instant, department=department)
         else:
             items = engine.queue(unit=unit, tier=tier, as_of=instant)
+        if as_json:
+            for item in items[:limit]:
+                typer.echo(_dumps({f.name: getattr(item, f.name) for f in fields(item)}))
+            return
         now = instant or datetime.now(UTC)
         title = f"queue {unit or ''} {tier or ''} {department or ''}".strip()
         title = " ".join(title.split()) + f": {len(items)} open"
         if instant is not None:
             title += f" as it stood at {local_time(instant, zone)} ({zone.key})"
+        book = engine.rules
+        rows = []
+        for item in items[:limit]:
+            due = local_time(item.due_at, zone) + (" overdue" if item.overdue(now) else "")
+            rows.append(
+                (
+                    str(item.dispute_id),
+                    Text(item.unit),
+                    Text(book.label("tiers", item.tier)),
+                    Text(book.label("risks", item.risk), style=COLOURS[item.colour]),
+                    Text(book.label("categories", item.category)),
+                    Text(due),
+                    Text("、".join(book.label("notices", n) for n in item.notices)),
+                    Text(book.label("departments", item.department) if item.department else ""),
+                )
+            )
+        if console.width < NARROW:  # two lines per dispute: ids are never cut
+            console.print(Text(title))
+            for did, unit_, tier_, risk, category, due_, notices, dept in rows:
+                console.print(Text.assemble(did, "  ", risk, "  due ", due_), soft_wrap=True)
+                rest = [category, *(x for x in (dept, notices) if x.plain)]
+                console.print(
+                    Text.assemble(
+                        "    ", unit_, " ", tier_, *(t for r in rest for t in (" · ", r))
+                    ),
+                    soft_wrap=True,
+                )
+            return
         table = Table(title=Text(title), title_justify="left")
         for col in (
             "dispute",
@@ -298,20 +447,15 @@ def queue(
             "notices",
             "dept",
         ):
-            table.add_column(col)
-        for item in items[:limit]:
-            due = local_time(item.due_at, zone) + (" overdue" if item.overdue(now) else "")
-            table.add_row(
-                str(item.dispute_id),
-                Text(item.unit),
-                Text(item.tier),
-                Text(item.risk or "-", style=COLOURS[item.colour]),
-                Text(item.category),
-                due,
-                Text(",".join(item.notices)),
-                Text(item.department or ""),
-            )
+            # Ids are never cut: a clerk copies them into the next command.
+            table.add_column(col, no_wrap=col == "dispute", overflow="fold")
+        for row in rows:
+            table.add_row(*row)
         console.print(table)
+
+
+#: Below this many columns, tables of disputes are printed as lines (a 36-character id each).
+NARROW = 120
 
 
 def _instant(text: str, timezone: str) -> datetime:
@@ -396,6 +540,9 @@ def report(
     html_out: Annotated[
         Path | None, typer.Option("--html", help="Also write an HTML report with charts.")
     ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the figures as JSON (codes, UTC times).")
+    ] = False,
     db: DbOption = DEFAULT_URL,
     rules: RulesOption = None,
 ) -> None:
@@ -416,11 +563,16 @@ def report(
         chosen = Period.parse(period)
         figures = engine.figures(chosen, as_of=known, unit=unit, tier=tier)
         title = f"figures {chosen}" + (f" {unit}" if unit else "") + (f" {tier}" if tier else "")
-        console.print(figures_table(figures, title))
-        console.print(units_table(figures))
+        if as_json:
+            data = _plain(figures)
+            data.update(period=str(chosen), resolution_rate=figures.resolution_rate)
+            typer.echo(_dumps(data))
+            return
+        console.print(figures_table(figures, title, engine.rules.label))
+        console.print(units_table(figures, label=engine.rules.label))
         if html_out is not None:
             days, series = engine.backlog(chosen)
-            write_html(html_out, period_html(figures, title, days, series))
+            write_html(html_out, period_html(figures, title, days, series, engine.rules.label))
 
 
 def _record(
@@ -428,14 +580,21 @@ def _record(
     rules: Path | None,
     command: Callable[[EscalationEngine], object],
     dispute: str | None = None,
+    *,
+    quiet: bool = False,
 ) -> None:
     """Run one command on the engine, then print the dispute's state.
 
-    The dispute is ``dispute``, or the id the command returned.
+    The dispute is ``dispute``, or the id the command returned. ``quiet``:
+    print the id alone (``receive --quiet`` in a script).
     """
     with open_engine(db, rules) as engine:
         done = command(engine)
-        _print_state(engine, dispute if dispute is not None else str(done))
+        shown = dispute if dispute is not None else str(done)
+        if quiet:
+            typer.echo(shown)
+            return
+        _print_state(engine, shown)
 
 
 #: The commands of other modules record through it too (escalation.entrypoints.cli.casework).
@@ -451,11 +610,13 @@ def _print_state(engine: EscalationEngine, dispute: str) -> None:
         if s.is_settled
         else f"due {local_time(s.due_at, zone)}"
     )
+    book = engine.rules
     console.print(
-        f"{s.id}  {s.status}  at {s.tier} {s.unit}  risk {s.risk or '-'}  "
-        f"{due}  dept {s.department or '-'}"
+        f"{s.id}  {s.status}  at {book.label('tiers', s.tier)} {s.unit}  "
+        f"risk {book.label('risks', s.risk)}  {due}  "
+        f"dept {book.label('departments', s.department) if s.department else '-'}"
         + (f"  acceptance {s.acceptance}" if s.acceptance == "pending" else "")
         + (f"  paused since {local_time(s.paused_at, zone)}" if s.paused_at else "")
-        + (f"  closed: {s.outcome}" if s.outcome else ""),
+        + (f"  closed: {book.label('outcomes', s.outcome)}" if s.outcome else ""),
         markup=False,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -43,12 +44,25 @@ RulesOption = Annotated[
         help="Rule book file (default: the packaged tiers.yaml).",
     ),
 ]
+#: Forms ``--at`` takes: with an offset, or local in the rule book's zone (a date: its
+#: close), as ``--as-of`` does; a local one is given its zone by ``ids.CliCommand``.
+AT_FORMATS = [
+    "%Y-%m-%dT%H:%M:%S%z",
+    "%Y-%m-%dT%H:%M%z",
+    "%Y-%m-%d %H:%M:%S%z",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+]
 AtOption = Annotated[
     datetime | None,
     typer.Option(
         "--at",
-        formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%d %H:%M:%S%z"],
-        help="When it happened, with a UTC offset (default: now).",
+        formats=AT_FORMATS,
+        help="When it happened (default: now): 2026-03-02T09:30+08:00, or local in the rule "
+        "book's zone (2026-03-02T09:30), or a date (its local close).",
     ),
 ]
 COLOURS = {"red": "bold red", "yellow": "yellow", "blue": "blue"}
@@ -68,19 +82,50 @@ def zone_of(engine: EscalationEngine) -> ZoneInfo:
     return ZoneInfo(engine.rules.calendar.timezone)
 
 
-def local_time(value: datetime | None, zone: ZoneInfo) -> str:
-    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M") if value else "-"
+def local_time(
+    value: datetime | None, zone: ZoneInfo, *, seconds: bool = False, none: str = "-"
+) -> str:
+    """A time as people read it: in the rule book's zone, with its offset (2026-03-02 09:30 +08:00).
+
+    Never a bare local time, a ``Z`` or a zone abbreviation (CST is three zones).
+    """
+    if value is None:
+        return none
+    local = value.astimezone(zone)
+    offset = local.strftime("%z") or "+0000"
+    shown = local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return f"{shown} {offset[:3]}:{offset[3:]}"
 
 
-def rule_and_why(rule_id: str | None, rules_version: str | None, reason: str | None) -> Text:
+#: A UTC time as decisions write it in their reasons (``due 2026-03-09T16:00:00+00:00``).
+_UTC_IN_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\+00:00")
+
+
+def local_in_text(text: str, zone: ZoneInfo) -> str:
+    """``text`` with the UTC times in it shown in ``zone`` (the stored text is unchanged)."""
+    return _UTC_IN_TEXT.sub(lambda m: local_time(datetime.fromisoformat(m.group(0)), zone), text)
+
+
+def rule_and_why(
+    rule_id: str | None,
+    rules_version: str | None,
+    reason: str | None,
+    zone: ZoneInfo | None = None,
+    *,
+    indent: str = "",
+) -> Text:
     """A table cell: the rule behind a decision @ its rule book's version, then why.
 
-    Plain text (data is never read as markup), the rule id highlighted.
+    Plain text (data is never read as markup), the rule id highlighted; with
+    ``zone``, times in the reason read in that zone.
     """
     cell = Text()
     if rule_id:
-        cell.append(rule_id, style="cyan").append(f" @ {rules_version or ''}\n")
-    return cell.append(reason or "")
+        cell.append(indent).append(rule_id, style="cyan").append(f" @ {rules_version or ''}\n")
+    why = reason or ""
+    if zone is not None:
+        why = local_in_text(why, zone)
+    return cell.append(indent + why if why else "")
 
 
 def write_html(path: Path, html: str) -> None:

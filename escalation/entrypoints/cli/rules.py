@@ -44,6 +44,7 @@ from escalation.entrypoints.cli.options import (
     DbOption,
     app,
     console,
+    local_time,
     progress_shown,
     rules_app,
     write_html,
@@ -113,7 +114,9 @@ def rules_history(db: DbOption = DEFAULT_URL) -> None:
     if log is None:
         console.print("no rule book recorded in this store yet")
         return
-    zone = ZoneInfo("UTC")
+    # Times in the zone of the active rule book (or the latest stored), with its offset.
+    shown = log.active.version if log.active is not None else next(reversed(log.books))
+    zone = ZoneInfo(RuleBook.from_yaml(log.books[shown].text).calendar.timezone)
     table = Table(title="rule books", title_justify="left")
     for col in ("version", "source", "stored", "activations"):
         table.add_column(col, overflow="fold")
@@ -124,9 +127,9 @@ def rules_history(db: DbOption = DEFAULT_URL) -> None:
             *texts(
                 f"{version}{' (active)' if active else ''}",
                 book.source,
-                f"{book.stored_at.astimezone(zone):%Y-%m-%d %H:%M}Z by {book.stored_by}",
+                f"{local_time(book.stored_at, zone)} by {book.stored_by}",
                 "\n".join(
-                    f"{a.at.astimezone(zone):%Y-%m-%d %H:%M}Z by {a.by} ({a.in_flight})"
+                    f"{local_time(a.at, zone)} by {a.by} ({a.in_flight})"
                     + (f": {a.note}" if a.note else "")
                     for a in acts
                 ),
@@ -245,7 +248,8 @@ def _one(
         console.print(f"{what}: {a} → {b}", markup=False)
     for note in replayed.notes:
         console.print(
-            f"{note.event} at {note.at:%Y-%m-%d %H:%M}Z {note.kind}: {note.detail}", markup=False
+            f"{note.event} at {local_time(note.at, zone)} {note.kind}: {note.detail}",
+            markup=False,
         )
     if not rows:
         console.print("[green]no differences[/] for this dispute")

@@ -31,7 +31,14 @@ from escalation.application.reviews import (
     previous_period,
     write_review,
 )
-from escalation.entrypoints.cli.options import DbOption, RulesOption, app, console, open_engine
+from escalation.entrypoints.cli.options import (
+    DbOption,
+    RulesOption,
+    app,
+    console,
+    local_time,
+    open_engine,
+)
 from escalation.entrypoints.scheduler import (
     REVIEW_DEFAULTS,
     REVIEW_FORMATS,
@@ -128,7 +135,7 @@ def status(
 
 
 def _when(value: datetime | None, zone: ZoneInfo) -> str:
-    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z") if value else "never"
+    return local_time(value, zone, seconds=True, none="never")
 
 
 def _status_rows(s: Status, zone: ZoneInfo) -> list[tuple[str, str]]:
@@ -220,7 +227,7 @@ def review(
         today = datetime.now(zone).date()
         chosen = Period.parse(period) if period else previous_period(kind, today)
         built = build_review(engine, kind, chosen)
-        md, html = write_review(built, out)
+        md, html = write_review(built, out, engine.rules.label)
     f = built.figures
     console.print(Text.assemble((built.title, "bold"), f" ({chosen})"))
     console.print(

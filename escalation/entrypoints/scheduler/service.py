@@ -248,7 +248,7 @@ class EscalationService:
                 return None
             self.run_tick()  # so the review sees every decision due by now
             review = build_review(self.engine, kind, period, generated_at=now)
-            files = write_review(review, self.config.out)
+            files = write_review(review, self.config.out, self.engine.rules.label)
         except Exception as exc:
             log.exception("review.failed", kind=kind, period=str(period), error=type(exc).__name__)
             try:

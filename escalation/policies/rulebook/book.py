@@ -24,9 +24,10 @@ from escalation.policies.calendar import WorkCalendar
 from escalation.policies.conditions import Condition, ConditionSet
 from escalation.policies.durations import Duration
 from escalation.policies.retention import Retention
+from escalation.policies.rulebook.labels import BUILT_IN
 from escalation.policies.rulebook.loader import Validated, validate
 from escalation.policies.rulebook.messages import unknown
-from escalation.policies.rulebook.schema import RiskLimits, RuleBookModel, plain
+from escalation.policies.rulebook.schema import LabelModel, RiskLimits, RuleBookModel, plain
 
 T = TypeVar("T")
 
@@ -187,8 +188,10 @@ class RuleBook:
         try:
             with Path(path).open("rb") as file:
                 raw = file.read(MAX_RULEBOOK_BYTES + 1)
+        except FileNotFoundError:
+            raise _unreadable(path, "there is no such file") from None
         except OSError as exc:
-            raise _unreadable(path, str(exc)) from exc
+            raise _unreadable(path, exc.strerror or str(exc)) from exc
         if len(raw) > MAX_RULEBOOK_BYTES:
             raise _unreadable(path, f"the file is larger than {MAX_RULEBOOK_BYTES:,} bytes")
         try:  # as Path.read_text reads it: UTF-8, any line ending read as "\n"
@@ -338,6 +341,33 @@ class RuleBook:
         if not listed:
             listed = {r.department: r.department for r in self.routing_rules}
         return MappingProxyType(listed)
+
+    def label(self, kind: str, code: str | None, *, english: bool = False) -> str:
+        """How people read a code: its display name (``labels:``, else the built-in one).
+
+        ``kind`` is one of ``LABEL_KINDS`` (categories, sources, tiers, notices,
+        outcomes, risks, departments, units). A code without a name shows as
+        itself; ``None`` as "-".
+        """
+        if code is None:
+            return "-"
+        if kind == "units":
+            unit = self.units.get(code)
+            return unit.name if unit is not None else code
+        if kind == "departments":
+            if english:
+                found = next((d for d in self._model.departments if d.id == code), None)
+                if found is not None and found.english:
+                    return found.english
+            return self.departments.get(code, code)
+        named: Mapping[str, LabelModel] = getattr(self._model.labels, kind, {})
+        given = named.get(code)
+        if given is not None:
+            return (given.english or given.name) if english else given.name
+        built_in = BUILT_IN.get(kind, {}).get(code)
+        if built_in is not None:
+            return built_in[1] if english else built_in[0]
+        return code
 
     def department(self, department: str) -> str:
         """``department`` if these rules know it, else InvalidInput with close matches."""

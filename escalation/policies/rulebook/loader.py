@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from escalation.errors import RulesError
 from escalation.policies.conditions import FACT_VARIABLES, Condition
 from escalation.policies.durations import shown
+from escalation.policies.rulebook.labels import BUILT_IN
 from escalation.policies.rulebook.messages import (
     MAX_MESSAGE,
     KeyPath,
@@ -383,6 +384,7 @@ class _Loader:
         units = self.check_units(data, tiers)
         self.check_rules(data, tiers, categories, sources, units)
         self.check_casework(data, tiers, categories, sources, units)
+        self.check_labels(data, {"categories": categories, "sources": sources, "tiers": tiers})
 
     def names(self, data: dict[str, Any], key: str, noun: str) -> list[str]:
         raw = data.get(key)
@@ -559,6 +561,20 @@ class _Loader:
             when = item.get("when") if isinstance(item, dict) else None
             if isinstance(when, str) and when.strip():
                 self.condition(("notices", name, "when"), when, "notices", enums)
+
+    def check_labels(self, data: dict[str, Any], listed: Mapping[str, list[str]]) -> None:
+        """Labels name codes the rule book knows (or the engine's outcomes and risks)."""
+        labels = data.get("labels")
+        if not isinstance(labels, dict):
+            return
+        known = {**listed, "outcomes": list(BUILT_IN["outcomes"]), "risks": list(BUILT_IN["risks"])}
+        for kind, names in labels.items():
+            if kind not in known or not isinstance(names, dict):
+                continue  # the schema reports those
+            for code in names:
+                if isinstance(code, str) and code not in known[kind]:
+                    noun = "category" if kind == "categories" else kind.removesuffix("s")
+                    self.add(("labels", kind, code), unknown(noun, code, known[kind]))
 
     def check_casework(
         self,

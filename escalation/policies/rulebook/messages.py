@@ -49,8 +49,20 @@ def unknown(what: str, name: str, known: Sequence[str], exact: Sequence[str] = (
     close = list(exact) or difflib.get_close_matches(name[:MAX_MESSAGE], known, n=3)
     hint = f"did you mean {', '.join(map(repr, close))}?" if close else ""
     if len(known) <= 12:
-        hint += f" known {what}s: {', '.join(known)}"
+        hint += f" known {plural(what)}: {', '.join(known)}"
     return f"unknown {what} {shown(name)}; {hint.strip()}"
+
+
+def plural(noun: str) -> str:
+    """The plural of an English noun: category, categories; tier, tiers."""
+    if noun.endswith("y") and noun[-2:-1] not in "aeiou":
+        return noun[:-1] + "ies"
+    return noun + "s"
+
+
+def counted(n: int, noun: str) -> str:
+    """1 change, 2 changes, 1 category, 3 categories."""
+    return f"{n:,} {noun if n == 1 else plural(noun)}"
 
 
 def schema_message(error: Any) -> str:

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Final, Literal, get_args
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     PlainSerializer,
     PlainValidator,
@@ -384,6 +385,32 @@ class FollowUpModel(_Model):
     notices: tuple[NoticeModel, ...] = ()
 
 
+class LabelModel(_Model):
+    """A code's display name: Chinese, English optional."""
+
+    name: Text
+    english: Text | None = None
+
+
+def _label(value: Any) -> Any:
+    # ``wage_arrears: 劳资纠纷`` is short for ``{name: 劳资纠纷}``.
+    return {"name": value} if isinstance(value, str) else value
+
+
+Label = Annotated[LabelModel, BeforeValidator(_label)]
+
+
+class LabelsModel(_Model):
+    """Display names people read in tables, reports and papers; codes stay in data."""
+
+    categories: dict[CategoryId, Label] = {}
+    sources: dict[SourceId, Label] = {}
+    tiers: dict[TierName, Label] = {}
+    notices: dict[NoticeName, Label] = {}
+    outcomes: dict[Word, Label] = {}
+    risks: dict[Word, Label] = {}
+
+
 class RuleBookModel(_Model):
     version: Annotated[StrictInt, AfterValidator(_version)]
     calendar: CalendarKind = "cn-workdays"
@@ -406,6 +433,7 @@ class RuleBookModel(_Model):
     leaders: LeadersModel = LeadersModel()
     acceptance: AcceptanceModel = AcceptanceModel()
     follow_up: FollowUpModel = FollowUpModel()
+    labels: LabelsModel = LabelsModel()
 
 
 #: Which model describes the mapping at a path (list indices dropped): used to
@@ -424,6 +452,7 @@ MODELS: Final[Mapping[tuple[str, ...], type[BaseModel]]] = MappingProxyType(
         # ``notices:`` is keyed by notice name: one entry per name.
         **{("notices", name): NoticeWhenModel for name in NOTICES},
         ("departments",): DepartmentModel,
+        ("labels",): LabelsModel,
         ("summon",): SummonModel,
         ("leaders",): LeadersModel,
         ("leaders", "people"): LeaderModel,
@@ -466,4 +495,5 @@ OPTIONAL_SECTIONS: Final = (
     # Their defaults are what rule books written before them meant.
     "acceptance",
     "follow_up",
+    "labels",
 )
