@@ -1,7 +1,5 @@
 #!/usr/bin/env python3
-"""Write an example of every paper kind to docs/papers/ as KIND.png.
-
-The PDF made on the way is removed: 300 KB of embedded CJK font each.
+"""Write an example of every paper kind to docs/papers/ (KIND.pdf and KIND.png).
 
 Run from the repository root: ``python tools/paper_examples.py [OUT]``. It
 plays one case through the default rule book in a throwaway store (received,
@@ -82,8 +80,7 @@ def main(out: Path) -> None:
                     str(out / kind.code),
                 ]
                 subprocess.run(draw, check=True)  # noqa: S603 - fixed arguments, our own files
-                pdf.unlink()
-                print(f"{out / kind.code}.png  {paper.number}  {paper.title} → {paper.addressee}")
+                print(f"{pdf}  {paper.number}  {paper.title} → {paper.addressee}")
 
 
 if __name__ == "__main__":
