@@ -266,19 +266,3 @@ def build_log(engine: EscalationEngine) -> dict[str, UUID]:
     engine.tick(T0 + timedelta(days=3))  # reminder, warning, deadline escalation at c21
     engine.catch_up()
     return ids
-
-
-def drop_stale_read_models(path: Path) -> None:
-    """Drop the dispute read model of a copied old store, as its version changed.
-
-    The old store's ``escalation_disputes`` and ``escalation_timeline`` were
-    built at an older projection version (fewer columns). Read models have no
-    migrations: opening a store rebuilds a projection whose version changed
-    (``projections.runner``); this does the same by hand, so the tests read the
-    old log through today's read model either way.
-    """
-    with sqlite3.connect(path) as db:
-        db.execute("DROP TABLE IF EXISTS escalation_disputes")
-        db.execute("DROP TABLE IF EXISTS escalation_timeline")
-        db.execute("DELETE FROM escalation_tracking WHERE application_name LIKE '%.disputes'")
-    db.close()

@@ -28,7 +28,7 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -37,7 +37,7 @@ from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Column, LargeBinary, MetaData, String, Table, Uuid, delete, select, update
+from sqlalchemy import Column, LargeBinary, MetaData, String, Table, Uuid, select, update
 from sqlalchemy.orm import Session
 
 from escalation.adapters.database import UTCDateTime
@@ -357,9 +357,3 @@ def rewrap(session: Session, old: MasterKey, new: MasterKey) -> int:
         )
         count += 1
     return count
-
-
-def drop_keys(session: Session, dispute_ids: Sequence[UUID]) -> None:
-    """Forget keys written for events that were not written after all (tests, imports)."""
-    if dispute_ids:
-        session.execute(delete(data_keys).where(data_keys.c.dispute_id.in_(dispute_ids)))

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from escalation.adapters.database import create_serialised, driver_message, masked
 from escalation.adapters.host import HostSession, JoinedTransaction, host_session, same_database
+from escalation.adapters.log_digests import as_uuid
 from escalation.adapters.persistence import QuietDatastore, prepare_log
 from escalation.adapters.personal_data import (
     LOCKED,
@@ -202,9 +203,9 @@ class DisputeLog(Application[UUID]):
         cast("LogMapper", self.mapper).keyring = self.keyring
         cast("Any", self.recorder).keyring = self.keyring
 
-    def preload_keys(self, dispute_ids: Iterable[object]) -> None:
+    def preload_keys(self, dispute_ids: Iterable[UUID | str | bytes]) -> None:
         """Open the data keys of many disputes in one query (whole pages of the log)."""
-        ids = {i if isinstance(i, UUID) else _as_uuid(i) for i in dispute_ids}
+        ids = {as_uuid(i) for i in dispute_ids}
         if not ids or self.keyring.master is None:
             return
         if not self._has_keys:
@@ -346,11 +347,6 @@ def offline_mapper(master_key: MasterKey | None = None) -> LogMapper:
 
 def _no_key_row(_dispute_id: UUID) -> None:
     return None
-
-
-def _as_uuid(value: object) -> UUID:
-    # The log's column reads back as a UUID, or as its 16 bytes on some paths.
-    return UUID(bytes=value) if isinstance(value, bytes) else UUID(str(value))
 
 
 def _touched(app: DisputeLog) -> DisputeLog:

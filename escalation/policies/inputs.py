@@ -71,7 +71,6 @@ PRIVATE_FIELDS = frozenset(
         "instructions",
     }
 )
-ROLES = ("applicant", "respondent", "other")
 # GB 11643-1999: the weights of the first 17 digits and the check character per remainder.
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"

@@ -24,7 +24,6 @@ import pytest
 from escalation import EscalationEngine, RuleBook
 from escalation.application.audit.verify import verify
 from escalation.application.rulebook_registry import RuleBookRegistry
-from tests.helpers import drop_stale_read_models
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "old_store_v1"
 EXPECTED: dict[str, Any] = json.loads((FIXTURE / "expected.json").read_text(encoding="utf-8"))
@@ -59,7 +58,6 @@ NEW_FIELDS: dict[str, Any] = {
 def store(tmp_path: Path) -> Path:
     copy = tmp_path / "old.db"
     shutil.copyfile(FIXTURE / "escalation.db", copy)
-    drop_stale_read_models(copy)
     return copy
 
 

@@ -33,7 +33,7 @@ from escalation.adapters.log_digests import GENESIS, advance, record_digest
 from escalation.adapters.persistence import LogHead, read_head
 from escalation.application.audit.checkpoint import make_checkpoint
 from escalation.application.audit.verify import verify
-from tests.helpers import T0, build_log, drop_stale_read_models, hours
+from tests.helpers import T0, build_log, hours
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / "tools" / "verify_standalone.py"
@@ -596,7 +596,6 @@ def test_an_unreadable_checkpoint_is_a_usage_error(store: Path, tmp_path: Path, 
 
 def test_an_old_store_verifies_with_scheme_1_and_2_mixed(tmp_path: Path) -> None:
     store = copy_store(OLD_STORE, tmp_path)
-    drop_stale_read_models(store)
     EscalationEngine(None, url=f"sqlite:///{store}", clock=lambda: OLD_CLOCK).shutdown()
     assert sql(store, "SELECT DISTINCT scheme FROM escalation_chain") == [(1,)]
     assert check(store).code == 0
@@ -640,7 +639,6 @@ def test_an_old_store_verifies_with_scheme_1_and_2_mixed(tmp_path: Path) -> None
 
 def test_an_old_record_broken_mid_json_is_named(tmp_path: Path) -> None:
     store = copy_store(OLD_STORE, tmp_path)
-    drop_stale_read_models(store)
     EscalationEngine(None, url=f"sqlite:///{store}", clock=lambda: OLD_CLOCK).shutdown()
     flip_byte(store, 500, xor=0x80)
     result = check(store)
