@@ -248,6 +248,16 @@ class ScopedEngine:
         units = self.scope.units
         return found if units is None else [c for c in found if c.unit in units]
 
+    # --------------------------------------------- for other scoped readers
+
+    def require(self, operation: str) -> None:
+        """Raise ``Forbidden`` unless the principal's role may do ``operation``."""
+        self._allow(operation)
+
+    def forbidden(self, what: str) -> Forbidden:
+        """The ``Forbidden`` error naming this principal and ``what`` it may not do."""
+        return self._forbidden(what)
+
     # ------------------------------------------------------------ internals
 
     def _allow(self, operation: str) -> None:

@@ -22,10 +22,11 @@ from typer.testing import CliRunner
 from escalation import EscalationEngine, RuleBook
 from escalation.adapters.paper_numbers import Register
 from escalation.aggregates.dispute import Dispute
+from escalation.application.access import Principal
 from escalation.application.papers import KINDS, LETTERS, Paper, PaperDesk
 from escalation.application.papers.drafts import drafts
 from escalation.entrypoints.cli import app
-from escalation.errors import InvalidInput
+from escalation.errors import Forbidden, InvalidInput
 
 T0 = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)  # Monday 09:30 in Shanghai
 
@@ -212,6 +213,27 @@ def test_personal_data_only_when_asked_and_keyed(case: Case, by_kind: dict[str, 
     assert "王小明" not in without.html
     assert "工地拖欠工资" not in without.html
     assert without.number == by_kind["registration"].number
+
+
+def test_a_desk_for_a_principal_keeps_to_its_scope(case: Case) -> None:
+    clerk = PaperDesk(case.engine, principal=Principal("li", "clerk", ("huangbei",)))
+    registration = clerk.paper(case.main, "registration")
+    assert "王小明" in registration.html
+    assert clerk.day("huangbei", date(2026, 3, 12))
+    with pytest.raises(Forbidden, match="letters of luohu"):
+        clerk.day("luohu", date(2026, 3, 12))
+    other_street = PaperDesk(case.engine, principal=Principal("wu", "clerk", ("guiyuan",)))
+    with pytest.raises(Forbidden, match="see dispute"):
+        other_street.papers(case.main)
+    auditor = PaperDesk(case.engine, principal=Principal("zhao", "auditor"))
+    seen = auditor.paper(case.main, "registration")
+    assert seen.number == registration.number  # the same paper, its number given once
+    assert "王小明" not in seen.html
+    assert "工地拖欠工资" not in seen.html
+    with pytest.raises(Forbidden, match="history"):
+        PaperDesk(case.engine, principal=Principal("qian", "rule_owner")).papers(case.main)
+    with pytest.raises(InvalidInput, match="not both"):
+        PaperDesk(case.engine, principal=Principal("li", "clerk", ("huangbei",)), history=list)
 
 
 def test_a_days_letters(case: Case, desk: PaperDesk) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from escalation.adapters.paper_numbers import Register
 from escalation.aggregates.dispute import Dispute
+from escalation.application.access import Principal, ScopedEngine
 from escalation.application.engine import EscalationEngine
 from escalation.application.papers.drafts import Draft, drafts, name_of
 from escalation.application.papers.kinds import BY_CODE, KINDS
@@ -96,6 +97,9 @@ class PaperDesk:
     defaults; by default the ``papers/`` folder beside the rule book file.
     ``history``: where events are read (default ``engine.history``; a reader
     without the master key passes a log that shows sealed fields as such).
+    ``principal``: the desk works for this principal only, as ``engine.scoped``
+    does: its disputes and its units' letters, personal data only if its role
+    sees it; anything else is ``Forbidden``.
     """
 
     def __init__(
@@ -105,8 +109,16 @@ class PaperDesk:
         templates: Path | None = None,
         personal_data: bool = True,
         history: History | None = None,
+        principal: Principal | None = None,
     ) -> None:
         self.engine = engine
+        self.scoped: ScopedEngine | None = None
+        if principal is not None:
+            if history is not None:
+                raise InvalidInput("give a PaperDesk either principal= or history=, not both")
+            self.scoped = engine.scoped(principal)
+            history = self.scoped.history
+            personal_data = personal_data and principal.sees_personal
         self.rules = engine.rules
         self.zone = ZoneInfo(self.rules.calendar.timezone)
         folder = templates if templates is not None else rulebook_papers_folder(self.rules.source)
@@ -147,6 +159,10 @@ class PaperDesk:
     def day(self, unit: str, day: date) -> list[Paper]:
         """The letters and slips ``unit``'s centre sends on a local day, in time order."""
         require_known("unit", unit, self.rules.units)
+        if self.scoped is not None:
+            self.scoped.require("history")
+            if not self.scoped.scope.covers_unit(unit):
+                raise self.scoped.forbidden(f"read the letters of {unit}")
         start = end_of_day(day - timedelta(days=1), self.rules.calendar.timezone)
         end = end_of_day(day, self.rules.calendar.timezone)
         t = timeline.c
