@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from escalation import bootstrap
 from escalation.adapters.tokens import TokenStore
 from escalation.application.engine import DEFAULT_URL, EscalationEngine
-from escalation.http import api, problems, rules_api
+from escalation.http import api, papers_api, problems, rules_api
 from escalation.http.problems import TooLarge
 from escalation.policies.rulebook import RuleBook
 
@@ -71,6 +71,7 @@ def create_app(
     app.include_router(api.router, prefix="/api")
     app.include_router(rules_api.router, prefix="/api")
     app.include_router(rules_api.verify_router, prefix="/api")
+    app.include_router(papers_api.router, prefix="/api")
     if console:
         from escalation.http.console import router as console_router  # noqa: PLC0415
 
