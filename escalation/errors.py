@@ -6,6 +6,21 @@ written to the store when a command raises one of these.
 
 from __future__ import annotations
 
+import re
+
+#: What a code looks like (a unit, category, outcome ...): only such a value is
+#: echoed in a message. Anything else (a name typed into the wrong field, a
+#: phone number) may be personal data, and messages never carry that.
+_CODE_LIKE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/+-]{0,63}")
+_DIGITS = re.compile(r"\d{6}")
+
+
+def shown(value: object) -> str:
+    """``value`` quoted for a message if it looks like a code, else a placeholder."""
+    if isinstance(value, str) and _CODE_LIKE.fullmatch(value) and not _DIGITS.search(value):
+        return repr(value)
+    return "(a value not shown: it is not a code and may hold personal data)"
+
 
 class EscalationError(Exception):
     """Base of every error the engine raises on purpose."""

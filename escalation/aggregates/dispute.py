@@ -28,7 +28,7 @@ from escalation.aggregates.state import (
     Duty,
     evolve,
 )
-from escalation.errors import IllegalTransition, InvalidInput, TimeWentBackwards
+from escalation.errors import IllegalTransition, InvalidInput, TimeWentBackwards, shown
 
 MEDIATION_OUTCOMES = ("resolved", "failed", "partial")
 CLOSE_OUTCOMES = (
@@ -741,7 +741,8 @@ class Dispute(Aggregate):
     ) -> None:
         if outcome not in MEDIATION_OUTCOMES:
             raise InvalidInput(
-                f"unknown mediation outcome {outcome!r}; use one of {', '.join(MEDIATION_OUTCOMES)}"
+                f"unknown mediation outcome {shown(outcome)}; "
+                f"use one of {', '.join(MEDIATION_OUTCOMES)}"
             )
         self._check(at, what="mediate")
         self._check_running("mediate")
@@ -821,7 +822,7 @@ class Dispute(Aggregate):
         self._check_accepted("escalate")
         s = self.state
         if mode not in ESCALATION_MODES:
-            raise InvalidInput(f"unknown escalation mode {mode!r}; use stepwise or elevated")
+            raise InvalidInput(f"unknown escalation mode {shown(mode)}; use stepwise or elevated")
         self.check_escalation(to_tier, tiers)
         self.trigger_event(
             event_class=self.Escalated,
@@ -851,7 +852,7 @@ class Dispute(Aggregate):
         """
         s = self.state
         if to_tier is not None and (s.tier not in tiers or to_tier not in tiers):
-            raise InvalidInput(f"tier {s.tier!r} or {to_tier!r} is not in the rule book")
+            raise InvalidInput(f"tier {shown(s.tier)} or {shown(to_tier)} is not in the rule book")
         if to_tier is None or tiers.index(s.tier) == len(tiers) - 1:
             raise IllegalTransition(
                 f"dispute {s.id} is already at the top tier ({s.tier}, unit {s.unit}); "
@@ -903,7 +904,7 @@ class Dispute(Aggregate):
     ) -> None:
         if outcome not in CLOSE_OUTCOMES:
             raise InvalidInput(
-                f"unknown close outcome {outcome!r}; use one of {', '.join(CLOSE_OUTCOMES)}"
+                f"unknown close outcome {shown(outcome)}; use one of {', '.join(CLOSE_OUTCOMES)}"
             )
         self._check(at, what="close", settled_ok=True)
         self.trigger_event(
@@ -1139,7 +1140,7 @@ class Dispute(Aggregate):
     ) -> None:
         self._check(at, what="issue a notice on")
         if duty not in DUTIES:
-            raise InvalidInput(f"unknown duty {duty!r}; use one of {', '.join(DUTIES)}")
+            raise InvalidInput(f"unknown duty {shown(duty)}; use one of {', '.join(DUTIES)}")
         self.trigger_event(
             event_class=self.Notified,
             timestamp=at,
@@ -1171,7 +1172,8 @@ class Dispute(Aggregate):
         self._check(at, must_be_open=False, what="record a review decision on")
         if decision not in REVIEW_DECISIONS:
             raise InvalidInput(
-                f"unknown review decision {decision!r}; use one of {', '.join(REVIEW_DECISIONS)}"
+                f"unknown review decision {shown(decision)}; "
+                f"use one of {', '.join(REVIEW_DECISIONS)}"
             )
         self.trigger_event(
             event_class=self.ReviewDecided,

@@ -17,7 +17,7 @@ from typing import Final
 from eventsourcing.utils import register_topic
 
 from escalation.aggregates.dispute import STEP_CLEARED, Dispute, Schedule, as_schedule
-from escalation.errors import IllegalTransition, InvalidInput
+from escalation.errors import IllegalTransition, InvalidInput, shown
 
 #: What a follow-up (回访) finds: the agreement held (案结事了) or it did not.
 FOLLOW_UP_OUTCOMES: Final[tuple[str, ...]] = ("settled", "unsettled")
@@ -253,7 +253,8 @@ def follow_up(
     """回访 on a settled dispute; the caller then closes or reopens it."""
     if outcome not in FOLLOW_UP_OUTCOMES:
         raise InvalidInput(
-            f"unknown follow-up outcome {outcome!r}; use one of {', '.join(FOLLOW_UP_OUTCOMES)}"
+            f"unknown follow-up outcome {shown(outcome)}; "
+            f"use one of {', '.join(FOLLOW_UP_OUTCOMES)}"
         )
     dispute.check_action(at, must_be_open=False, what="follow up")
     s = dispute.state

@@ -21,7 +21,7 @@ from typing import Final, Literal, get_args
 from eventsourcing.utils import register_topic
 
 from escalation.aggregates.dispute import Dispute, require_aware
-from escalation.errors import IllegalTransition, InvalidInput, TimeWentBackwards
+from escalation.errors import IllegalTransition, InvalidInput, TimeWentBackwards, shown
 
 #: What open disputes do when a rule book is activated: ``keep`` the deadline
 #: and schedule their current visit began with, or ``adopt`` the new limits.
@@ -67,7 +67,7 @@ def apply_rules(
     require_aware("at", at)
     s = dispute.state
     if in_flight not in IN_FLIGHT_MODES:
-        raise InvalidInput(f"unknown in-flight mode {in_flight!r}; use keep or adopt")
+        raise InvalidInput(f"unknown in-flight mode {shown(in_flight)}; use keep or adopt")
     if not s.is_open:
         raise IllegalTransition(f"dispute {s.id} is closed; a rule change does not reach it")
     if s.updated_at is not None and at < s.updated_at:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from escalation.errors import InvalidInput
+from escalation.errors import InvalidInput, shown
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -126,7 +126,9 @@ def last_complete(length: str, today: date) -> Period:
     month; quarterly: last calendar quarter.
     """
     if length not in LENGTHS:
-        raise InvalidInput(f"unknown period length {length!r}; use one of {', '.join(LENGTHS)}")
+        raise InvalidInput(
+            f"unknown period length {shown(length)}; use one of {', '.join(LENGTHS)}"
+        )
     if length == "daily":
         day = today - timedelta(days=1)
         return Period(day, day)

@@ -19,7 +19,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from escalation.errors import InvalidInput
+from escalation.errors import InvalidInput, shown
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -379,8 +379,8 @@ def require_known(kind: str, value: str, allowed: Iterable[str]) -> None:
         return
     close = difflib.get_close_matches(value, allowed, n=3)
     hint = f"did you mean {', '.join(close)}? " if close else ""
-    shown = ", ".join(allowed[:12]) + (", ..." if len(allowed) > 12 else "")
-    raise InvalidInput(f"unknown {kind} {value!r}; {hint}known {kind}s: {shown}")
+    listed = ", ".join(allowed[:12]) + (", ..." if len(allowed) > 12 else "")
+    raise InvalidInput(f"unknown {kind} {shown(value)}; {hint}known {kind}s: {listed}")
 
 
 def as_dispute_id(value: UUID | str) -> UUID:
@@ -389,7 +389,7 @@ def as_dispute_id(value: UUID | str) -> UUID:
     try:
         return UUID(str(value))
     except ValueError:
-        raise InvalidInput(f"{value!r} is not a dispute id (a UUID)") from None
+        raise InvalidInput(f"{shown(value)} is not a dispute id (a UUID)") from None
 
 
 def aware(name: str, value: datetime) -> datetime:

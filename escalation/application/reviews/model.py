@@ -10,7 +10,7 @@ from uuid import UUID
 
 from escalation.application.periods import Period, last_complete, period_label
 from escalation.application.reviews.weak_signals import WeakSignal
-from escalation.errors import InvalidInput
+from escalation.errors import InvalidInput, shown
 from escalation.policies.rulebook import WeakSignals
 from projections.figures import Figures
 
@@ -24,7 +24,7 @@ KINDS: dict[str, str] = {
 
 def check_kind(kind: str) -> str:
     if kind not in KINDS:
-        raise InvalidInput(f"unknown review {kind!r}; use one of {', '.join(KINDS)}")
+        raise InvalidInput(f"unknown review {shown(kind)}; use one of {', '.join(KINDS)}")
     return kind
 
 
