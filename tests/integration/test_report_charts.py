@@ -7,18 +7,21 @@ bar must end where its value falls on that axis.
 
 from __future__ import annotations
 
+import itertools
 import re
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from typer.testing import CliRunner
 
-from escalation import EscalationEngine
+from escalation import EscalationEngine, RuleBook
 from escalation.application.audit.report import dispute_report
 from escalation.entrypoints.cli import app
 from tests.helpers import SMALL_RULES, T0, build_log, hours
 
+ZONE = ZoneInfo("Asia/Shanghai")  # the small rule book's zone: ticks are local
 NS = "{http://www.w3.org/2000/svg}"
 runner = CliRunner(env={"COLUMNS": "200"})
 NICE = {m * 10**k for m in (1, 2, 5) for k in range(7)}
@@ -40,12 +43,12 @@ def num(e: ET.Element, attr: str) -> float:
 
 def value_ticks(labels: list[ET.Element], attr: str) -> list[tuple[float, int]]:
     """(position, value) of value-axis labels; checks 0, 1·2·5 steps, equal spacing."""
-    ticks = sorted(((num(t, attr), int((t.text or "").replace(",", ""))) for t in labels))
+    ticks = sorted((num(t, attr), int((t.text or "").replace(",", ""))) for t in labels)
     values = sorted(v for _, v in ticks)
     assert values[0] == 0 and len(values) >= 2
     step = values[1] - values[0]
     assert step in NICE and values == list(range(0, values[-1] + 1, step))
-    gaps = {round(abs(b[0] - a[0]), 0) for a, b in zip(ticks, ticks[1:], strict=False)}
+    gaps = {round(abs(b[0] - a[0]), 0) for a, b in itertools.pairwise(ticks)}
     assert len(gaps) == 1, f"ticks not evenly spaced: {ticks}"
     return ticks
 
@@ -99,8 +102,8 @@ def test_the_audit_timeline_has_day_ticks_on_gridlines(engine: EscalationEngine)
     bottom = max(num(r, "y") + 56 for r in lanes)
     assert all((num(g, "y1"), num(g, "y2")) == (top, bottom) for g in grid)  # across every lane
     form = "%Y-%m-%d %H:%M" if " " in (labels[0].text or "") else "%Y-%m-%d"
-    times = [datetime.strptime(f"2026-{t.text}", form) for t in labels]
-    steps = {b - a for a, b in zip(times, times[1:], strict=False)}
+    times = [datetime.strptime(f"2026-{t.text}", form).replace(tzinfo=ZONE) for t in labels]
+    steps = {b - a for a, b in itertools.pairwise(times)}
     assert len(steps) == 1 and steps.pop() >= timedelta(hours=1)  # whole hours, one step apart
     assert all(t.minute == 0 for t in times)
 
@@ -132,8 +135,8 @@ def test_the_period_report_and_a_review_draw_axes(
         (check_line_chart if lines else check_bar_chart)(svg)
 
 
-def test_the_whatif_charts_draw_axes(small_rules: object, db_url: str, tmp_path: Path) -> None:
-    with EscalationEngine(small_rules, url=db_url, clock=lambda: T0) as engine:  # type: ignore[arg-type]
+def test_the_whatif_charts_draw_axes(small_rules: RuleBook, db_url: str, tmp_path: Path) -> None:
+    with EscalationEngine(small_rules, url=db_url, clock=lambda: T0) as engine:
         for n in range(4):
             did = engine.receive(
                 unit="c11", category="family", source="walk_in", summary="x", received_at=T0
