@@ -61,6 +61,14 @@ class Series:
     points: str  # "x,y x,y ..." for a polyline: numbers only
     dashed: bool = False
 
+    @property
+    def lone(self) -> tuple[float, float] | None:
+        """The only point of a one-point series (a line of one point draws nothing)."""
+        if not self.points or " " in self.points:
+            return None
+        x, y = self.points.split(",")
+        return float(x), float(y)
+
 
 @dataclass(frozen=True)
 class LineChart:

@@ -68,7 +68,7 @@ def formatted_html(source: str, name: str = "<source>") -> list[str]:
         'x = "<tr>%s</tr>" % v',
         'x = "<svg width={}>".format(w)',
         'x = "<div>" + v',
-        "x = \"</td><td>\".join(cells)",
+        'x = "</td><td>".join(cells)',
         "x = f'<rect x=\"{x}\"/>'",
     ],
 )
