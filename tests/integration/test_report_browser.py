@@ -73,7 +73,11 @@ def changed_listed(page: str) -> tuple[int, int]:
 
 def test_the_whatif_html_honours_limit(pages: dict[str, Path], db_url: str) -> None:
     rules = pages["whatif"].parent / "shorter.yaml"
-    assert changed_listed(pages["whatif"].read_text(encoding="utf-8")) == (3, 3)
+    whole = pages["whatif"].read_text(encoding="utf-8")
+    assert changed_listed(whole) == (3, 3)
+    # Tiers and units as people read them (the rule book's labels); codes stay in --json.
+    assert "reached 街道" in whole and "reached street" not in whole
+    assert "<td>Community 1-1</td>" in whole
     for limit in (1, 2):
         out = pages["whatif"].parent / f"whatif-{limit}.html"
         args = ["simulate", "--rules", str(rules), "--db", db_url, "--html", str(out)]

@@ -119,7 +119,9 @@ def test_the_period_report_and_a_review_draw_axes(
     common = ["--db", db_url, "--rules", str(rules)]
     result = runner.invoke(app, ["report", "--period", "2026-03", "--html", str(out), *common])
     assert result.exit_code == 0, result.output
-    funnel, backlog = charts(out.read_text(encoding="utf-8"))
+    period = out.read_text(encoding="utf-8")
+    assert "Funnel: 社区 → 街道 → 区" in period and "reached 社区" in period  # labels
+    funnel, backlog = charts(period)
     check_bar_chart(funnel)
     check_line_chart(backlog)
     reviews = tmp_path / "reviews"
