@@ -7,13 +7,14 @@ assets; the reviews (``escalation.application.reviews``) draw with them too.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Sequence
 from datetime import date
 
 from rich.table import Table
 from rich.text import Text
 
+from escalation.application.charts import BarChart, LineChart, bar_chart, line_chart
+from escalation.application.html_pages import render
 from escalation.policies.rulebook import NOTICES
 from projections.figures import Figures, IntakeCount, change
 
@@ -118,88 +119,65 @@ def units_table(f: Figures, limit: int = 15, label: Labeller = code) -> Table:
     return table
 
 
-def bars_svg(counts: Sequence[tuple[str, int]], width: int = 640, colour: str = "") -> str:
+def bar_rows(counts: Sequence[tuple[str, int]], colour: str = "") -> BarChart:
     """Horizontal bars, one per label (intake by source or category, notices)."""
-    bar_h, label_w = 22, 170
-    peak = max([n for _, n in counts] + [1])
-    height = bar_h * len(counts) + 10
     fill = colour or TIER_COLOURS[0]
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">']
-    for i, (label, value) in enumerate(counts):
-        y = 5 + i * bar_h
-        w = (width - label_w - 60) * value / peak
-        parts.append(
-            f'<text x="0" y="{y + bar_h * 0.65:.1f}" font-size="12">{html.escape(label)}</text>'
-            f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h - 5}" fill="{fill}"/>'
-            f'<text x="{label_w + w + 6:.1f}" y="{y + bar_h * 0.65:.1f}" '
-            f'font-size="12">{value}</text>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+    return bar_chart([(label, value, fill, 1.0) for label, value in counts])
 
 
-def funnel_svg(f: Figures, width: int = 640) -> str:
+def bars_svg(counts: Sequence[tuple[str, int]], width: int = 640, colour: str = "") -> str:
+    """``bar_rows`` drawn alone, as an SVG element."""
+    fill = colour or TIER_COLOURS[0]
+    chart = bar_chart([(label, value, fill, 1.0) for label, value in counts], width=width)
+    return render("bars.svg.j2", chart=chart)
+
+
+def funnel_chart(f: Figures, width: int = 640, label: Labeller = code) -> BarChart:
     """Per tier: disputes that reached it and disputes closed there."""
-    bar_h, gap, label_w = 26, 18, 110
-    peak = max([f.handled_at(t) for t in f.tiers] + [1])
-    height = len(f.tiers) * (2 * bar_h + gap) + 30
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">']
-    y = 10
+    rows: list[tuple[str, int, str, float]] = []
     for i, tier in enumerate(f.tiers):
         colour = TIER_COLOURS[i % len(TIER_COLOURS)]
-        for label, value, opacity in (
-            (f"reached {tier}", f.handled_at(tier), 1.0),
-            (f"closed at {tier}", f.closed_at_tier[tier], 0.55),
-        ):
-            w = (width - label_w - 60) * value / peak
-            parts.append(
-                f'<text x="0" y="{y + bar_h * 0.7}" font-size="12">{html.escape(label)}</text>'
-                f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h - 4}" '
-                f'fill="{colour}" fill-opacity="{opacity}"/>'
-                f'<text x="{label_w + w + 6:.1f}" y="{y + bar_h * 0.7}" '
-                f'font-size="12">{value}</text>'
+        name = label("tiers", tier)
+        rows += [
+            (f"reached {name}", f.handled_at(tier), colour, 1.0),
+            (f"closed at {name}", f.closed_at_tier[tier], colour, 0.55),
+        ]
+    gaps = [18 if i and i % 2 == 0 else 0 for i in range(len(rows))]
+    return bar_chart(rows, width=width, label_width=130, bar_height=26, gaps=gaps)
+
+
+def funnel_svg(f: Figures, width: int = 640, label: Labeller = code) -> str:
+    return render("bars.svg.j2", chart=funnel_chart(f, width, label))
+
+
+def backlog_chart(
+    days: list[date],
+    series: list[dict[str, int]],
+    tiers: tuple[str, ...],
+    width: int = 640,
+    label: Labeller = code,
+) -> LineChart:
+    """Open disputes per tier at the close of each day, one line per tier."""
+    return line_chart(
+        [d.strftime("%m-%d") for d in days],
+        [
+            (
+                label("tiers", tier),
+                TIER_COLOURS[i % len(TIER_COLOURS)],
+                [s.get(tier, 0) for s in series],
+                False,
             )
-            y += bar_h
-        y += gap
-    parts.append("</svg>")
-    return "".join(parts)
+            for i, tier in enumerate(tiers)
+        ],
+        width=width,
+        most_ticks=8,
+    )
 
 
 def backlog_svg(
     days: list[date], series: list[dict[str, int]], tiers: tuple[str, ...], width: int = 640
 ) -> str:
-    """Open disputes per tier at the close of each day, one line per tier."""
-    height, left, bottom, top = 240, 40, 30, 10
-    peak = max([max(s.values(), default=0) for s in series] + [1])
-    plot_w, plot_h = width - left - 110, height - bottom - top
-    step = plot_w / max(len(days) - 1, 1)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">']
-    parts.append(
-        f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" '
-        'stroke="#999"/>'
-        f'<text x="0" y="{top + 10}" font-size="11">{peak}</text>'
-        f'<text x="0" y="{top + plot_h}" font-size="11">0</text>'
-    )
-    for i, tier in enumerate(tiers):
-        colour = TIER_COLOURS[i % len(TIER_COLOURS)]
-        points = " ".join(
-            f"{left + n * step:.1f},{top + plot_h - plot_h * s.get(tier, 0) / peak:.1f}"
-            for n, s in enumerate(series)
-        )
-        parts.append(
-            f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>'
-        )
-        parts.append(
-            f'<text x="{left + plot_w + 8}" y="{top + 14 + 16 * i}" font-size="12" '
-            f'fill="{colour}">{html.escape(tier)}</text>'
-        )
-    if days:
-        parts.append(
-            f'<text x="{left}" y="{height - 8}" font-size="11">{days[0]}</text>'
-            f'<text x="{left + plot_w - 60}" y="{height - 8}" font-size="11">{days[-1]}</text>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+    return render("lines.svg.j2", chart=backlog_chart(days, series, tiers, width))
 
 
 def period_html(
@@ -209,31 +187,31 @@ def period_html(
     series: list[dict[str, int]],
     label: Labeller = code,
 ) -> str:
-    rows = "".join(
-        f"<tr><td>{html.escape(k)}</td><td class=n>{html.escape(v)}</td></tr>"
-        for k, v in figures_rows(f, label)
-    )
-    units = "".join(
-        f"<tr><td>{html.escape(u.unit)}</td><td>{html.escape(label('tiers', u.tier))}</td>"
-        f"<td class=n>{u.received}</td>"
-        f"<td class=n>{u.closed}</td><td class=n>{u.escalated_out}</td>"
-        f"<td class=n>{u.resolved}</td>"
-        f"<td class=n>{pct(u.resolution_rate)}</td><td class=n>{pct(u.on_time_rate)}</td>"
-        f"<td class=n>{u.overdue}</td></tr>"
+    """The period report: funnel, backlog, figures and the per-unit table, one HTML file."""
+    units = [
+        (
+            u.unit,
+            label("units", u.unit),
+            label("tiers", u.tier),
+            [
+                str(u.received),
+                str(u.closed),
+                str(u.escalated_out),
+                str(u.resolved),
+                pct(u.resolution_rate),
+                pct(u.on_time_rate),
+                str(u.overdue),
+            ],
+        )
         for u in sorted(f.units.values(), key=lambda u: (-u.received, u.unit))
+    ]
+    return render(
+        "period.html.j2",
+        title=title,
+        as_of=f.as_of.isoformat() if f.as_of else None,
+        funnel_title=" → ".join(label("tiers", t) for t in f.tiers),
+        funnel=funnel_chart(f, label=label),
+        backlog=backlog_chart(days, series, f.tiers, label=label) if days else None,
+        figures=figures_rows(f, label),
+        units=units,
     )
-    known = f"<p>As known at {f.as_of.isoformat()}.</p>" if f.as_of else ""
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>body{{font-family:sans-serif;margin:2em;max-width:900px}}
-table{{border-collapse:collapse}}td,th{{border-bottom:1px solid #ddd;padding:3px 10px}}
-td.n{{text-align:right}}</style></head><body>
-<h1>{html.escape(title)}</h1>{known}
-<h2>Funnel: community → street → district</h2>{funnel_svg(f)}
-<h2>Backlog at the close of each day</h2>{backlog_svg(days, series, f.tiers)}
-<h2>Figures</h2><table>{rows}</table>
-<h2>Per unit</h2><table><tr><th>unit</th><th>tier</th><th>received</th><th>closed</th>
-<th>escalated out</th><th>resolved</th><th>化解率</th><th>on time</th><th>overdue</th></tr>
-{units}</table>
-</body></html>
-"""

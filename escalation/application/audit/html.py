@@ -1,33 +1,25 @@
 """Self-contained HTML: a dispute's audit report with its timeline as inline SVG.
 
 No scripts, no external assets: the file can be mailed, archived, printed.
-``page`` and ``table`` are plain building blocks other reports can reuse.
+The geometry of the chart (lanes, ticks, the path, markers) is computed here;
+``templates/audit_report.html.j2`` and ``charts.html.j2`` draw it, autoescaped.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from escalation.application.audit.findings import VerifyReport
 from escalation.application.audit.timeline import TimelineEntry
+from escalation.application.charts import Tick
 from escalation.application.figures_report import Labeller, code
+from escalation.application.html_pages import render
 
-CSS = """
-body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
-h1{font-size:1.4em}h2{font-size:1.1em;margin-top:1.6em}
-table{border-collapse:collapse;font-size:.85em;width:100%}
-th,td{border-bottom:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top}
-th{background:#f4f4f4}td.n{text-align:right}.rule{color:#555}
-.ok{color:#1a7f37;font-weight:bold}.bad{color:#c62828;font-weight:bold}
-dl{display:grid;grid-template-columns:max-content auto;gap:2px 14px}dt{color:#555}
-svg text{font-family:system-ui,sans-serif}
-"""
-
-# Marker shapes and colours per event (and outcome/notice), for chart and legend.
+# Marker colours per notice and mediation outcome, for chart and legend.
 NOTICE_COLOURS = {
     "reminder": "#f9a825",
     "prompt": "#ef6c00",
@@ -35,24 +27,6 @@ NOTICE_COLOURS = {
     "supervision": "#b71c1c",
 }
 MEDIATION_COLOURS = {"resolved": "#2e7d32", "partial": "#f57f17", "failed": "#c62828"}
-
-
-def page(title: str, body: str) -> str:
-    return (
-        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{escape(title)}</title><style>{CSS}</style></head>"
-        f"<body><h1>{escape(title)}</h1>\n{body}\n</body></html>\n"
-    )
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, raw: bool = False) -> str:
-    """An HTML table; cells are escaped unless ``raw`` (already HTML)."""
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{c if raw else escape(c)}</td>" for c in row) + "</tr>"
-        for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 # -------------------------------------------------------------------- chart
@@ -92,51 +66,42 @@ class _Scale:
         return out
 
 
-Marker = Callable[[Mapping[str, Any], float, float], str]  # (fields, x, y) -> SVG
+#: (event fields) -> (shape, colour); the shapes are drawn by ``charts.html.j2``'s ``shape``.
+Marker = Callable[[Mapping[str, Any]], tuple[str, str]]
 
 
-def _received(fields: Mapping[str, Any], x: float, y: float) -> str:
-    return f'<circle cx="{x}" cy="{y}" r="6" fill="#1565c0"/>'
+def _received(fields: Mapping[str, Any]) -> tuple[str, str]:
+    return "dot", "#1565c0"
 
 
-def _mediated(fields: Mapping[str, Any], x: float, y: float) -> str:
-    colour = MEDIATION_COLOURS.get(str(fields.get("outcome")), "#777")
-    return f'<rect x="{x - 5}" y="{y - 5}" width="10" height="10" fill="{colour}"/>'
+def _mediated(fields: Mapping[str, Any]) -> tuple[str, str]:
+    return "square", MEDIATION_COLOURS.get(str(fields.get("outcome")), "#777")
 
 
-def _escalated(fields: Mapping[str, Any], x: float, y: float) -> str:
-    colour = "#6a1b9a" if fields.get("mode") == "stepwise" else "#880e4f"
-    return f'<path d="M{x},{y - 8} L{x + 7},{y + 5} L{x - 7},{y + 5} Z" fill="{colour}"/>'
+def _escalated(fields: Mapping[str, Any]) -> tuple[str, str]:
+    return "triangle", "#6a1b9a" if fields.get("mode") == "stepwise" else "#880e4f"
 
 
-def _supervised(fields: Mapping[str, Any], x: float, y: float) -> str:
-    colour = NOTICE_COLOURS.get(str(fields.get("notice")), "#999")
-    return f'<path d="M{x},{y - 7} L{x + 6},{y} L{x},{y + 7} L{x - 6},{y} Z" fill="{colour}"/>'
+def _supervised(fields: Mapping[str, Any]) -> tuple[str, str]:
+    return "diamond", NOTICE_COLOURS.get(str(fields.get("notice")), "#999")
 
 
-def _closed(fields: Mapping[str, Any], x: float, y: float) -> str:
-    return (
-        f'<rect x="{x - 6}" y="{y - 6}" width="12" height="12" fill="#212121"/>'
-        f'<path d="M{x - 4},{y - 4} L{x + 4},{y + 4} M{x + 4},{y - 4} L{x - 4},{y + 4}" '
-        'stroke="#fff" stroke-width="2"/>'
-    )
+def _closed(fields: Mapping[str, Any]) -> tuple[str, str]:
+    return "cross", "#212121"
 
 
-def _reopened(fields: Mapping[str, Any], x: float, y: float) -> str:
-    return f'<circle cx="{x}" cy="{y}" r="6" fill="#fff" stroke="#1565c0" stroke-width="2"/>'
+def _reopened(fields: Mapping[str, Any]) -> tuple[str, str]:
+    return "ring", "#1565c0"
 
 
-def _paused(fields: Mapping[str, Any], x: float, y: float) -> str:
+def _paused(fields: Mapping[str, Any]) -> tuple[str, str]:
     """中止: two bars, as a pause button."""
-    return (
-        f'<rect x="{x - 5}" y="{y - 6}" width="3" height="12" fill="#455a64"/>'
-        f'<rect x="{x + 2}" y="{y - 6}" width="3" height="12" fill="#455a64"/>'
-    )
+    return "pause", "#455a64"
 
 
-def _about_the_file(fields: Mapping[str, Any], x: float, y: float) -> str:
+def _about_the_file(fields: Mapping[str, Any]) -> tuple[str, str]:
     """Risk, routing, a rule book reaching the dispute: decisions about the file, not moves."""
-    return f'<circle cx="{x}" cy="{y}" r="3" fill="#90a4ae"/>'
+    return "small", "#90a4ae"
 
 
 #: The marker of every dispute event, by name (complete over the catalogue's events).
@@ -169,18 +134,55 @@ MARKERS: dict[str, Marker] = {
 }
 
 
-def _shape(event: str, fields: Mapping[str, Any], x: float, y: float) -> str:
-    return MARKERS.get(event, _about_the_file)(fields, x, y)
+def _shape(event: str, fields: Mapping[str, Any]) -> tuple[str, str]:
+    return MARKERS.get(event, _about_the_file)(fields)
 
 
-def _marker(entry: TimelineEntry, x: float, y: float) -> str:
-    tip = f"v{entry.version} {entry.event} {entry.occurred_at.isoformat()}: {entry.what}"
-    if entry.reason:
-        tip += f" — {entry.reason}"
-    return f"<g><title>{escape(tip)}</title>{_shape(entry.event, entry.fields, x, y)}</g>"
+@dataclass(frozen=True)
+class Lane:
+    name: str
+    top: float
+    mid: float
+    band: str
 
 
-def timeline_svg(
+@dataclass(frozen=True)
+class Mark:
+    shape: str
+    colour: str
+    x: float
+    y: float
+    tip: str
+
+
+@dataclass(frozen=True)
+class Due:
+    x: float
+    y1: float
+    y2: float
+    tip: str
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Tier lanes (highest on top) against local time: every number the drawing needs."""
+
+    width: int
+    height: int
+    left: float
+    right: float
+    top: float
+    bottom: float
+    lane: float
+    lanes: tuple[Lane, ...]
+    ticks: tuple[Tick, ...]
+    path: str  # the SVG path data of the dispute's way: numbers only
+    dues: tuple[Due, ...]
+    marks: tuple[Mark, ...]
+    zone: str
+
+
+def timeline_chart(
     entries: Sequence[TimelineEntry],
     tiers: Sequence[str],
     zone: ZoneInfo,
@@ -188,13 +190,10 @@ def timeline_svg(
     until: datetime | None = None,
     width: int = 1000,
     label: Labeller = code,
-) -> str:
-    """Tier lanes (highest on top) against time, and the dispute's path through them.
-
-    Each visit's time limit is drawn as a dashed line, and each event as a marker.
-    """
+) -> Timeline | None:
+    """The chart's geometry; each visit's time limit a dashed line, each event a marker."""
     if not entries:
-        return ""
+        return None
     left, right, top, lane = 100, 20, 20, 56
     lanes = list(reversed(tiers))  # escalation goes up the page
     height = top + lane * len(lanes) + 40
@@ -208,48 +207,58 @@ def timeline_svg(
     def y(tier: str) -> float:
         return top + lane * (lanes.index(tier) + 0.5) if tier in lanes else top
 
-    parts = [
-        (
-            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}" role="img" aria-label="timeline">'
+    bands = tuple(
+        Lane(label("tiers", tier), top + lane * i, y(tier), "#fafafa" if i % 2 else "#f0f4f8")
+        for i, tier in enumerate(lanes)
+    )
+    limits = tuple(
+        Due(
+            scale.x(due),
+            y(e.tier) - lane / 2 + 4,
+            y(e.tier) + lane / 2 - 4,
+            f"time limit at {label('tiers', e.tier)} {e.unit}: {due.isoformat()}",
         )
-    ]
-    for i, tier in enumerate(lanes):
-        band = "#fafafa" if i % 2 else "#f0f4f8"
-        parts.append(
-            f'<rect x="{left}" y="{top + lane * i}" width="{width - left - right}" '
-            f'height="{lane}" fill="{band}"/>'
-            f'<text x="{left - 8}" y="{y(tier) + 4}" text-anchor="end" font-size="13">'
-            f"{escape(label('tiers', tier))}</text>"
-        )
-    bottom = top + lane * len(lanes)
-    for when, tick in scale.ticks(zone):
-        x = scale.x(when)
-        parts.append(
-            f'<line x1="{x}" y1="{top}" x2="{x}" y2="{bottom}" stroke="#ddd"/>'
-            f'<text x="{x}" y="{bottom + 16}" text-anchor="middle" font-size="11">'
-            f"{escape(tick)}</text>"
-        )
-    parts.append(_path(entries, scale, y, last))
-    for e in entries:
-        due = e.fields.get("due_at")
-        if isinstance(due, datetime) and due <= scale.end:  # a visit began: its time limit
-            x, ty = scale.x(due), y(e.tier)
-            parts.append(
-                f"<g><title>{escape(f'time limit at {e.tier} {e.unit}: {due.isoformat()}')}"
-                f'</title><line x1="{x}" y1="{ty - lane / 2 + 4}" x2="{x}" '
-                f'y2="{ty + lane / 2 - 4}" stroke="#c62828" stroke-dasharray="4 3"/></g>'
-            )
+        for e in entries
+        if isinstance(due := e.fields.get("due_at"), datetime) and due <= scale.end
+    )
     seen: dict[tuple[float, str], int] = {}
+    marks = []
     for e in entries:  # events at the same instant and tier fan out to the right
         x = scale.x(e.occurred_at)
         n = seen[(x, e.tier)] = seen.get((x, e.tier), -1) + 1
-        parts.append(_marker(e, x + 9 * n, y(e.tier)))
-    parts.append(
-        f'<text x="{left}" y="{height - 6}" font-size="11" fill="#555">'
-        f"local time ({escape(str(zone))})</text></svg>"
+        tip = f"v{e.version} {e.event} {e.occurred_at.isoformat()}: {e.what}"
+        if e.reason:
+            tip += f" — {e.reason}"
+        marks.append(Mark(*_shape(e.event, e.fields), x + 9 * n, y(e.tier), tip))
+    return Timeline(
+        width=width,
+        height=height,
+        left=left,
+        right=width - right,
+        top=top,
+        bottom=top + lane * len(lanes),
+        lane=lane,
+        lanes=bands,
+        ticks=tuple(Tick(scale.x(when), text) for when, text in scale.ticks(zone)),
+        path=_path(entries, scale, y, last),
+        dues=limits,
+        marks=tuple(marks),
+        zone=str(zone),
     )
-    return "".join(parts)
+
+
+def timeline_svg(
+    entries: Sequence[TimelineEntry],
+    tiers: Sequence[str],
+    zone: ZoneInfo,
+    *,
+    until: datetime | None = None,
+    width: int = 1000,
+    label: Labeller = code,
+) -> str:
+    """The timeline chart alone, as an SVG element ("" without events)."""
+    chart = timeline_chart(entries, tiers, zone, until=until, width=width, label=label)
+    return "" if chart is None else render("timeline.svg.j2", chart=chart)
 
 
 def _path(
@@ -264,33 +273,43 @@ def _path(
         y = next_y
     if entries[-1].event != "Closed":  # still open: on to the end of the chart
         points.append(f"L{scale.x(last)},{y}")
-    return f'<path d="{" ".join(points)}" fill="none" stroke="#546e7a" stroke-width="2"/>'
+    return " ".join(points)
 
 
-def legend() -> str:
+def legend(label: Labeller = code) -> list[tuple[str, str, str]]:
+    """(shape, colour, text) of each marker kind, in the order of a dispute's life."""
     samples: list[tuple[str, dict[str, str], str]] = [
         ("Received", {}, "received"),
-        *[("Mediated", {"outcome": o}, f"mediation {o}") for o in MEDIATION_COLOURS],
+        *[
+            ("Mediated", {"outcome": o}, f"mediation {label('outcomes', o)}")
+            for o in MEDIATION_COLOURS
+        ],
         ("Escalated", {"mode": "stepwise"}, "逐级上报 stepwise"),
         ("Escalated", {"mode": "elevated"}, "提级管理 elevated"),
-        *[("Supervised", {"notice": n}, n) for n in NOTICE_COLOURS],
+        *[("Supervised", {"notice": n}, label("notices", n)) for n in NOTICE_COLOURS],
         ("Closed", {}, "closed"),
         ("Reopened", {}, "reopened"),
         ("Routed", {}, "risk, routing or rule book decision"),
     ]
-    items = [
-        f'<svg width="22" height="18" viewBox="0 0 22 18">{_shape(event, fields, 11, 9)}</svg>'
-        f"{escape(label)}"
-        for event, fields, label in samples
-    ]
-    items.append(
-        '<svg width="22" height="18"><line x1="11" y1="1" x2="11" y2="17" stroke="#c62828" '
-        'stroke-dasharray="4 3"/></svg>time limit of a tier visit'
-    )
-    return '<p class="legend">' + " &nbsp; ".join(items) + "</p>"
+    return [(*_shape(event, fields), text) for event, fields, text in samples]
 
 
 # -------------------------------------------------------------------- report
+
+
+@dataclass(frozen=True)
+class Row:
+    """One event in the report's table, every cell as people read it."""
+
+    version: int
+    occurred: str
+    recorded: str
+    event: str
+    actor: str
+    where: str
+    what: str
+    rule: str
+    why: str
 
 
 def render_dispute_report(
@@ -306,7 +325,7 @@ def render_dispute_report(
 ) -> str:
     """The audit report of one dispute: facts, chart, event table, chain status.
 
-    ``label`` names the tiers as people read them (``RuleBook.label``).
+    ``label`` names tiers, notices and outcomes as people read them (``RuleBook.label``).
     """
     if not entries:
         raise ValueError("a dispute report needs at least one event")
@@ -338,46 +357,27 @@ def render_dispute_report(
         ("events", str(len(entries))),
         ("times", f"local, {zone}"),
     ]
-    dl = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in facts)
     rows = [
-        [
-            str(e.version),
-            escape(local(e.occurred_at)),
-            escape(local(e.recorded_at)),
-            f"<b>{escape(e.event)}</b>",
-            escape(e.actor),
-            escape(f"{label('tiers', e.tier)} {place(e.unit)}"),
-            escape(e.what),
-            (
-                f'<span class="rule">{escape(e.rule_id)} @ {escape(e.rules_version or "")}</span>'
-                if e.rule_id
-                else ""
-            ),
-            escape(e.reason or ""),
-        ]
+        Row(
+            version=e.version,
+            occurred=local(e.occurred_at),
+            recorded=local(e.recorded_at),
+            event=e.event,
+            actor=e.actor,
+            where=f"{label('tiers', e.tier)} {place(e.unit)}",
+            what=e.what,
+            rule=f"{e.rule_id} @ {e.rules_version or ''}" if e.rule_id else "",
+            why=e.reason or "",
+        )
         for e in entries
     ]
-    headers = ["#", "occurred", "recorded", "event", "actor", "where", "what", "rule @ version"]
-    body = (
-        f"<dl>{dl}</dl>{_chain_html(chain)}<h2>Timeline</h2>"
-        + timeline_svg(entries, tiers, zone, until=until, label=label)
-        + legend()
-        + "<h2>Events</h2>"
-        + table([*headers, "why"], rows, raw=True)
+    return render(
+        "audit_report.html.j2",
+        title=title or f"Audit report: dispute {dispute_id}",
+        facts=facts,
+        chain=chain,
+        chain_head=chain is not None and chain.covered_to > 0 and chain.uncovered == 0,
+        timeline=timeline_chart(entries, tiers, zone, until=until, label=label),
+        legend=legend(label),
+        rows=rows,
     )
-    return page(title or f"Audit report: dispute {dispute_id}", body)
-
-
-def _chain_html(chain: VerifyReport | None) -> str:
-    if chain is None:
-        return ""
-    if chain.ok:
-        head = chain.covered_to > 0 and chain.uncovered == 0
-        return (
-            f'<p class="ok">Hash chain verified: {chain.events} events, each committing '
-            "to the one before"
-            + (", and the last matching the recorded chain head" if head else "")
-            + ".</p>"
-        )
-    items = "".join(f"<li>{escape(str(f))}</li>" for f in chain.findings)
-    return f'<p class="bad">The hash chain does NOT verify:</p><ul>{items}</ul>'

@@ -6,20 +6,20 @@ parties. The location of a location cluster is shown, since it is the finding.
 
 from __future__ import annotations
 
-import html
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from escalation.application.figures_report import (
     TIER_COLOURS,
     Labeller,
-    backlog_svg,
-    bars_svg,
+    backlog_chart,
+    bar_rows,
     code,
     figures_rows,
-    funnel_svg,
+    funnel_chart,
     pct,
 )
+from escalation.application.html_pages import render
 from escalation.application.reviews.model import Review
 from escalation.policies.rulebook import NOTICE_NAMES
 
@@ -165,7 +165,7 @@ def _sections(
                     label("risks", c.risk),
                     t.when(c.due_at),
                     f"{c.overdue_days:.1f}" if c.overdue_days is not None else "-",
-                    ", ".join(c.notices) or "-",
+                    ", ".join(_notice(n, label) for n in c.notices) or "-",
                 ]
                 for c in r.overdue
             ],
@@ -206,7 +206,7 @@ def _sections(
             f"Notices issued ({sum(f.notices.values())})",
             "",
             ["notice", "issued"],
-            [[f"{k} {NOTICE_NAMES.get(k, '')}".strip(), str(f.notices[k])] for k in kinds],
+            [[_notice(k, label), str(f.notices[k])] for k in kinds],
         )
     )
     ranked = sorted(r.notices_by_unit.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
@@ -214,7 +214,7 @@ def _sections(
         (
             "Notices by unit",
             "",
-            ["unit", "name", *NOTICE_NAMES, "total"],
+            ["unit", "name", *(_notice(k, label) for k in NOTICE_NAMES), "total"],
             [
                 [
                     unit,
@@ -274,6 +274,12 @@ def _sections(
     return tables
 
 
+def _notice(kind: str, label: Labeller) -> str:
+    """A notice as people read it; with codes shown, the code and its Chinese name."""
+    name = label("notices", kind)
+    return name if name != kind else f"{kind} {NOTICE_NAMES.get(kind, '')}".strip()
+
+
 def _span(window: timedelta) -> str:
     hours = int(window.total_seconds() // 3600)
     return f"{hours // 24} days" if hours % 24 == 0 else f"{hours} hours"
@@ -315,45 +321,26 @@ def render_markdown(r: Review, label: Labeller = code) -> str:
 
 def render_html(r: Review, label: Labeller = code) -> str:
     f = r.figures
+    funnel = "Funnel " + " → ".join(label("tiers", x) for x in f.tiers)
     charts = {
-        "Intake by source 来源": bars_svg(
+        "Intake by source 来源": bar_rows(
             [(label("sources", k), n) for k, n in f.received_by_source.most_common()]
         ),
-        "Intake by category 类型": bars_svg(
+        "Intake by category 类型": bar_rows(
             [(label("categories", k), n) for k, n in f.received_by_category.most_common()],
             colour="#2f855a",
         ),
-        "Funnel " + " → ".join(label("tiers", x) for x in f.tiers): funnel_svg(f),
-        f"Notices issued ({sum(f.notices.values())})": bars_svg(
+        funnel: funnel_chart(f, label=label),
+        f"Notices issued ({sum(f.notices.values())})": bar_rows(
             [(label("notices", k), f.notices[k]) for k in NOTICE_NAMES if f.notices[k]],
             colour=TIER_COLOURS[2],
         ),
     }
-    body = []
-    for heading, intro, header, rows in _sections(r, label):
-        body.append(f"<h2>{html.escape(heading)}</h2>")
-        if intro:
-            body.append(f"<p>{html.escape(intro)}</p>")
-        if heading in charts and rows:
-            body.append(charts[heading])
-        if not rows:
-            body.append("<p>None.</p>")
-            continue
-        cells = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-        lines = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows
-        )
-        body.append(f"<table><tr>{cells}</tr>{lines}</table>")
-        if heading.startswith("Key figures") and r.days:
-            body.append("<h2>Backlog at the close of each day</h2>")
-            body.append(backlog_svg(r.days, r.backlog, f.tiers))
-    return f"""<!doctype html>
-<html lang="zh"><head><meta charset="utf-8"><title>{html.escape(r.title)}</title>
-<style>body{{font-family:sans-serif;margin:2em;max-width:1100px}}
-table{{border-collapse:collapse;margin-bottom:1em}}
-td,th{{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left}}</style></head><body>
-<h1>{html.escape(r.title)}</h1>
-<p>{html.escape(_header(r))}</p>
-{"".join(body)}
-</body></html>
-"""
+    sections = [
+        (heading, intro, header, rows, charts.get(heading) if rows else None)
+        for heading, intro, header, rows in _sections(r, label)
+    ]
+    backlog = backlog_chart(r.days, r.backlog, f.tiers, label=label) if r.days else None
+    return render(
+        "review.html.j2", title=r.title, header=_header(r), sections=sections, backlog=backlog
+    )

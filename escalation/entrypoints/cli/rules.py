@@ -219,7 +219,7 @@ def _simulate(
         )
     print_simulation(console, run, limit=limit, tiers=candidate.tiers)
     if html is not None:
-        write_html(html, html_report(run, candidate.tiers))
+        write_html(html, html_report(run, candidate.tiers, limit=limit))
 
 
 def _one(
