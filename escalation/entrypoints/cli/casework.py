@@ -200,7 +200,7 @@ def departments_table(rows: list[DepartmentFigures], rules: RuleBook, title: str
         table.add_column(col, justify="left" if col == "department" else "right")
     for f in rows:
         table.add_row(
-            Text(f"{f.department} {rules.departments.get(f.department, '')}".strip()),
+            Text(rules.label("departments", f.department)),
             f"{f.summoned:,}",
             f"{f.led:,}",
             f"{f.check_ins_owed:,}",
