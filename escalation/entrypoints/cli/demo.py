@@ -124,7 +124,7 @@ def _master_key_beside(db: str) -> None:
 
 
 def _show_queues(engine: EscalationEngine, book: RuleBook, now: datetime) -> QueueItem | None:
-    """The open disputes per tier, top tier first; returns the most urgent of the top tier."""
+    """The open disputes per tier, top tier first; returns the one to look at first."""
     items = engine.queue()
     for tier in reversed(book.tiers):
         at_tier = [i for i in items if i.tier == tier]
@@ -151,8 +151,8 @@ def _show_queues(engine: EscalationEngine, book: RuleBook, now: datetime) -> Que
             rest = [i for _, q in ranked[8:] for i in q]
             table.add_row(f"… {len(ranked) - 8} more units", str(len(rest)), "", "", "", "", "")
         console.print(table)
-    top = [i for i in items if i.tier == book.tiers[-1]]
-    return top[0] if top else None
+    # The most urgent dispute of the highest tier holding any: the one to look at first.
+    return min(items, key=lambda i: -book.tier_index(i.tier), default=None)
 
 
 def _show_figures(result: DemoResult, elapsed: float, book: RuleBook) -> None:
