@@ -18,6 +18,8 @@ from typer.testing import CliRunner
 from escalation import EscalationEngine, RuleBook
 from escalation.entrypoints.cli import app
 from tests.helpers import SMALL_RULES, T0, hours
+from tests.integration.test_whatif_opennow import SHORTER_TEXT
+from tests.integration.test_whatif_opennow import history as opennow_history
 
 runner = CliRunner(env={"COLUMNS": "80"})
 HINT = "hint: overdue is judged against today"
@@ -125,3 +127,24 @@ def test_simulate_warns_when_the_store_was_not_ticked_to_the_horizon(tmp_path: P
         engine.tick(T0 + hours(30))
         engine.projections.catch_up()
     assert "warning:" not in run(*args)
+
+
+def test_open_now_table_says_what_changes_per_dispute_at_80_columns(
+    db_url: str, tmp_path: Path
+) -> None:
+    first, _ = opennow_history(db_url)
+    shorter = tmp_path / "shorter.yaml"
+    shorter.write_text(SHORTER_TEXT, encoding="utf-8")
+    out = run(
+        *("simulate", "--rules", str(shorter), "--db", db_url, "--open-now"),
+        *("--in-flight", "adopt", "--at", "2026-03-02T21:00+00:00", "--days", "3"),
+    )
+    assert widest(out) <= 80
+    assert f"{first}  社区 c11  due 2026-03-04 09:00" in out.splitlines()  # the whole id
+    rows = [line.split() for line in out.splitlines() if line.startswith("    ")]
+    # Before → after for each decision that changes: the reminder goes out at once.
+    assert rows[0][:8] == ["notice", "03-03", "09:00", "催办函", "at", "社区", "c11", "→"]
+    assert rows[0][8:10] == ["03-03", "05:00"]
+    # The street's prompt only the candidate sends: "none" before.
+    assert any(r[:3] == ["notice", "none", "→"] and "提示函" in r for r in rows)
+    assert "reminder notice" not in out and "community c11" not in out

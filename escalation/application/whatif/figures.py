@@ -4,20 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from escalation.application.event_text import Labeller, codes, in_ladder_order
 from escalation.application.whatif.compare import Totals
 
 Row = tuple[str, str, str, str]  # (figure, current, candidate, change)
 
 
-def totals_rows(cur: Totals, cand: Totals, tiers: Sequence[str]) -> list[Row]:
+def totals_rows(
+    cur: Totals, cand: Totals, tiers: Sequence[str], label: Labeller = codes
+) -> list[Row]:
+    """The totals side by side; ``label`` (``rules.label``) names tiers and notices."""
     rows: list[Row] = [_count("disputes compared", cur.disputes, cand.disputes)]
     rows.extend(
-        _count(f"reached {tier}", cur.reached[tier], cand.reached[tier]) for tier in tiers[1:]
+        _count(f"reached {label('tiers', tier)}", cur.reached[tier], cand.reached[tier])
+        for tier in tiers[1:]
     )
     rows.append(_count("closed by the horizon", cur.closed, cand.closed))
     for tier in tiers[:-1]:
-        label = f"settled in the {tier} (share of closed)"
-        rows.append(_share(label, cur.settled_share(tier), cand.settled_share(tier)))
+        name = f"settled in the {label('tiers', tier)} (share of closed)"
+        rows.append(_share(name, cur.settled_share(tier), cand.settled_share(tier)))
     rows += [
         _count("stepwise escalations 逐级上报", cur.stepwise, cand.stepwise),
         _count("elevations 提级管理", cur.elevations, cand.elevations),
@@ -25,8 +30,9 @@ def totals_rows(cur: Totals, cand: Totals, tiers: Sequence[str]) -> list[Row]:
         _count("overdue (missed a time limit)", cur.overdue, cand.overdue),
         _count("open and overdue at the horizon", cur.open_overdue, cand.open_overdue),
     ]
-    for notice in sorted(set(cur.notices) | set(cand.notices)):
-        rows.append(_count(f"notices: {notice}", cur.notices[notice], cand.notices[notice]))
+    for notice in in_ladder_order(set(cur.notices) | set(cand.notices)):
+        name = f"notices: {label('notices', notice)}"
+        rows.append(_count(name, cur.notices[notice], cand.notices[notice]))
     return rows
 
 
