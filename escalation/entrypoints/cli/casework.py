@@ -173,9 +173,11 @@ def review_decide(
             request_id=request_id,
             at=at,
         )
+        label = engine.rules.label
     for s in states:
         console.print(
-            f"{s.id}  {s.status}  at {s.tier} {s.unit}: {decision} recorded", markup=False
+            f"{s.id}  {s.status}  at {label('tiers', s.tier)} {s.unit}: {decision} recorded",
+            markup=False,
         )
 
 
