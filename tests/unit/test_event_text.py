@@ -10,7 +10,9 @@ a "rules" decision.
 from __future__ import annotations
 
 import typing
+from datetime import UTC
 from typing import cast
+from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -201,3 +203,13 @@ def test_without_a_label_the_codes_stay_and_with_one_no_code_field_leaks(
                 e,
                 field_name,
             )
+
+
+def test_times_in_a_line_read_in_the_zone_given(casework_rules: RuleBook) -> None:
+    events = one_of_each(casework_rules)
+    required = next(e for e in events if isinstance(e, Dispute.LeaderRequired) and e.required)
+    utc = describe(required)
+    assert utc == f"leader required by {required.leader_due.astimezone(UTC):%Y-%m-%d %H:%M}Z"
+    local = describe(required, zone=ZoneInfo("Asia/Shanghai"))
+    shanghai = required.leader_due.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert local == f"leader required by {shanghai:%Y-%m-%d %H:%M} +08:00"

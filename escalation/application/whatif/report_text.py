@@ -244,7 +244,7 @@ def changed_decisions(f: Forecast) -> list[tuple[str, Upcoming | None, Upcoming 
 def _said(u: Upcoming | None, label: Labeller, zone: ZoneInfo) -> str:
     if u is None:
         return "none"
-    what = describe(u.event, rule=True, label=label) if u.event is not None else u.what
+    what = describe(u.event, rule=True, label=label, zone=zone) if u.event is not None else u.what
     return f"{u.at.astimezone(zone):%m-%d %H:%M} {what}"
 
 

@@ -247,7 +247,7 @@ def audit(
         label = engine.rules.label
         rows = dispute_rows(engine.store, entries[0].dispute_id) if entries else []
         named = {
-            r.version: describe(r.event, detail=True, label=label)
+            r.version: describe(r.event, detail=True, label=label, zone=zone)
             for r in rows
             if r.event is not None
         }

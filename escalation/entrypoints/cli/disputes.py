@@ -342,7 +342,7 @@ def history(
                 )
                 console.print(head, soft_wrap=True)
                 # Folded at the terminal's width, each line indented under its event.
-                console.print(_indented(Text(describe(e, label=engine.rules.label))))
+                console.print(_indented(Text(describe(e, label=engine.rules.label, zone=zone))))
                 why = rule_and_why(
                     getattr(e, "rule_id", None),
                     getattr(e, "rules_version", None),
@@ -362,7 +362,7 @@ def history(
                 local_time(e.occurred_at, zone),
                 type(e).__name__,
                 Text(e.actor),
-                Text(describe(e, label=engine.rules.label)),
+                Text(describe(e, label=engine.rules.label, zone=zone)),
                 rule_and_why(
                     getattr(e, "rule_id", None),
                     getattr(e, "rules_version", None),
