@@ -72,7 +72,11 @@ def test_queue_of_a_stale_store_offers_its_last_day(common: list[str]) -> None:
     assert f"{HINT}; the store's last day: --as-of 2026-03-02" in out
     assert widest(out) <= 80
     assert HINT not in run("queue", "--as-of", "2026-03-02", *common)
-    assert HINT not in run("queue", "--json", *common)
+    as_json = run("queue", "--json", *common)
+    assert HINT not in as_json
+    item = json.loads(as_json.splitlines()[0])
+    assert (item["category"], item["tier"]) == ("family", "community")  # codes for scripts
+    assert "婚姻家事纠纷" in out and "社区" in out  # labels for people
 
 
 def test_queue_of_a_store_in_use_gives_no_hint(common: list[str]) -> None:
