@@ -114,11 +114,12 @@ def _master_key_beside(db: str) -> None:
     if master_key_from(None) is not None or beside is None or beside.exists():
         return
     create_key_file(beside)
+    # The path on a line of its own, never folded (people copy it); the rest folds.
+    console.print(f"created the master key file {beside}:", markup=False, soft_wrap=True)
     console.print(
-        f"created the master key file {beside}: it opens the demo's personal data "
-        f"(people, summaries, notes); without it they cannot be read. In production, "
-        f"give the key with {MASTER_KEY_VARIABLE} or ESCALATION_KEY_FILE "
-        "(docs/personal-data.md).",
+        "it opens the demo's personal data (people, summaries, notes); without it they "
+        f"cannot be read. In production, give the key with {MASTER_KEY_VARIABLE} or "
+        "ESCALATION_KEY_FILE (docs/personal-data.md).",
         markup=False,
     )
 
