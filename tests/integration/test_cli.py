@@ -32,7 +32,7 @@ def run(*args: str) -> str:
 def test_demo_runs_a_small_month_and_shows_queues_and_figures(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'escalation-demo.db'}"
     out = run("demo", "--db", db, "--days", "4", "--per-day", "15")
-    assert "community queue" in out and "district queue" in out
+    assert "queue at 社区" in out and "queue at 区" in out
     received = int(re.search(r"received 登记受理\s*│\s*(\d+)", out).group(1))  # type: ignore[union-attr]
     assert received > 30
     # Running it again makes the store fresh rather than adding to it.

@@ -71,9 +71,12 @@ def test_summon_check_in_report_leader_assess_and_figures(tmp_path: Path, db_url
     for name in ("Summoned", "CheckedIn", "ProgressReported", "Assessed", "LeaderAssigned"):
         assert name in history
     assert "聚集" in history  # the person's reason is in the why-trail
+    # People read the departments' names; the codes stay in --json.
+    assert "summoned 人社局 (lead) with 法院" in history
     assert "1 open" in run("queue", "--department", "court", *common)
     figures = run("departments", "--period", "2026-03", *common)
-    assert re.search(r"court 法院\s*│\s*1\s*│\s*0\s*│\s*1\s*│\s*1\s*│\s*100%", figures)
+    assert re.search(r"│ 法院\s*│\s*1\s*│\s*0\s*│\s*1\s*│\s*1\s*│\s*100%", figures)
+    assert "court" not in figures
     decided = run(
         "review-decide",
         dispute,

@@ -318,7 +318,7 @@ def test_status_command_reports_tick_lag_due_and_counts(
 
     table = runner.invoke(app, args[:1] + args[2:], catch_exceptions=False, env={"COLUMNS": "200"})
     assert table.exit_code == 0
-    for label in ("last tick", "projection lag", "next due", "open at district", "overdue"):
+    for label in ("last tick", "projection lag", "next due", "open at 区", "overdue"):
         assert label in table.stdout
 
 

@@ -146,7 +146,7 @@ def test_cli_reports_and_html_links_to_timelines(demo_db: Path, tmp_path: Path) 
         ],
     )
     assert result.exit_code == 0, result.output
-    assert "would differ" in result.output and "reached street" in result.output
+    assert "would differ" in result.output and "reached 街道" in result.output
     page = out.read_text(encoding="utf-8")
     links = Anchors()
     links.feed(page)

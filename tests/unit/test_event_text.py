@@ -10,14 +10,19 @@ a "rules" decision.
 from __future__ import annotations
 
 import typing
+from datetime import UTC
 from typing import cast
+from zoneinfo import ZoneInfo
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from escalation import RuleBook
 from escalation.aggregates.catalogue import DISPUTE_EVENTS
 from escalation.aggregates.dispute import Dispute
 from escalation.aggregates.rules_applied import apply_rules
 from escalation.application.audit.html import MARKERS
-from escalation.application.event_text import LINES, decided_by, describe
+from escalation.application.event_text import LINES, codes, decided_by, describe
 from escalation.application.whatif.open_disputes import KINDS
 from escalation.policies.facts import (
     Assessment,
@@ -159,3 +164,52 @@ def test_detail_adds_what_people_wrote_and_rule_adds_who_decided(
     assert describe(first["RiskAssessed"], rule=True) == "risk medium [many]"
     assert describe(first["Received"], rule=True) == describe(first["Received"])
     assert decided_by(first["Closed"]) is None
+
+
+def test_labels_name_the_codes_people_read(casework_rules: RuleBook) -> None:
+    events = one_of_each(casework_rules)
+    first = {type(e).__name__: e for e in reversed(events)}
+    label = casework_rules.label
+    received = describe(first["Received"], label=label)
+    assert received == "劳资纠纷 from 群众来访 at 社区 c11, 12 parties"
+    assert describe(first["Supervised"], label=label) == "预警函 at 街道 s1"
+    assert describe(first["Supervised"]) == "warning notice at street s1"
+    summoned = describe(first["Summoned"], label=label)
+    assert summoned == f"summoned {label('departments', 'human_resources_bureau')} (lead) with 法院"
+    assert describe(first["Closed"], label=label).startswith("closed: 达成协议 at ")
+    assert describe(first["Assessed"], label=label) == "risk 高（红） by analyst (was 中（黄）)"
+    assert describe(first["FollowedUp"], label=label) == "follow-up 案结事了 at 社区 c11"
+    assert describe(first["Remanded"], label=label) == "remanded 区 d1 → 社区 c11"
+
+
+@given(name=st.text(alphabet="社区街道法院函ABC", min_size=1, max_size=8))
+@settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_without_a_label_the_codes_stay_and_with_one_no_code_field_leaks(
+    casework_rules: RuleBook, name: str
+) -> None:
+    events = one_of_each(casework_rules)
+    for e in events:
+        # None and the code labeller are the API's lines, unchanged.
+        assert describe(e, detail=True, rule=True, label=codes) == describe(
+            e, detail=True, rule=True
+        )
+    coded = {"category", "source", "tier", "department", "outcome", "notice", "level", "lead"}
+    for e in events:
+        line = describe(e, label=lambda kind, code: name)
+        for field_name in coded & set(vars(e)):
+            code = vars(e)[field_name]
+            # A code is named by the label (it may still appear inside a unit id or a word).
+            assert not isinstance(code, str) or not code or f" {code} " not in f" {line} ", (
+                e,
+                field_name,
+            )
+
+
+def test_times_in_a_line_read_in_the_zone_given(casework_rules: RuleBook) -> None:
+    events = one_of_each(casework_rules)
+    required = next(e for e in events if isinstance(e, Dispute.LeaderRequired) and e.required)
+    utc = describe(required)
+    assert utc == f"leader required by {required.leader_due.astimezone(UTC):%Y-%m-%d %H:%M}Z"
+    local = describe(required, zone=ZoneInfo("Asia/Shanghai"))
+    shanghai = required.leader_due.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert local == f"leader required by {shanghai:%Y-%m-%d %H:%M} +08:00"

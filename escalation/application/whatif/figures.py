@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
+from escalation.application.event_text import Labeller, codes, in_ladder_order
 from escalation.application.whatif.compare import Totals
-from escalation.policies.rulebook import NOTICES
-
-#: (kind, code) -> what people read (``RuleBook.label``); the default shows codes.
-Labeller = Callable[[str, str | None], str]
-
-
-def _code(kind: str, value: str | None) -> str:
-    return value or "-"
-
-
-def _ladder(notice: str) -> tuple[int, str]:
-    return (NOTICES.index(notice) if notice in NOTICES else len(NOTICES), notice)
-
 
 Row = tuple[str, str, str, str]  # (figure, current, candidate, change)
 
 
 def totals_rows(
-    cur: Totals, cand: Totals, tiers: Sequence[str], label: Labeller = _code
+    cur: Totals, cand: Totals, tiers: Sequence[str], label: Labeller = codes
 ) -> list[Row]:
-    """The figures side by side; ``label`` names tiers and notices (codes by default)."""
+    """The totals side by side; ``label`` (``rules.label``) names tiers and notices."""
     rows: list[Row] = [_count("disputes compared", cur.disputes, cand.disputes)]
     rows.extend(
         _count(f"reached {label('tiers', tier)}", cur.reached[tier], cand.reached[tier])
@@ -42,7 +30,7 @@ def totals_rows(
         _count("overdue (missed a time limit)", cur.overdue, cand.overdue),
         _count("open and overdue at the horizon", cur.open_overdue, cand.open_overdue),
     ]
-    for notice in sorted(set(cur.notices) | set(cand.notices), key=_ladder):
+    for notice in in_ladder_order(set(cur.notices) | set(cand.notices)):
         name = f"notices: {label('notices', notice)}"
         rows.append(_count(name, cur.notices[notice], cand.notices[notice]))
     return rows

@@ -39,7 +39,9 @@ WHAT_IF_ACTOR = "what-if"
 class Upcoming:
     at: datetime
     kind: str  # escalated | elevated | notice | risk | routed | rules | summoned | leader
-    what: str
+    what: str  # in codes (describe's line with its rule)
+    # The decision itself, for reports that show it with the rule book's labels.
+    event: Dispute.Event | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,7 @@ def _upcoming(dispute: Dispute) -> tuple[Upcoming, ...]:
         kind = KINDS[type(e).__name__]
         if isinstance(e, Dispute.Escalated) and e.mode == "elevated":
             kind = "elevated"
-        out.append(Upcoming(e.occurred_at, kind, describe(e, rule=True)))
+        out.append(Upcoming(e.occurred_at, kind, describe(e, rule=True), e))
     return tuple(out)
 
 

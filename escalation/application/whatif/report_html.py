@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from escalation.application.charts import BarChart, LineChart, bar_chart, line_chart
+from escalation.application.event_text import Labeller
 from escalation.application.html_pages import render
 from escalation.application.whatif.compare import TimelineRow, Totals
-from escalation.application.whatif.figures import Labeller, totals_rows
+from escalation.application.whatif.figures import totals_rows
 from escalation.application.whatif.simulate import Simulation
 
 CURRENT, CANDIDATE = "#8c8c8c", "#e8710a"

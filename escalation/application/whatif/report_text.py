@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from itertools import zip_longest
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from escalation.application.event_text import Labeller, describe
 from escalation.application.whatif.compare import TimelineRow
 from escalation.application.whatif.figures import totals_rows, weekly_rows
-from escalation.application.whatif.open_disputes import OpenNow, Upcoming
+from escalation.application.whatif.open_disputes import Forecast, OpenNow, Upcoming
 from escalation.application.whatif.rule_diff import RuleChange
 from escalation.application.whatif.simulate import Simulation
 from escalation.policies.rulebook.messages import counted
@@ -45,7 +48,7 @@ def print_simulation(
     table = Table(title="totals: current vs candidate", title_justify="left")
     for col in ("figure", "current", "candidate", "change"):
         table.add_column(col, justify="left" if col == "figure" else "right")
-    for row in totals_rows(c.current, c.candidate, tiers):
+    for row in totals_rows(c.current, c.candidate, tiers, sim.candidate.label):
         table.add_row(*texts(*row), style="bold" if row[3] else None)
     console.print(table)
     _weekly(console, sim, tiers)
@@ -72,7 +75,7 @@ def _weekly(console: Console, sim: Simulation, tiers: Sequence[str]) -> None:
     table = Table(title=Text(title), title_justify="left")
     table.add_column("ISO week")
     for tier in tiers:
-        table.add_column(Text(tier), justify="right")
+        table.add_column(Text(sim.candidate.label("tiers", tier)), justify="right")
     for week, cells in shown:
         table.add_row(*texts(week, *cells))
     if shown:
@@ -91,6 +94,7 @@ def _changes(console: Console, sim: Simulation, limit: int, zone: ZoneInfo) -> N
     )
     for col in ("dispute", "received", "unit", "what", "current", "candidate"):
         table.add_column(col, overflow="fold")
+    label = sim.candidate.label
     for change in c.changes[:limit]:
         for i, (what, a, b) in enumerate(change.rows):
             first = i == 0
@@ -100,12 +104,26 @@ def _changes(console: Console, sim: Simulation, limit: int, zone: ZoneInfo) -> N
                     f"{change.received_at.astimezone(zone):%Y-%m-%d}" if first else "",
                     change.received_unit if first else "",
                     what,
-                    a,
-                    b,
+                    _named(label, what, a),
+                    _named(label, what, b),
                 )
             )
     console.print(table)
     console.print("see one side by side: escalation simulate --rules FILE --dispute ID")
+
+
+#: The rows of a change whose values are one code: (row, kind of label).
+NAMED_ROWS = {"tier reached": "tiers", "risk": "risks", "department": "departments"}
+
+
+def _named(label: Labeller, what: str, value: str) -> str:
+    """A change's value as people read it: a tier, risk or department by its name."""
+    kind = NAMED_ROWS.get(what)
+    if kind is not None:
+        return label(kind, value) if value not in {"None", "none", ""} else "-"
+    if what == "status" and value.startswith("closed at "):
+        return f"closed at {label('tiers', value.removeprefix('closed at '))}"
+    return value
 
 
 def _notes(console: Console, sim: Simulation) -> None:
@@ -177,28 +195,57 @@ def print_forecast(console: Console, result: OpenNow, *, limit: int) -> None:
     if not result.forecasts:
         console.print("[green]no open dispute would be handled differently[/]")
         return
-    table = Table(
-        title=f"open disputes handled differently (first {min(limit, len(result.forecasts))} "
-        f"of {result.changed:,})",
-        title_justify="left",
-    )
-    for col in ("dispute", "now at", "current: next", "candidate: next"):
-        table.add_column(col, overflow="fold")
-    for f in result.forecasts[:limit]:
-        table.add_row(
-            *texts(
-                str(f.dispute_id),
-                f"{f.tier} {f.unit}",
-                _next(f.current, zone),
-                _next(f.candidate, zone),
-            )
+    label = result.current_rules.label
+    shown = result.forecasts[:limit]
+    console.print(
+        Text(
+            f"open disputes handled differently (first {len(shown)} of {result.changed:,}), "
+            "each decision that changes: current rules → candidate",
+            style="bold",
         )
-    console.print(table)
+    )
+    for f in shown:
+        due = f"due {f.due_at.astimezone(zone):%Y-%m-%d %H:%M}" if f.due_at else "no deadline"
+        head = f"{f.dispute_id}  {label('tiers', f.tier)} {f.unit}  {due}"
+        console.print(Text(head), soft_wrap=True)  # the whole id, on one line, to copy
+        console.print(Padding(_changed_table(f, label, zone), (0, 0, 0, 4), expand=False))
 
 
-def _next(items: Sequence[Upcoming], zone: ZoneInfo) -> str:
-    lines = [f"{u.at.astimezone(zone):%m-%d %H:%M} {u.what}" for u in items]
-    return "\n".join(lines[:4] + ([f"… {len(lines) - 4} more"] if len(lines) > 4 else [])) or "-"
+def _changed_table(f: Forecast, label: Labeller, zone: ZoneInfo) -> Table:
+    """One row per decision that differs: its kind, then current → candidate."""
+    table = Table(box=None, show_header=False, padding=(0, 1, 0, 0))
+    table.add_column("decision", no_wrap=True, style="bold")
+    table.add_column("current", overflow="fold")
+    table.add_column("→", no_wrap=True)
+    table.add_column("candidate", overflow="fold")
+    for kind, before, after in changed_decisions(f):
+        table.add_row(
+            Text(kind), Text(_said(before, label, zone)), "→", Text(_said(after, label, zone))
+        )
+    return table
+
+
+def changed_decisions(f: Forecast) -> list[tuple[str, Upcoming | None, Upcoming | None]]:
+    """The decisions of a kind the two futures take differently, paired in time order.
+
+    ``None`` on a side: that future takes no such decision by the window's end.
+    """
+    kinds = list(dict.fromkeys(u.kind for u in (*f.current, *f.candidate)))
+    out: list[tuple[str, Upcoming | None, Upcoming | None]] = []
+    for kind in kinds:
+        ours = [u for u in f.current if u.kind == kind]
+        theirs = [u for u in f.candidate if u.kind == kind]
+        for a, b in zip_longest(ours, theirs):
+            if a is None or b is None or (a.at, a.what) != (b.at, b.what):
+                out.append((kind, a, b))
+    return out
+
+
+def _said(u: Upcoming | None, label: Labeller, zone: ZoneInfo) -> str:
+    if u is None:
+        return "none"
+    what = describe(u.event, rule=True, label=label, zone=zone) if u.event is not None else u.what
+    return f"{u.at.astimezone(zone):%m-%d %H:%M} {what}"
 
 
 def print_rule_diff(console: Console, changes: Sequence[RuleChange], a: str, b: str) -> None:

@@ -38,11 +38,13 @@ from escalation.application.audit.checkpoint import (
 from escalation.application.audit.export import Format, What
 from escalation.application.audit.export import export as export_records
 from escalation.application.audit.findings import VerifyReport
+from escalation.application.audit.log import dispute_rows
 from escalation.application.audit.report import dispute_report
 from escalation.application.audit.timeline import timeline
 from escalation.application.audit.verify import verify as verify_log
 from escalation.application.audit.verify import verify_dispute
 from escalation.application.engine import DEFAULT_URL
+from escalation.application.event_text import describe
 from escalation.entrypoints.cli.options import (
     DbOption,
     RulesOption,
@@ -241,6 +243,14 @@ def audit(
         )
         for col in ("#", "pos", "occurred", "event", "actor", "where", "what", "rule / why"):
             table.add_column(col, overflow="fold")
+        # The timeline's "what" keeps codes (export, --json); people read the labels.
+        label = engine.rules.label
+        rows = dispute_rows(engine.store, entries[0].dispute_id) if entries else []
+        named = {
+            r.version: describe(r.event, detail=True, label=label, zone=zone)
+            for r in rows
+            if r.event is not None
+        }
         for e in entries:
             table.add_row(
                 str(e.version),
@@ -248,8 +258,8 @@ def audit(
                 local_time(e.occurred_at, zone),
                 Text.assemble((e.event, "bold"), " (rule)" if e.by_rule else ""),
                 Text(e.actor),
-                Text(f"{e.tier}\n{e.unit}"),
-                Text(e.what),
+                Text(f"{label('tiers', e.tier)}\n{e.unit}"),
+                Text(named.get(e.version, e.what)),
                 rule_and_why(e.rule_id, e.rules_version, e.reason, zone),
             )
         console.print(table)

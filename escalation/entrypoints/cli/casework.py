@@ -173,9 +173,11 @@ def review_decide(
             request_id=request_id,
             at=at,
         )
+        label = engine.rules.label
     for s in states:
         console.print(
-            f"{s.id}  {s.status}  at {s.tier} {s.unit}: {decision} recorded", markup=False
+            f"{s.id}  {s.status}  at {label('tiers', s.tier)} {s.unit}: {decision} recorded",
+            markup=False,
         )
 
 
@@ -200,7 +202,7 @@ def departments_table(rows: list[DepartmentFigures], rules: RuleBook, title: str
         table.add_column(col, justify="left" if col == "department" else "right")
     for f in rows:
         table.add_row(
-            Text(f"{f.department} {rules.departments.get(f.department, '')}".strip()),
+            Text(rules.label("departments", f.department)),
             f"{f.summoned:,}",
             f"{f.led:,}",
             f"{f.check_ins_owed:,}",

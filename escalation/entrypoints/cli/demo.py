@@ -20,7 +20,7 @@ from escalation.adapters.personal_data import (
     master_key_from,
 )
 from escalation.application.demo import DemoResult, run_demo
-from escalation.application.engine import EscalationEngine, QueueItem
+from escalation.application.engine import DEFAULT_URL, EscalationEngine, QueueItem
 from escalation.application.figures_report import figures_table
 from escalation.application.periods import Period
 from escalation.entrypoints.cli.casework import departments_table
@@ -75,12 +75,37 @@ def demo(
         result = run_demo(engine, first, days=days, seed=seed, per_day=per_day, on_day=day_done)
         elapsed = systime.perf_counter() - began
     with bootstrap.open_engine(book, db) as engine:
-        _show_queues(engine, book, result.end_at or datetime.now(UTC))
+        urgent = _show_queues(engine, book, result.end_at or datetime.now(UTC))
         month = Period(first, first + timedelta(days=days - 1))
         rows = engine.department_figures(month)
         console.print(departments_table(rows, book, f"departments summoned (吹哨报到) {month}"))
-    _show_figures(result, elapsed)
-    console.print(f"store: {db}  (try: escalation queue --db {db} --tier district)", markup=False)
+    _show_figures(result, elapsed, book)
+    _show_next(db, month.last, urgent)
+
+
+def _show_next(db: str, last_day: date, urgent: QueueItem | None) -> None:
+    """The exact commands that read the demo's store as of its last day.
+
+    The demo writes its own store (never the default one, which may hold real
+    work) and its month ended in the past: without --db other commands open
+    the default store, and without --as-of "overdue" means by today.
+    """
+    console.print(
+        f"the demo's store is {db} (other commands default to {DEFAULT_URL}); "
+        f"its month ends {last_day}, so read it as of that day:",
+        markup=False,
+    )
+    commands = [f"escalation queue --db {db} --as-of {last_day}"]
+    if urgent is not None:
+        commands.append(f"escalation history {str(urgent.dispute_id)[:8]} --db {db}")
+    for command in commands:  # whole lines, never folded: people copy them
+        console.print(f"  {command}", markup=False, soft_wrap=True, highlight=False)
+    console.print(
+        f"or for every command: export ESCALATION_DB={db}",
+        markup=False,
+        soft_wrap=True,
+        highlight=False,
+    )
 
 
 def _master_key_beside(db: str) -> None:
@@ -89,21 +114,23 @@ def _master_key_beside(db: str) -> None:
     if master_key_from(None) is not None or beside is None or beside.exists():
         return
     create_key_file(beside)
+    # The path on a line of its own, never folded (people copy it); the rest folds.
+    console.print(f"created the master key file {beside}:", markup=False, soft_wrap=True)
     console.print(
-        f"created the master key file {beside}: it opens the demo's personal data "
-        f"(people, summaries, notes); without it they cannot be read. In production, "
-        f"give the key with {MASTER_KEY_VARIABLE} or ESCALATION_KEY_FILE "
-        "(docs/personal-data.md).",
+        "it opens the demo's personal data (people, summaries, notes); without it they "
+        f"cannot be read. In production, give the key with {MASTER_KEY_VARIABLE} or "
+        "ESCALATION_KEY_FILE (docs/personal-data.md).",
         markup=False,
-        soft_wrap=True,
     )
 
 
-def _show_queues(engine: EscalationEngine, book: RuleBook, now: datetime) -> None:
+def _show_queues(engine: EscalationEngine, book: RuleBook, now: datetime) -> QueueItem | None:
+    """The open disputes per tier, top tier first; returns the one to look at first."""
     items = engine.queue()
     for tier in reversed(book.tiers):
         at_tier = [i for i in items if i.tier == tier]
-        table = Table(title=Text(f"{tier} queue: {len(at_tier)} open"), title_justify="left")
+        title = f"queue at {book.label('tiers', tier)}: {len(at_tier)} open"
+        table = Table(title=Text(title), title_justify="left")
         for col in ("unit", "open", "red", "yellow", "blue", "overdue", "elevated here"):
             table.add_column(col, justify="left" if col == "unit" else "right")
         per_unit: dict[str, list[QueueItem]] = {}
@@ -125,11 +152,14 @@ def _show_queues(engine: EscalationEngine, book: RuleBook, now: datetime) -> Non
             rest = [i for _, q in ranked[8:] for i in q]
             table.add_row(f"… {len(ranked) - 8} more units", str(len(rest)), "", "", "", "", "")
         console.print(table)
+    # The most urgent dispute of the highest tier holding any: the one to look at first.
+    return min(items, key=lambda i: -book.tier_index(i.tier), default=None)
 
 
-def _show_figures(result: DemoResult, elapsed: float) -> None:
+def _show_figures(result: DemoResult, elapsed: float, book: RuleBook) -> None:
     assert result.figures is not None
-    console.print(figures_table(result.figures, f"figures {result.start} + {result.days} days"))
+    title = f"figures {result.start} + {result.days} days"
+    console.print(figures_table(result.figures, title, book.label))
     console.print(
         f"{result.received:,} disputes received, {result.commands:,} commands, "
         f"{result.events:,} events written in {elapsed:.1f}s ({result.events / elapsed:,.0f}/s)"

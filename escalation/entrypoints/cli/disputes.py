@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -23,9 +24,10 @@ from escalation.aggregates.dispute import Dispute
 from escalation.aggregates.state import DisputeState
 from escalation.application.audit.report import dispute_report
 from escalation.application.engine import DEFAULT_URL, EscalationEngine
-from escalation.application.event_text import describe
+from escalation.application.event_text import describe, in_ladder_order
 from escalation.application.figures_report import figures_table, period_html, units_table
 from escalation.application.periods import Period, end_of_day
+from escalation.entrypoints.cli.hints import as_of_hint, newest_event_at
 from escalation.entrypoints.cli.options import (
     COLOURS,
     AtOption,
@@ -33,6 +35,7 @@ from escalation.entrypoints.cli.options import (
     RulesOption,
     app,
     console,
+    errors,
     local_time,
     open_engine,
     progress_shown,
@@ -338,16 +341,16 @@ def history(
                     e.actor,
                 )
                 console.print(head, soft_wrap=True)
-                console.print(Text("    " + describe(e)), soft_wrap=True)
+                # Folded at the terminal's width, each line indented under its event.
+                console.print(_indented(Text(describe(e, label=engine.rules.label, zone=zone))))
                 why = rule_and_why(
                     getattr(e, "rule_id", None),
                     getattr(e, "rules_version", None),
                     reason if isinstance(reason, str) else None,
                     zone,
-                    indent="    ",
                 )
                 if why.plain:
-                    console.print(why, soft_wrap=True)
+                    console.print(_indented(why))
             return
         table = Table(title=Text(f"history of {dispute}"), title_justify="left")
         for col in ("#", "occurred (local)", "event", "actor", "what", "rule / why"):
@@ -359,7 +362,7 @@ def history(
                 local_time(e.occurred_at, zone),
                 type(e).__name__,
                 Text(e.actor),
-                Text(describe(e)),
+                Text(describe(e, label=engine.rules.label, zone=zone)),
                 rule_and_why(
                     getattr(e, "rule_id", None),
                     getattr(e, "rules_version", None),
@@ -409,9 +412,13 @@ def queue(
         if instant is not None:
             title += f" as it stood at {local_time(instant, zone)} ({zone.key})"
         book = engine.rules
-        rows = []
+        rows: list[QueueRow] = []
+        overdue_ids: dict[str, bool] = {}
+        narrow = console.width < NARROW
         for item in items[:limit]:
-            due = local_time(item.due_at, zone) + (" overdue" if item.overdue(now) else "")
+            overdue_ids[str(item.dispute_id)] = item.overdue(now)
+            late = item.overdue(now) and not narrow  # narrow: on the second line
+            due = local_time(item.due_at, zone) + (" overdue" if late else "")
             rows.append(
                 (
                     str(item.dispute_id),
@@ -420,38 +427,51 @@ def queue(
                     Text(book.label("risks", item.risk), style=COLOURS[item.colour]),
                     Text(book.label("categories", item.category)),
                     Text(due),
-                    Text("、".join(book.label("notices", n) for n in item.notices)),
+                    Text(
+                        "、".join(book.label("notices", n) for n in in_ladder_order(item.notices))
+                    ),
                     Text(book.label("departments", item.department) if item.department else ""),
                 )
             )
-        if console.width < NARROW:  # two lines per dispute: ids are never cut
-            console.print(Text(title))
-            for did, unit_, tier_, risk, category, due_, notices, dept in rows:
-                console.print(Text.assemble(did, "  ", risk, "  due ", due_), soft_wrap=True)
-                rest = [category, *(x for x in (dept, notices) if x.plain)]
-                console.print(
-                    Text.assemble(
-                        "    ", unit_, " ", tier_, *(t for r in rest for t in (" · ", r))
-                    ),
-                    soft_wrap=True,
-                )
-            return
-        table = Table(title=Text(title), title_justify="left")
-        for col in (
-            "dispute",
-            "unit",
-            "tier",
-            "risk",
-            "category",
-            "due (local)",
-            "notices",
-            "dept",
-        ):
-            # Ids are never cut: a clerk copies them into the next command.
-            table.add_column(col, no_wrap=col == "dispute", overflow="fold")
-        for row in rows:
-            table.add_row(*row)
-        console.print(table)
+        if narrow:  # two lines per dispute: ids are never cut
+            _queue_lines(title, rows, overdue_ids)
+        else:
+            _queue_table(title, rows)
+        if instant is None:
+            with engine.store.reading() as session:
+                hint = as_of_hint(newest_event_at(session), now, zone)
+            if hint is not None:
+                errors.print(hint, markup=False, highlight=False)
+
+
+def _indented(text: Text) -> Padding:
+    """Four spaces in, folded lines too: what belongs to the line above."""
+    return Padding(text, (0, 0, 0, 4), expand=False)
+
+
+QueueRow = tuple[str, Text, Text, Text, Text, Text, Text, Text]
+
+
+def _queue_lines(title: str, rows: list[QueueRow], overdue: dict[str, bool]) -> None:
+    console.print(Text(title))
+    for did, unit_, tier_, risk, category, due_, notices, dept in rows:
+        # The id line fits 80 columns (the id is never cut); the rest folds.
+        console.print(Text.assemble(did, "  ", risk, "  due ", due_), soft_wrap=True)
+        where = Text.assemble(unit_, " ", tier_)
+        rest = [where, category, *(x for x in (dept, notices) if x.plain)]
+        if overdue.get(did):
+            rest.insert(0, Text("overdue", style="bold red"))
+        console.print(_indented(Text(" · ").join(rest)))
+
+
+def _queue_table(title: str, rows: list[QueueRow]) -> None:
+    table = Table(title=Text(title), title_justify="left")
+    for col in ("dispute", "unit", "tier", "risk", "category", "due (local)", "notices", "dept"):
+        # Ids are never cut: a clerk copies them into the next command.
+        table.add_column(col, no_wrap=col == "dispute", overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
 
 
 #: Below this many columns, tables of disputes are printed as lines (a 36-character id each).

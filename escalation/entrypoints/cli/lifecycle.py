@@ -106,15 +106,17 @@ def follow_ups(
         title = f"follow-ups {unit or ''} {tier or ''}".strip() + f": {len(items)} settled"
         table = Table(title=Text(title), title_justify="left")
         for col in ("dispute", "unit", "tier", "risk", "category", "follow-up due (local)"):
-            table.add_column(col)
+            # Ids are never cut: a clerk copies them into the next command.
+            table.add_column(col, no_wrap=col == "dispute", overflow="fold")
+        book = engine.rules
         for item in items[:limit]:
             due = local_time(item.due_at, zone) + (" overdue" if item.overdue(now) else "")
             table.add_row(
                 str(item.dispute_id),
                 Text(item.unit),
-                Text(item.tier),
-                Text(item.risk or "-", style=COLOURS[item.colour]),
-                Text(item.category),
+                Text(book.label("tiers", item.tier)),
+                Text(book.label("risks", item.risk), style=COLOURS[item.colour]),
+                Text(book.label("categories", item.category)),
                 due,
             )
         console.print(table)

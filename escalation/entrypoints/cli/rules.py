@@ -39,11 +39,13 @@ from escalation.application.whatif.rule_diff import diff_rules
 from escalation.application.whatif.simulate import simulate, window
 from escalation.application.whatif.stream import LogReader
 from escalation.bootstrap import Storage, activate, open_reader
+from escalation.entrypoints.cli.hints import untended, untended_warning
 from escalation.entrypoints.cli.options import (
     AtOption,
     DbOption,
     app,
     console,
+    errors,
     local_time,
     progress_shown,
     rules_app,
@@ -202,7 +204,16 @@ def simulate_command(
         elif open_now:
             _open_now(storage, candidate, current, at, days, in_flight, limit)
         else:
-            _simulate(storage.store, candidate, start, end, limit, html)
+            horizon = _simulate(storage.store, candidate, start, end, limit, html)
+            _warn_if_untended(storage.store, horizon, zone, db)
+
+
+def _warn_if_untended(store: DisputeLog, horizon: datetime, zone: ZoneInfo, db: str) -> None:
+    """One line when the recorded side lacks ticks the replay makes up to the horizon."""
+    with store.reading() as session:
+        warning = untended_warning(untended(session, horizon), horizon, zone, db)
+    if warning is not None:
+        errors.print(warning, markup=False, highlight=False, soft_wrap=True)
 
 
 def _simulate(
@@ -212,7 +223,8 @@ def _simulate(
     end: datetime | None,
     limit: int,
     html: Path | None,
-) -> None:
+) -> datetime:
+    """Print the comparison; return its horizon."""
     with progress_shown("replaying disputes", transient=True) as advance:
         run = simulate(
             store, candidate, start=start, end=end, keep=max(limit, 200), progress=advance
@@ -220,6 +232,7 @@ def _simulate(
     print_simulation(console, run, limit=limit, tiers=candidate.tiers)
     if html is not None:
         write_html(html, html_report(run, candidate.tiers, limit=limit))
+    return run.window.horizon
 
 
 def _one(

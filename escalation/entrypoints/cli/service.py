@@ -22,6 +22,7 @@ from rich.text import Text
 
 from escalation.adapters.logs import configure_logging, get_logger
 from escalation.application.engine import DEFAULT_URL
+from escalation.application.event_text import Labeller, codes
 from escalation.application.figures_report import pct
 from escalation.application.periods import Period
 from escalation.application.reviews import (
@@ -123,13 +124,14 @@ def status(
     with open_engine(db, rules) as engine:
         found = read_status(engine)
         zone = ZoneInfo(engine.rules.calendar.timezone)
+        label = engine.rules.label
     if as_json:
         typer.echo(json.dumps(_status_dict(found), default=str, ensure_ascii=False, indent=2))
         return
     table = Table(title=f"escalation status at {_when(found.now, zone)}", title_justify="left")
     table.add_column("what")
     table.add_column("value")
-    for name, value in _status_rows(found, zone):
+    for name, value in _status_rows(found, zone, label):
         table.add_row(Text(name), Text(value))
     console.print(table)
 
@@ -138,7 +140,7 @@ def _when(value: datetime | None, zone: ZoneInfo) -> str:
     return local_time(value, zone, seconds=True, none="never")
 
 
-def _status_rows(s: Status, zone: ZoneInfo) -> list[tuple[str, str]]:
+def _status_rows(s: Status, zone: ZoneInfo, label: Labeller = codes) -> list[tuple[str, str]]:
     service = s.service
     if service is None:
         running = "never started here"
@@ -154,7 +156,7 @@ def _status_rows(s: Status, zone: ZoneInfo) -> list[tuple[str, str]]:
         ("projection lag", f"{s.projection_lag} events"),
         ("next due", _when(s.next_due_at, zone)),
         ("due now (next tick's work)", str(s.due_now)),
-        *[(f"open at {tier}", str(n)) for tier, n in s.open_by_tier.items()],
+        *[(f"open at {label('tiers', tier)}", str(n)) for tier, n in s.open_by_tier.items()],
         ("open", str(s.open)),
         ("overdue", str(s.overdue)),
     ]
