@@ -76,3 +76,17 @@ def test_a_broken_chain_is_shown_in_the_report(small_rules: RuleBook, tmp_path: 
             chain=verify_dispute(engine, log.ids["reopened"]),
         )
         assert "does NOT verify" in html and "version 2" in html
+
+
+def test_the_what_column_is_in_labels_and_local_time_while_exports_keep_codes(
+    engine: EscalationEngine,
+) -> None:
+    ids = build_log(engine)
+    html = dispute_report(engine, ids["stepwise"])
+    assert (
+        "邻里纠纷 from 群众来访 at 社区 c11" in html
+    )  # category, source, tier as people read them
+    assert "mediation 调解未成 at 社区 c11" in html
+    assert "neighbour from walk_in" not in html
+    exported = timeline(engine, ids["stepwise"])  # for JSON and CSV: the codes
+    assert exported[0].what.startswith("neighbour from walk_in at community c11")

@@ -13,11 +13,12 @@ from escalation.application.engine import EscalationEngine
 
 def dispute_report(engine: EscalationEngine, dispute_id: UUID | str) -> str:
     """Self-contained HTML: facts, timeline chart, event table, hash-chain status."""
-    entries = timeline(engine, dispute_id)
+    zone = ZoneInfo(engine.rules.calendar.timezone)
+    entries = timeline(engine, dispute_id, label=engine.rules.label, zone=zone)
     return render_dispute_report(
         entries,
         tiers=engine.rules.tiers,
-        zone=ZoneInfo(engine.rules.calendar.timezone),
+        zone=zone,
         chain=verify_dispute(engine, dispute_id),
         unit_names={uid: unit.name for uid, unit in engine.rules.units.items()},
         label=engine.rules.label,

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from escalation.aggregates.dispute import Dispute
 from escalation.application.audit.log import Seal, dispute_rows
 from escalation.application.engine import EscalationEngine
-from escalation.application.event_text import describe
+from escalation.application.event_text import Labeller, describe
 from escalation.errors import UnknownDispute
 from escalation.policies.inputs import as_dispute_id
 
@@ -61,7 +62,13 @@ class Placement:
 
 
 def entry(
-    event: Dispute.Event, position: int, placement: Placement, seal: Seal | None
+    event: Dispute.Event,
+    position: int,
+    placement: Placement,
+    seal: Seal | None,
+    *,
+    label: Labeller | None = None,
+    zone: ZoneInfo | None = None,
 ) -> TimelineEntry:
     unit, tier = placement.after(event)
     reason = getattr(event, "reason", None)
@@ -79,7 +86,7 @@ def entry(
         rule_id=getattr(event, "rule_id", None),
         rules_version=getattr(event, "rules_version", None),
         reason=reason if isinstance(reason, str) else None,
-        what=describe(event, detail=True),
+        what=describe(event, detail=True, label=label, zone=zone),
         prev_hash=seal.prev if seal is not None else "",
         digest=seal.digest if seal is not None else "",
         fields=fields_of(event),
@@ -90,12 +97,26 @@ def fields_of(event: Dispute.Event) -> dict[str, Any]:
     return {k: v for k, v in vars(event).items() if k not in ENVELOPE}
 
 
-def timeline(engine: EscalationEngine, dispute_id: UUID | str) -> list[TimelineEntry]:
-    """One dispute's decodable events, by version (``verify_dispute`` names the rest)."""
+def timeline(
+    engine: EscalationEngine,
+    dispute_id: UUID | str,
+    *,
+    label: Labeller | None = None,
+    zone: ZoneInfo | None = None,
+) -> list[TimelineEntry]:
+    """One dispute's decodable events, by version (``verify_dispute`` names the rest).
+
+    ``what`` is in codes and UTC (for exports); people's pages pass ``label``
+    (``rules.label``) and ``zone``.
+    """
     did = as_dispute_id(dispute_id)
     rows = [r for r in dispute_rows(engine.store, did) if r.event is not None]
     if not rows:
         raise UnknownDispute(f"no dispute with id {did}")
     placement = Placement()
     rows.sort(key=lambda r: r.version)
-    return [entry(r.event, r.position, placement, r.seal) for r in rows if r.event is not None]
+    return [
+        entry(r.event, r.position, placement, r.seal, label=label, zone=zone)
+        for r in rows
+        if r.event is not None
+    ]
