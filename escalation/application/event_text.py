@@ -113,7 +113,7 @@ def _note(e: Any, detail: bool) -> str:
 
 def _received(e: Any, detail: bool, show: Shown) -> str:
     what = f"{show.label('categories', e.category)} from {show.label('sources', e.source)}"
-    text = f"{what} at {_at(e, show)}, {e.parties} parties"
+    text = f"{what} at {_at(e, show)}, {e.parties} {'party' if e.parties == 1 else 'parties'}"
     if detail:
         text += (f", ¥{e.amount:,.0f}" if e.amount else "") + f": {e.summary}"
     return text

@@ -78,6 +78,9 @@ def test_the_whatif_html_honours_limit(pages: dict[str, Path], db_url: str) -> N
     # Tiers and units as people read them (the rule book's labels); codes stay in --json.
     assert "reached 街道" in whole and "reached street" not in whole
     assert "<td>Community 1-1</td>" in whole
+    # The timelines too: 婚姻家事纠纷 from 群众来访, not family from walk_in.
+    assert "婚姻家事纠纷 from 群众来访 at 社区 c11, 1 party" in whole
+    assert "family from walk_in" not in whole
     for limit in (1, 2):
         out = pages["whatif"].parent / f"whatif-{limit}.html"
         args = ["simulate", "--rules", str(rules), "--db", db_url, "--html", str(out)]

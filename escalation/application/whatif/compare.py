@@ -16,7 +16,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from escalation.aggregates.dispute import Dispute
-from escalation.application.event_text import describe
+from escalation.application.event_text import Labeller, describe
 from escalation.application.whatif.outcome import Outcome, differences
 from escalation.application.whatif.replay import Note
 
@@ -95,6 +95,8 @@ class Comparison:
     skipped: list[tuple[UUID, Note]] = field(default_factory=list)  # the first ``keep``
     skipped_count: int = 0
     versions: Counter[str] = field(default_factory=Counter)  # rules_version on recorded decisions
+    #: How the timelines name codes (the candidate's ``rules.label``); None keeps codes.
+    label: Labeller | None = None
 
     def add(
         self,
@@ -127,7 +129,10 @@ class Comparison:
                 tuple(notes),
             )
             self.changes.append(change)
-            self.timelines[current.dispute_id] = (timeline(recorded), timeline(replayed))
+            self.timelines[current.dispute_id] = (
+                timeline(recorded, self.label, self.zone),
+                timeline(replayed, self.label, self.zone),
+            )
 
     def merge(self, other: Comparison) -> None:
         self.current.merge(other.current)
@@ -144,5 +149,11 @@ class Comparison:
         self.versions.update(other.versions)
 
 
-def timeline(events: Sequence[Dispute.Event]) -> list[TimelineRow]:
-    return [(e.occurred_at, type(e).__name__, describe(e, rule=True), e.by_rule) for e in events]
+def timeline(
+    events: Sequence[Dispute.Event], label: Labeller | None = None, zone: ZoneInfo | None = None
+) -> list[TimelineRow]:
+    """Each event as (time, name, what people read, by rule); codes unless ``label``."""
+    return [
+        (e.occurred_at, type(e).__name__, describe(e, rule=True, label=label, zone=zone), e.by_rule)
+        for e in events
+    ]

@@ -88,7 +88,7 @@ def simulate(
     head = reader.head()
     win = window(reader, head, start, end)
     rules = memoised(candidate)
-    comparison = Comparison(ZoneInfo(candidate.calendar.timezone), keep=keep)
+    comparison = Comparison(ZoneInfo(candidate.calendar.timezone), keep=keep, label=candidate.label)
     run = Simulation(candidate, win, comparison, head=head)
     for events in reader.disputes(head, part=part, keep=win.selects):
         compare_one(events, rules, win.horizon, comparison)
