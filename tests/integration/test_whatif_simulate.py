@@ -187,7 +187,7 @@ def test_one_dispute_side_by_side(tmp_path: Path) -> None:
         app, ["simulate", "--rules", str(shorter), "--db", url(db), "--dispute", str(did)]
     )
     assert result.exit_code == 0, result.output
-    assert "tier reached: community → street" in result.output
+    assert "tier reached: 社区 → 街道" in result.output  # the candidate's labels
     assert "[community/handle_within]" in result.output  # data is printed as text, not markup
     assert "Mediated" in result.output and "moved" in result.output
 

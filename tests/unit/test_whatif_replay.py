@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import cast
 from uuid import uuid4
+from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -82,6 +83,15 @@ def test_a_shorter_community_limit_escalates_where_the_hand_worked_example_says(
     rows = {what: (a, b) for what, a, b in differences(cur, cand)}
     assert rows["tier reached"] == ("community", "street")
     assert rows["on time"] == ("on time", "overdue")
+    assert rows["notices"][0] == "reminder 2026-03-03 01:00Z"  # T0 + 24 h, in UTC
+    # As people read it: the rule book's names, local time with its offset.
+    shown = {
+        w: (a, b) for w, a, b in differences(cur, cand, SHORTER.label, ZoneInfo("Asia/Shanghai"))
+    }
+    assert shown["tier reached"] == ("社区", "街道")
+    assert shown["notices"][0] == "催办函 2026-03-03 09:00 +08:00"
+    assert shown["escalations"][1].startswith("街道 2026-03-03 09:00 +08:00 stepwise")
+    assert shown.keys() == rows.keys()  # the same differences, only read differently
 
 
 def test_a_manual_escalation_the_candidate_already_made_is_dropped_and_reported() -> None:

@@ -115,7 +115,7 @@ class Comparison:
             return
         self.current.add(current, self.zone)
         self.candidate.add(candidate, self.zone)
-        rows = differences(current, candidate)
+        rows = differences(current, candidate, self.label, self.zone)
         self.decisions_differ += current.decisions != candidate.decisions
         if not rows:
             return

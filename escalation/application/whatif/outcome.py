@@ -12,14 +12,16 @@ deadline, or is still open after its deadline at the horizon.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from escalation.aggregates import lifecycle
 from escalation.aggregates.dispute import Dispute
+from escalation.application.event_text import Labeller, codes
 
 # Fields that do not change what a decision *is*: bookkeeping, wording, and
 # the rule book hash (the candidate's differs even when it decides the same).
@@ -149,26 +151,40 @@ def summarise(events: Iterable[Dispute.Event], horizon: datetime) -> Outcome:
     )
 
 
-def differences(current: Outcome, candidate: Outcome) -> list[tuple[str, str, str]]:
-    """What a rule owner would see differ: (what, current, candidate)."""
+def differences(
+    current: Outcome,
+    candidate: Outcome,
+    label: Labeller | None = None,
+    zone: ZoneInfo | None = None,
+) -> list[tuple[str, str, str]]:
+    """What a rule owner would see differ: (what, current, candidate).
+
+    Values are codes and UTC times unless ``label`` (``rules.label``) and ``zone``
+    are given; what differs is decided on the values, not on how they read.
+    """
     rows: list[tuple[str, str, str]] = []
+    name = label or codes
+    when = _when_in(zone)
 
     def check(what: str, a: object, b: object, show: Any = str) -> None:
         if a != b:
             rows.append((what, show(a), show(b)))
 
-    check("tier reached", current.tier, candidate.tier)
-    check("risk", current.risk, candidate.risk)
-    check("department", current.department, candidate.department)
-    check("escalations", _moves(current.moves), _moves(candidate.moves))
+    def named(kind: str) -> Any:
+        return lambda code: "none" if code is None else name(kind, code)
+
+    check("tier reached", current.tier, candidate.tier, named("tiers"))
+    check("risk", current.risk, candidate.risk, named("risks"))
+    check("department", current.department, candidate.department, named("departments"))
+    check("escalations", current.moves, candidate.moves, lambda m: _moves(m, name, when))
     check("elevated", current.elevated, candidate.elevated, _yes)
-    check("notices", _notices(current.notices), _notices(candidate.notices))
+    check("notices", current.notices, candidate.notices, lambda n: _notices(n, name, when))
     check("on time", not current.overdue, not candidate.overdue, _on_time)
     check(
         "status",
         (current.status, current.closed_tier),
         (candidate.status, candidate.closed_tier),
-        _status,
+        lambda v: _status(v, name),
     )
     if not rows and current.decisions != candidate.decisions:
         rows.append(("decisions", _count(current.decisions), _count(candidate.decisions)))
@@ -183,23 +199,37 @@ def _on_time(value: object) -> str:
     return "on time" if value else "overdue"
 
 
-def _status(value: tuple[str, str | None]) -> str:
+def _status(value: tuple[str, str | None], name: Labeller) -> str:
     status, tier = value
-    return f"closed at {tier}" if status == "closed" else status
+    return f"closed at {name('tiers', tier)}" if status == "closed" else status
 
 
-def _moves(moves: Sequence[Move]) -> str:
+def _when_in(zone: ZoneInfo | None) -> Callable[[datetime], str]:
+    """Times as people read them: local with the offset, or UTC marked Z."""
+    if zone is None:
+        return lambda at: f"{at:%Y-%m-%d %H:%M}Z"
+
+    def local(at: datetime) -> str:  # 2026-03-02 09:30 +08:00, as the CLI's tables
+        iso = at.astimezone(zone).isoformat(sep=" ", timespec="minutes")
+        return f"{iso[:16]} {iso[16:]}"
+
+    return local
+
+
+def _moves(moves: Sequence[Move], name: Labeller, when: Callable[[datetime], str]) -> str:
     return (
         "; ".join(
-            f"{m.to_tier} {m.at:%Y-%m-%d %H:%M}Z {m.mode}{'' if m.rule_id else ' (by hand)'}"
+            f"{name('tiers', m.to_tier)} {when(m.at)} {m.mode}{'' if m.rule_id else ' (by hand)'}"
             for m in moves
         )
         or "none"
     )
 
 
-def _notices(notices: Sequence[tuple[datetime, str]]) -> str:
-    return "; ".join(f"{n} {at:%Y-%m-%d %H:%M}Z" for at, n in notices) or "none"
+def _notices(
+    notices: Sequence[tuple[datetime, str]], name: Labeller, when: Callable[[datetime], str]
+) -> str:
+    return "; ".join(f"{name('notices', n)} {when(at)}" for at, n in notices) or "none"
 
 
 def _count(decisions: Sequence[tuple[Any, ...]]) -> str:

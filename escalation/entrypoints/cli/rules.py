@@ -251,12 +251,19 @@ def _one(
     if not events:
         raise UnknownDispute(f"no dispute with id {did} (by {horizon.isoformat()})")
     replayed = replay(facts_of(events), memoised(candidate), horizon)
-    print_timelines(console, str(did), timeline(events), timeline(replayed.events), zone)
+    label = candidate.label
+    print_timelines(
+        console,
+        str(did),
+        timeline(events, label, zone),
+        timeline(replayed.events, label, zone),
+        zone,
+    )
     if not replayed.events:
         details = "; ".join(n.detail for n in replayed.notes)
         console.print(f"skipped under the candidate: {details}", markup=False)
         return
-    rows = differences(summarise(events, horizon), summarise(replayed.events, horizon))
+    rows = differences(summarise(events, horizon), summarise(replayed.events, horizon), label, zone)
     for what, a, b in rows:
         console.print(f"{what}: {a} → {b}", markup=False)
     for note in replayed.notes:
