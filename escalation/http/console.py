@@ -28,7 +28,7 @@ from escalation.application.whatif.report_html import html_report
 from escalation.application.whatif.rule_diff import diff_rules
 from escalation.application.whatif.simulate import simulate
 from escalation.errors import EscalationError, Forbidden, InvalidInput
-from escalation.http.auth import COOKIE, may, require, token_of
+from escalation.http.auth import COOKIE, TokenCache, may, require, token_of
 from escalation.http.problems import Unauthorized, status_of
 from escalation.http.texts import TEXTS
 from escalation.policies.rulebook.schema import NOTICES, RISK_LEVELS
@@ -71,10 +71,8 @@ def _who(request: Request) -> Principal | None:
     token = token_of(request)
     if not token:
         return None
-    found: Principal | None = request.app.state.tokens.principal(
-        token, request.app.state.engine.clock()
-    )
-    return found
+    cache: TokenCache = request.app.state.token_cache
+    return cache.principal(token, request.app.state.engine.clock())
 
 
 def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
