@@ -19,6 +19,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from escalation.aggregates.dispute import CLOSE_OUTCOMES, MEDIATION_OUTCOMES
+from escalation.aggregates.lifecycle import FOLLOW_UP_OUTCOMES
+from escalation.aggregates.permitted import permitted
 from escalation.application.access import Principal
 from escalation.application.audit.report import dispute_report
 from escalation.application.audit.verify import verify as verify_log
@@ -37,8 +39,11 @@ router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 LANGS = ("zh", "en")
 #: The buttons of the dispute page: the operation and the fields its form asks for.
+#: Shown only where the role may take it and the dispute's state allows it (``permitted``).
 ACTIONS: dict[str, tuple[str, ...]] = {
     "accept": (),
+    "decline": ("reason",),
+    "follow_up": ("outcome", "note"),
     "mediate": ("outcome", "note"),
     "escalate": ("reason",),
     "close": ("outcome", "note"),
@@ -57,6 +62,7 @@ COLOUR_ORDER = {"red": 0, "yellow": 1, "blue": 2}
 CHOICES = {
     ("mediate", "outcome"): MEDIATION_OUTCOMES,
     ("close", "outcome"): CLOSE_OUTCOMES,
+    ("follow_up", "outcome"): FOLLOW_UP_OUTCOMES,
     ("supervise", "notice"): NOTICES,
     ("assess", "level"): RISK_LEVELS,
 }
@@ -183,10 +189,11 @@ def dispute(request: Request, dispute_id: UUID) -> Response:
         rows = scoped.timeline(dispute_id)
     except EscalationError as exc:
         return _error(request, exc)
+    allowed = permitted(state, engine.rules.tiers, who.department)
     actions = [
         (op, tuple(f for f in fields if not (f == "department" and who.department)))
         for op, fields in ACTIONS.items()
-        if may(who, op)
+        if may(who, op) and op in allowed
     ]
     return _page(
         request,
