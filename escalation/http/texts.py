@@ -65,6 +65,24 @@ TEXTS: dict[str, dict[str, str]] = {
         "plan": "包保措施",
         "lead": "牵头部门",
         "other_lang": "English",
+        "candidate": "候选规则",
+        "upload": "或上传 YAML 文件",
+        "check_candidate": "检查并试算",
+        "candidate_help": (
+            "粘贴或上传一份规则（最大 256 KiB）：显示检查结果、与当前规则的差异"
+            "和试算（what-if）报告。不保存，也不启用。"
+        ),
+        "check_ok": "检查通过",
+        "rules_count": "风险 / 提级 / 分派规则",
+        "diff_active": "与当前规则的差异",
+        "section": "部分",
+        "key": "项",
+        "change": "变化",
+        "before": "原",
+        "after": "新",
+        "no_changes": "与当前规则相同",
+        "whatif": "试算报告（按候选规则重放全部日志）",
+        "nothing_stored": "未保存任何内容；启用请用 escalation rules activate。",
     },
     "en": {
         "title": "Dispute resolution",
@@ -128,5 +146,23 @@ TEXTS: dict[str, dict[str, str]] = {
         "plan": "Plan",
         "lead": "Lead department",
         "other_lang": "中文",
+        "candidate": "Candidate rule book",
+        "upload": "or upload a YAML file",
+        "check_candidate": "Check and simulate",
+        "candidate_help": (
+            "Paste or upload a rule book (at most 256 KiB): its check, its diff against "
+            "the active book and the what-if report. Nothing is stored or activated."
+        ),
+        "check_ok": "Check passed",
+        "rules_count": "risk / elevate / routing rules",
+        "diff_active": "Changes from the active book",
+        "section": "Section",
+        "key": "Key",
+        "change": "Change",
+        "before": "Before",
+        "after": "After",
+        "no_changes": "Same as the active book",
+        "whatif": "What-if report (the whole log replayed under the candidate)",
+        "nothing_stored": "Nothing was stored; activate with escalation rules activate.",
     },
 }
