@@ -161,12 +161,12 @@ def queue(
     if department is None:
         items = scoped.queue(unit, tier, as_of=as_of)
     else:
-        _department_queue_allowed(scoped, department)
+        department_queue_allowed(scoped, department)
         items = engine.queue(department=department)
     return [{**jsonable(i), "colour": i.colour} for i in items]
 
 
-def _department_queue_allowed(scoped: ScopedEngine, department: str) -> None:
+def department_queue_allowed(scoped: ScopedEngine, department: str) -> None:
     require(scoped.principal, "queue")
     own = scoped.scope.department
     if (own is not None and own != department) or (own is None and scoped.scope.units is not None):

@@ -32,6 +32,7 @@ from escalation.application.whatif.report_html import html_report
 from escalation.application.whatif.rule_diff import diff_rules
 from escalation.application.whatif.simulate import simulate
 from escalation.errors import EscalationError, Forbidden, InvalidInput
+from escalation.http.api import department_queue_allowed
 from escalation.http.auth import COOKIE, TokenCache, may, require, token_of
 from escalation.http.problems import TooLarge, Unauthorized, status_of
 from escalation.http.texts import TEXTS
@@ -144,6 +145,7 @@ def queue(
     unit: str | None = None,
     tier: str | None = None,
     as_of: str | None = None,
+    department: str | None = None,
 ) -> Response:
     who = _who(request)
     if who is None:
@@ -151,8 +153,15 @@ def queue(
     engine = _engine(request)
     try:
         when = _as_of(as_of, engine)
+        if department:  # the disputes it was summoned to (as GET /api/queue?department=)
+            department_queue_allowed(engine.scoped(who), department)
+            if unit or tier or when:
+                raise InvalidInput("choose a department alone (no unit, tier or as of)")
+            found = engine.queue(department=department)
+        else:
+            found = engine.scoped(who).queue(unit or None, tier or None, as_of=when)
         items = sorted(
-            engine.scoped(who).queue(unit or None, tier or None, as_of=when),
+            found,
             key=lambda i: COLOUR_ORDER.get(i.colour, len(COLOUR_ORDER)),  # stable: due stays
         )
         follow = engine.scoped(who).follow_ups() if may(who, "follow_ups") and not when else []
@@ -166,6 +175,8 @@ def queue(
         local=_local(engine),
         units=engine.rules.units,
         tiers=engine.rules.tiers,
+        departments=engine.rules.departments,
+        department=department or "",
         unit=unit or "",
         tier=tier or "",
         as_of=as_of or "",

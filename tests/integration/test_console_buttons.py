@@ -110,3 +110,21 @@ def test_a_settled_dispute_is_followed_up_through_its_button(
     assert done.status_code == 200
     assert engine.get(settled).status == "closed"
     assert buttons(client, secrets["clerk"], settled) == {"reopen"}
+
+
+def test_a_departments_queue_in_the_console(
+    service: tuple[EscalationEngine, TestClient, dict[str, str]],
+) -> None:
+    engine, client, secrets = service
+    summoned, other = reach(engine, "summoned"), reach(engine, "open")
+    client.cookies.set(COOKIE, secrets["platform"])
+    page = client.get("/queue", params={"department": "court"})
+    assert page.status_code == 200
+    assert 'name="department"' in page.text
+    assert str(summoned) in page.text
+    assert str(other) not in page.text
+    assert client.get("/queue", params={"department": "court", "tier": "street"}).status_code == 422
+    client.cookies.set(COOKIE, secrets["court"])
+    assert str(summoned) in client.get("/queue", params={"department": "court"}).text
+    client.cookies.set(COOKIE, secrets["bureau"])
+    assert client.get("/queue", params={"department": "court"}).status_code == 403
