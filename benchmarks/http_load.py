@@ -1,18 +1,23 @@
 """Load on loopback: ``receive`` over HTTP against the same commands through the Python API.
 
-    python benchmarks/http_load.py [--clients 8] [--seconds 10] [--db URL]
+    python benchmarks/http_load.py [--clients 8] [--seconds 10] [--rounds 5] [--db URL]
 
-Both halves run in this process, on one fresh store, for the same bounded
-time with the same number of concurrent clients (threads): first the Python
-API (``engine.scoped(principal).receive``), then ``httpx`` clients against
-``escalation.http`` served by uvicorn on 127.0.0.1 (a free port). Reports
-throughput, p50/p99 latency and every error by kind (conflicts are the only
-ones expected), then checks that the read models equal a rebuild.
+Both halves run on one fresh store, for the same bounded time with the same
+number of concurrent clients (threads): the Python API
+(``engine.scoped(principal).receive``, in this process), and ``httpx``
+clients (one keep-alive connection each) against ``escalation http`` (its own
+process, uvicorn on a free 127.0.0.1 port). The time is cut into rounds that
+alternate Python, HTTP, Python, HTTP...: on a shared machine the load of
+others drifts, and halves run one after the other would each catch a
+different share of it. Reports throughput, p50/p99 latency and every error by
+kind (conflicts are the only ones expected), then checks that the read models
+equal a rebuild.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import signal
 import socket
@@ -23,7 +28,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -31,6 +36,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from escalation import bootstrap
+from escalation.adapters.logs import LEVEL_VARIABLE
 from escalation.adapters.personal_data import MASTER_KEY_VARIABLE
 from escalation.application.access import Principal
 from escalation.policies.rulebook import RuleBook
@@ -49,21 +55,21 @@ def receipt(n: int) -> dict[str, object]:
 
 
 def drive(
-    clients: int, seconds: float, call: Callable[[int], None]
+    clients: int, seconds: float, call: Callable[[int, int], None], numbers: Iterator[int]
 ) -> tuple[list[float], Counter[str]]:
+    """``clients`` threads calling ``call(client, n)`` for ``seconds``; n from ``numbers``."""
     latencies: list[float] = []
     errors: Counter[str] = Counter()
     lock = threading.Lock()
-    counter = iter(range(10**9))
     deadline = time.monotonic() + seconds
 
-    def worker() -> None:
+    def worker(client: int) -> None:
         while time.monotonic() < deadline:
             with lock:
-                n = next(counter)
+                n = next(numbers)
             began = time.perf_counter()
             try:
-                call(n)
+                call(client, n)
             except Exception as exc:  # noqa: BLE001 - counted by kind and reported
                 with lock:
                     errors[type(exc).__name__] += 1
@@ -72,7 +78,7 @@ def drive(
             with lock:
                 latencies.append(took)
 
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
@@ -100,8 +106,15 @@ def free_port() -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--seconds", type=float, default=10.0, help="for each of the two")
+    parser.add_argument("--rounds", type=int, default=5, help="alternations of the two")
     parser.add_argument("--db", default=None)
+    parser.add_argument(
+        "--server-log-level",
+        default="warning",
+        help="ESCALATION_LOG_LEVEL of the service: warning logs no event, as the Python API "
+        "side here (unconfigured logging) logs none; info adds a JSON line per event",
+    )
     args = parser.parse_args()
     os.environ.setdefault(MASTER_KEY_VARIABLE, TEST_MASTER_KEY)
     folder = tempfile.mkdtemp(prefix="escalation-http-load-")
@@ -112,10 +125,8 @@ def main() -> int:
     secret, _ = tokens.create(clerk, engine.clock())
     scoped = engine.scoped(clerk)
 
-    def direct(n: int) -> None:
+    def direct(client: int, n: int) -> None:
         scoped.receive(**receipt(n), request_id=f"api-{n}")  # type: ignore[arg-type]
-
-    api = summary("python", *drive(args.clients, args.seconds, direct), args.seconds)
 
     port = free_port()
     rules_file = Path(folder) / "rules.yaml"
@@ -134,6 +145,7 @@ def main() -> int:
             str(rules_file),
         ],
         stderr=subprocess.DEVNULL,
+        env={**os.environ, LEVEL_VARIABLE: args.server_log_level},
     )
     started = time.monotonic() + 60
     while True:
@@ -143,19 +155,34 @@ def main() -> int:
         except httpx.TransportError:
             assert time.monotonic() < started, "escalation http did not start"
             time.sleep(0.1)
-    local = threading.local()
     headers = {"Authorization": f"Bearer {secret}"}
+    pool = [
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers)
+        for _ in range(args.clients)
+    ]
 
-    def over_http(n: int) -> None:
-        if not hasattr(local, "client"):
-            local.client = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers)
-        r = local.client.post(
+    def over_http(client: int, n: int) -> None:
+        r = pool[client].post(
             "/api/disputes", json=receipt(n), headers={"Idempotency-Key": f"http-{n}"}
         )
         if r.status_code != 201:
             raise RuntimeError(f"{r.status_code} {r.json().get('kind')}")
 
-    http = summary("http", *drive(args.clients, args.seconds, over_http), args.seconds)
+    numbers = itertools.count()  # one sequence: every receipt is a new one
+    each = args.seconds / args.rounds
+    runs: dict[str, tuple[list[float], Counter[str]]] = {
+        "python": ([], Counter()),
+        "http": ([], Counter()),
+    }
+    for _ in range(args.rounds):
+        for name, call in (("python", direct), ("http", over_http)):
+            latencies, errors = drive(args.clients, each, call, numbers)
+            runs[name][0].extend(latencies)
+            runs[name][1].update(errors)
+    api = summary("python", *runs["python"], args.seconds)
+    http = summary("http", *runs["http"], args.seconds)
+    for c in pool:
+        c.close()
     server.send_signal(signal.SIGTERM)
     server.wait(30)
     print(f"http / python throughput: {http / api:.2f} (the issue asks for at least 0.5)")

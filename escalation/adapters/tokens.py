@@ -101,18 +101,22 @@ class TokenStore:
 
     def principal(self, token: str, now: datetime) -> Principal | None:
         """The principal of a live token; None for an unknown, revoked or expired one."""
+        info = self.find(token)
+        if info is None or info.revoked_at is not None:
+            return None
+        if info.expires_at is not None and now >= info.expires_at:
+            return None
+        return info.principal
+
+    def find(self, token: str) -> TokenInfo | None:
+        """The listing of ``token`` (revoked and expired ones too); None for an unknown one."""
         if not token.startswith(PREFIX) or len(token) > 200:
             return None
         with self.database.connect() as conn:
             row = conn.execute(
                 select(tokens_table).where(tokens_table.c.digest == digest_of(token))
             ).first()
-        if row is None or row.revoked_at is not None:
-            return None
-        info = _info(row)
-        if info.expires_at is not None and now >= info.expires_at:
-            return None
-        return info.principal
+        return None if row is None else _info(row)
 
     def list(self) -> Sequence[TokenInfo]:
         with self.database.connect() as conn:

@@ -18,6 +18,7 @@ from escalation import bootstrap
 from escalation.adapters.tokens import TokenStore
 from escalation.application.engine import DEFAULT_URL, EscalationEngine
 from escalation.http import api, papers_api, problems, rules_api
+from escalation.http.auth import TOKEN_TTL, TokenCache
 from escalation.http.problems import TooLarge
 from escalation.policies.rulebook import RuleBook
 
@@ -34,18 +35,23 @@ def create_app(
     rules: RuleBook | None = None,
     max_body: int = MAX_BODY,
     console: bool = True,
+    token_ttl: float = TOKEN_TTL,
 ) -> FastAPI:
-    """The service's ASGI app (the API, its OpenAPI document and the console)."""
+    """The service's ASGI app (the API, its OpenAPI document and the console).
+
+    ``token_ttl``: how long a token found live is taken without asking the store again
+    (seconds; 0 asks on every request), so how long a revocation may take to be seen.
+    """
     if (engine is None) != (tokens is None):
         raise ValueError("give both engine and tokens (bootstrap.open_service), or neither")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if engine is not None:
-            app.state.engine, app.state.tokens = engine, tokens
+            _serve(app, engine, tokens, token_ttl)
             yield
             return
-        app.state.engine, app.state.tokens = bootstrap.open_service(rules, url)
+        _serve(app, *bootstrap.open_service(rules, url), token_ttl)
         try:
             yield
         finally:
@@ -66,7 +72,7 @@ def create_app(
         redoc_url=None,
     )
     if engine is not None:  # usable before the lifespan runs (a host's test client)
-        app.state.engine, app.state.tokens = engine, tokens
+        _serve(app, engine, tokens, token_ttl)
     problems.install(app)
     app.include_router(api.router, prefix="/api")
     app.include_router(rules_api.router, prefix="/api")
@@ -78,6 +84,18 @@ def create_app(
         app.include_router(console_router)
     app.add_middleware(BodyLimit, limit=max_body)
     return app
+
+
+def _serve(
+    app: FastAPI, engine: EscalationEngine, tokens: TokenStore | None, token_ttl: float
+) -> None:
+    assert tokens is not None
+    app.state.engine, app.state.tokens = engine, tokens
+    if (
+        getattr(app.state, "token_cache", None) is None
+        or app.state.token_cache.tokens is not tokens
+    ):
+        app.state.token_cache = TokenCache(tokens, token_ttl)
 
 
 class BodyLimit:

@@ -17,8 +17,12 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from escalation.aggregates.dispute import CLOSE_OUTCOMES, MEDIATION_OUTCOMES
+from escalation.aggregates.lifecycle import FOLLOW_UP_OUTCOMES
+from escalation.aggregates.permitted import permitted
 from escalation.application.access import Principal
 from escalation.application.audit.report import dispute_report
 from escalation.application.audit.verify import verify as verify_log
@@ -28,17 +32,22 @@ from escalation.application.whatif.report_html import html_report
 from escalation.application.whatif.rule_diff import diff_rules
 from escalation.application.whatif.simulate import simulate
 from escalation.errors import EscalationError, Forbidden, InvalidInput
-from escalation.http.auth import COOKIE, may, require, token_of
-from escalation.http.problems import Unauthorized, status_of
+from escalation.http.api import department_queue_allowed
+from escalation.http.auth import COOKIE, TokenCache, may, require, token_of
+from escalation.http.problems import TooLarge, Unauthorized, status_of
 from escalation.http.texts import TEXTS
+from escalation.policies.rulebook import RuleBook
 from escalation.policies.rulebook.schema import NOTICES, RISK_LEVELS
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 LANGS = ("zh", "en")
 #: The buttons of the dispute page: the operation and the fields its form asks for.
+#: Shown only where the role may take it and the dispute's state allows it (``permitted``).
 ACTIONS: dict[str, tuple[str, ...]] = {
     "accept": (),
+    "decline": ("reason",),
+    "follow_up": ("outcome", "note"),
     "mediate": ("outcome", "note"),
     "escalate": ("reason",),
     "close": ("outcome", "note"),
@@ -52,11 +61,15 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "check_in": ("department",),
     "report_progress": ("department", "note"),
 }
+#: The largest candidate rule book the console takes, pasted or uploaded (bytes of UTF-8);
+#: the default book is under 10 KiB. (The API's limit is the service's body limit.)
+MAX_CANDIDATE = 262_144
 #: The console lists red cases first, then yellow, then blue; earliest due first within each.
 COLOUR_ORDER = {"red": 0, "yellow": 1, "blue": 2}
 CHOICES = {
     ("mediate", "outcome"): MEDIATION_OUTCOMES,
     ("close", "outcome"): CLOSE_OUTCOMES,
+    ("follow_up", "outcome"): FOLLOW_UP_OUTCOMES,
     ("supervise", "notice"): NOTICES,
     ("assess", "level"): RISK_LEVELS,
 }
@@ -71,10 +84,8 @@ def _who(request: Request) -> Principal | None:
     token = token_of(request)
     if not token:
         return None
-    found: Principal | None = request.app.state.tokens.principal(
-        token, request.app.state.engine.clock()
-    )
-    return found
+    cache: TokenCache = request.app.state.token_cache
+    return cache.principal(token, request.app.state.engine.clock())
 
 
 def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -134,6 +145,7 @@ def queue(
     unit: str | None = None,
     tier: str | None = None,
     as_of: str | None = None,
+    department: str | None = None,
 ) -> Response:
     who = _who(request)
     if who is None:
@@ -141,8 +153,15 @@ def queue(
     engine = _engine(request)
     try:
         when = _as_of(as_of, engine)
+        if department:  # the disputes it was summoned to (as GET /api/queue?department=)
+            department_queue_allowed(engine.scoped(who), department)
+            if unit or tier or when:
+                raise InvalidInput("choose a department alone (no unit, tier or as of)")
+            found = engine.queue(department=department)
+        else:
+            found = engine.scoped(who).queue(unit or None, tier or None, as_of=when)
         items = sorted(
-            engine.scoped(who).queue(unit or None, tier or None, as_of=when),
+            found,
             key=lambda i: COLOUR_ORDER.get(i.colour, len(COLOUR_ORDER)),  # stable: due stays
         )
         follow = engine.scoped(who).follow_ups() if may(who, "follow_ups") and not when else []
@@ -156,6 +175,8 @@ def queue(
         local=_local(engine),
         units=engine.rules.units,
         tiers=engine.rules.tiers,
+        departments=engine.rules.departments,
+        department=department or "",
         unit=unit or "",
         tier=tier or "",
         as_of=as_of or "",
@@ -185,10 +206,11 @@ def dispute(request: Request, dispute_id: UUID) -> Response:
         rows = scoped.timeline(dispute_id)
     except EscalationError as exc:
         return _error(request, exc)
+    allowed = permitted(state, engine.rules.tiers, who.department)
     actions = [
         (op, tuple(f for f in fields if not (f == "department" and who.department)))
         for op, fields in ACTIONS.items()
-        if may(who, op)
+        if may(who, op) and op in allowed
     ]
     return _page(
         request,
@@ -307,3 +329,62 @@ def reviews(request: Request, kind: str = "weekly", period: str | None = None) -
     except EscalationError as exc:
         return _error(request, exc)
     return HTMLResponse(render_html(review))
+
+
+@router.post("/rules/candidate", response_class=HTMLResponse)
+async def rules_candidate(request: Request) -> Response:
+    """A candidate rule book, pasted or uploaded: its check, its diff and its what-if report.
+
+    Reads only: nothing is stored or activated (that is ``escalation rules activate``
+    or ``POST /api/rules/activate``). A form like the others: the login cookie is
+    SameSite=Strict, so another site cannot post it.
+    """
+    who = _who(request)
+    if who is None:
+        return RedirectResponse("/", status_code=303)
+    try:
+        require(who, "rules")
+        text = await _candidate_text(request)
+        page = await run_in_threadpool(_candidate_page, request, _engine(request), text)
+    except EscalationError as exc:
+        return _error(request, exc)
+    return page
+
+
+async def _candidate_text(request: Request) -> str:
+    too_large = TooLarge(f"the candidate rule book is over {MAX_CANDIDATE} bytes")
+    # The parser's own bound only keeps memory in check (a Chinese character is 3 bytes);
+    # the limit that is told to the person is checked below, on the bytes.
+    bound = 4 * MAX_CANDIDATE
+    async with request.form(max_files=1, max_fields=4, max_part_size=bound) as form:
+        field, upload = form.get("yaml") or "", form.get("file")
+        if isinstance(field, UploadFile):
+            raise InvalidInput("yaml: paste the rule book's text into the box")
+        pasted: str = field
+        raw = b""
+        if isinstance(upload, UploadFile):
+            raw = await upload.read(MAX_CANDIDATE + 1)
+    if len(raw) > MAX_CANDIDATE or len(pasted.encode()) > MAX_CANDIDATE:
+        raise too_large
+    if raw and pasted.strip():
+        raise InvalidInput("give the rule book once: paste it or upload a file, not both")
+    try:
+        text = raw.decode("utf-8") if raw else pasted
+    except UnicodeDecodeError:
+        raise InvalidInput("the uploaded file is not UTF-8 text; save the YAML as UTF-8") from None
+    if not text.strip():
+        raise InvalidInput("paste a candidate rule book (YAML) or choose its file")
+    return text
+
+
+def _candidate_page(request: Request, engine: EscalationEngine, text: str) -> HTMLResponse:
+    candidate = RuleBook.from_yaml(text, source="candidate")  # RulesError: the problems, by line
+    run = simulate(engine.store, candidate)
+    return _page(
+        request,
+        "candidate.html",
+        candidate=candidate,
+        active=engine.rules,
+        changes=diff_rules(engine.rules, candidate),
+        report=html_report(run, candidate.tiers),
+    )

@@ -23,7 +23,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from escalation import bootstrap
 from escalation.application.access import Principal
 from escalation.http import create_app
-from tests.helpers import T0, hours
+from tests.helpers import SMALL_RULES, T0, hours
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -35,6 +35,7 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+CANDIDATE = SMALL_RULES.replace("handle_within: 2 days", "handle_within: 3 days")
 SHOTS = Path(os.environ.get("ESCALATION_SCREENSHOTS", "build/screenshots"))
 
 
@@ -157,6 +158,12 @@ def test_a_clerk_mediates_through_the_console_and_the_case_moves_up(
     page.goto(url + "/rules")
     expect(page.locator("#rulebooks")).to_contain_text("active")
     shot(page, "rules")
+    page.fill("#candidate textarea[name=yaml]", CANDIDATE)  # a rule owner's candidate
+    page.click("#do-candidate")
+    expect(page.locator("#check-ok")).to_be_visible()
+    expect(page.locator("#diff")).to_contain_text("3 days")
+    expect(page.locator("#whatif")).to_be_visible()
+    shot(page, "candidate")
     page.close()
 
 

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from escalation import bootstrap
 from escalation.application.access import ROLES, Principal
 from escalation.http import create_app
-from escalation.http.auth import SERVICE_ROLES
+from escalation.http.auth import SERVICE_ROLES, TOKEN_TTL, TokenCache
 from tests.helpers import CASEWORK_RULES, T0, hours
 
 PRINCIPALS = {
@@ -160,17 +160,41 @@ def test_no_token_and_a_revoked_token_get_401(
         assert response.headers["www-authenticate"].startswith("Bearer")
 
 
-def test_a_revoked_token_is_refused_from_then_on(db_url: str) -> None:
+def test_a_revoked_token_is_refused_once_the_token_cache_asks_again(db_url: str) -> None:
     engine, tokens = bootstrap.open_service(None, db_url)
     try:
         secret, info = tokens.create(Principal("平台", "platform"), T0)
-        with TestClient(create_app(engine, tokens)) as client:
+        app = create_app(engine, tokens)
+        ticks = [100.0]
+        app.state.token_cache = TokenCache(tokens, TOKEN_TTL, monotonic=lambda: ticks[0])
+        with TestClient(app) as client:
             auth = {"Authorization": f"Bearer {secret}"}
             assert client.get("/api/queue", headers=auth).status_code == 200
             tokens.revoke(info.id, T0 + hours(1))
+            ticks[0] += TOKEN_TTL - 0.1  # still trusted: no look-up yet
+            assert client.get("/api/queue", headers=auth).status_code == 200
+            ticks[0] += 0.1  # the TTL is up: the store is asked, and says revoked
             response = client.get("/api/queue", headers=auth)
             assert response.status_code == 401
             assert response.json()["detail"] == "the token is unknown, revoked or expired"
+            ticks[0] += 1000  # and it stays refused (a revoked token is not remembered)
+            client.cookies.set("escalation_token", secret)  # the console's login cookie
+            home = client.get("/")
+            assert home.status_code == 200
+            assert 'name="token"' in home.text and "/logout" not in home.text
+    finally:
+        engine.shutdown()
+
+
+def test_with_no_token_ttl_a_revocation_is_seen_at_once(db_url: str) -> None:
+    engine, tokens = bootstrap.open_service(None, db_url)
+    try:
+        secret, info = tokens.create(Principal("平台", "platform"), T0)
+        with TestClient(create_app(engine, tokens, token_ttl=0)) as client:
+            auth = {"Authorization": f"Bearer {secret}"}
+            assert client.get("/api/queue", headers=auth).status_code == 200
+            tokens.revoke(info.id, T0 + hours(1))
+            assert client.get("/api/queue", headers=auth).status_code == 401
     finally:
         engine.shutdown()
 

@@ -176,7 +176,7 @@ def tokens_revoke(
     token_id: Annotated[str, typer.Argument(help="The token's id (see tokens list).")],
     db: DbOption = DEFAULT_URL,
 ) -> None:
-    """Revoke a token: requests with it get 401 from then on."""
+    """Revoke a token: requests with it get 401 (a running service: within 5 seconds)."""
     storage, tokens = bootstrap.open_tokens(db)
     with storage:
         info = tokens.revoke(token_id, datetime.now(UTC))
