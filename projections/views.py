@@ -28,7 +28,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from projections.departments import summons
-from projections.disputes import disputes, timeline
+from projections.disputes import casework, disputes, timeline
 
 RISK_COLOURS = {"high": "red", "medium": "yellow", "low": "blue"}
 
@@ -57,6 +57,7 @@ class QueueItem:
     elevated: bool
     escalations: int
     updated_at: datetime | None
+    leader: str | None = None  # 领导包保: the leader answering for the case
 
     @property
     def colour(self) -> str:
@@ -70,12 +71,17 @@ class QueueItem:
 def queue(session: Session, *, unit: str | None = None, tier: str | None = None) -> list[QueueItem]:
     """The open disputes now, at ``unit`` and/or ``tier``, earliest due first."""
     d = disputes.c
-    query = select(disputes).where(d.status == "open")
+    query = _with_leader().where(d.status == "open")
     if unit is not None:
         query = query.where(d.unit == unit)
     if tier is not None:
         query = query.where(d.tier == tier)
     return [_queue_item(row, row.id) for row in session.execute(query.order_by(d.due_at, d.id))]
+
+
+def _with_leader() -> Any:
+    """The disputes' rows with their leader (from the casework table, if any)."""
+    return select(disputes, casework.c.leader).outerjoin(casework, casework.c.id == disputes.c.id)
 
 
 def follow_ups(
@@ -86,7 +92,7 @@ def follow_ups(
     Each item's ``due_at`` is when its follow-up is due (not the tier's time limit).
     """
     d = disputes.c
-    query = select(disputes).where(d.status == "settled")
+    query = _with_leader().where(d.status == "settled")
     if unit is not None:
         query = query.where(d.unit == unit)
     if tier is not None:
@@ -99,8 +105,33 @@ def queue_at(
     session: Session, instant: datetime, *, unit: str | None = None, tier: str | None = None
 ) -> list[QueueItem]:
     """The open disputes as they stood at ``instant`` (business time), earliest due first."""
-    rows = open_rows(session, instant, unit=unit, tier=tier)
-    return [_queue_item(row, row.dispute_id) for row in rows]
+    rows = list(open_rows(session, instant, unit=unit, tier=tier))
+    leaders = leaders_at(session, instant, [row.dispute_id for row in rows])
+    return [
+        replace(_queue_item(row, row.dispute_id), leader=leaders.get(row.dispute_id))
+        for row in rows
+    ]
+
+
+def leaders_at(session: Session, instant: datetime, ids: list[UUID]) -> dict[UUID, str]:
+    """The leader each dispute had at ``instant`` (its last 领导包保 by then)."""
+    t = timeline.c
+    found: dict[UUID, str] = {}
+    for start in range(0, len(ids), 500):  # bounded IN lists
+        query = (
+            select(t.dispute_id, t.detail)
+            .where(
+                t.event == "LeaderAssigned",
+                t.occurred_at <= instant,
+                t.dispute_id.in_(ids[start : start + 500]),
+            )
+            .order_by(t.dispute_id, t.version)
+        )
+        for dispute_id, detail in session.execute(query):
+            leader = json.loads(detail).get("leader")
+            if isinstance(leader, str):
+                found[dispute_id] = leader
+    return found
 
 
 def valid_at(instant: datetime) -> ColumnElement[bool]:
@@ -141,6 +172,7 @@ def _queue_item(row: Any, dispute_id: UUID) -> QueueItem:
         elevated=row.elevated,
         escalations=row.escalations,
         updated_at=row.updated_at,
+        leader=getattr(row, "leader", None),
     )
 
 
@@ -148,7 +180,7 @@ def department_queue(session: Session, department: str) -> list[QueueItem]:
     """The open disputes ``department`` was summoned to (吹哨报到), earliest due first."""
     d = disputes.c
     summoned = select(summons.c.dispute_id).where(summons.c.department == department)
-    query = select(disputes).where(d.status == "open", d.id.in_(summoned))
+    query = _with_leader().where(d.status == "open", d.id.in_(summoned))
     return [_queue_item(row, row.id) for row in session.execute(query.order_by(d.due_at, d.id))]
 
 

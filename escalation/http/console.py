@@ -31,7 +31,7 @@ from escalation.application.reviews import build_review, previous_period, render
 from escalation.application.whatif.report_html import html_report
 from escalation.application.whatif.rule_diff import diff_rules
 from escalation.application.whatif.simulate import simulate
-from escalation.errors import EscalationError, Forbidden, InvalidInput
+from escalation.errors import EscalationError, Forbidden, InvalidInput, shown
 from escalation.http.api import department_queue_allowed
 from escalation.http.auth import COOKIE, TokenCache, may, require, token_of
 from escalation.http.problems import TooLarge, Unauthorized, status_of
@@ -90,10 +90,15 @@ def _who(request: Request) -> Principal | None:
 
 def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
     lang = _lang(request)
+    rules = _engine(request).rules
+
+    def label(kind: str, code: str | None) -> str:  # codes as people read them
+        return rules.label(kind, code, english=lang == "en")
+
     response = templates.TemplateResponse(
         request,
         name,
-        {"t": TEXTS[lang], "lang": lang, "who": _who(request), **context},
+        {"t": TEXTS[lang], "lang": lang, "who": _who(request), "label": label, **context},
         status_code=status,
     )
     if request.query_params.get("lang") in LANGS:
@@ -112,8 +117,16 @@ def _engine(request: Request) -> EscalationEngine:
 
 
 def _local(engine: EscalationEngine) -> Any:
+    """Times as people read them: in the rule book's zone, with its offset."""
     zone = ZoneInfo(engine.rules.calendar.timezone)
-    return lambda v: v.astimezone(zone).strftime("%Y-%m-%d %H:%M") if v else "—"
+
+    def local(value: datetime | None) -> str:
+        if value is None:
+            return "—"
+        iso = value.astimezone(zone).isoformat(sep=" ", timespec="minutes")
+        return f"{iso[:16]} {iso[16:]}"  # 2026-03-02 09:30 +08:00
+
+    return local
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -176,6 +189,7 @@ def queue(
         units=engine.rules.units,
         tiers=engine.rules.tiers,
         departments=engine.rules.departments,
+        leaders=engine.rules.leaders.people,
         department=department or "",
         unit=unit or "",
         tier=tier or "",
@@ -189,7 +203,9 @@ def _as_of(text: str | None, engine: EscalationEngine) -> datetime | None:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise InvalidInput(f"as of {text!r}: write a date and time like 2026-03-01T18:00") from None
+        raise InvalidInput(
+            f"as of {shown(text)}: write a date and time like 2026-03-01T18:00"
+        ) from None
     zone = ZoneInfo(engine.rules.calendar.timezone)
     return value if value.tzinfo is not None else value.replace(tzinfo=zone)
 
@@ -249,7 +265,7 @@ async def act(request: Request, dispute_id: UUID, operation: str) -> Response:
         return RedirectResponse("/", status_code=303)
     form = await request.form()
     if operation not in ACTIONS:
-        return _error(request, InvalidInput(f"no button {operation!r}"))
+        return _error(request, InvalidInput(f"no button {shown(operation)}"))
     values = {k: str(form.get(k, "")) for k in ACTIONS[operation]}
     if not values.get("department"):  # a department principal acts for its own
         values.pop("department", None)
@@ -328,7 +344,7 @@ def reviews(request: Request, kind: str = "weekly", period: str | None = None) -
         review = build_review(engine, kind, chosen, generated_at=engine.clock())
     except EscalationError as exc:
         return _error(request, exc)
-    return HTMLResponse(render_html(review))
+    return HTMLResponse(render_html(review, label=engine.rules.label))
 
 
 @router.post("/rules/candidate", response_class=HTMLResponse)

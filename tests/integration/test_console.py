@@ -138,3 +138,33 @@ def test_a_department_checks_in_through_its_button(db_url: str) -> None:
         assert engine.history(dispute)[-1].actor == "信访局"
     finally:
         engine.shutdown()
+
+
+def test_the_queue_shows_labels_local_times_and_the_leader_now_and_as_of(db_url: str) -> None:
+    from escalation.policies.rulebook import RuleBook
+    from tests.helpers import CASEWORK_RULES
+
+    rules = RuleBook.from_yaml(CASEWORK_RULES, source="casework.yaml")
+    engine, tokens = bootstrap.open_service(rules, db_url, clock=lambda: T0 + hours(30))
+    try:
+        dispute = engine.receive(
+            unit="c11", category="neighbour", source="walk_in", summary="漏水", received_at=T0
+        )
+        engine.assign_leader(dispute, leader="wang", plan="上门", actor="centre", at=T0 + hours(2))
+        token = tokens.create(PEOPLE["clerk"], T0)[0]
+        with TestClient(create_app(engine, tokens)) as client:
+            now = as_(client, token).get("/queue")
+            before = client.get("/queue", params={"as_of": "2026-03-02T09:30"})  # before 包保
+            after = client.get("/queue", params={"as_of": "2026-03-02T12:00"})
+            english = client.get("/queue", params={"lang": "en"})
+    finally:
+        engine.shutdown()
+    row = now.text[now.text.index(f'data-id="{dispute}"') :]
+    row = row[: row.index("</tr>")]
+    assert '<td class="leader">王书记</td>' in row
+    assert rules.label("categories", "neighbour") in row  # the label, not the code
+    assert "neighbour" not in row
+    assert "+08:00" in row  # the due time in the rule book's zone, with its offset
+    assert '<td class="leader"></td>' in before.text
+    assert '<td class="leader">王书记</td>' in after.text
+    assert rules.label("tiers", "community", english=True) in english.text
