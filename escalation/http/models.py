@@ -141,14 +141,22 @@ class RulesText(BaseModel):
 
 class RulesDiff(BaseModel):
     model_config = _examples({"a": "0123456789abcdef", "b": "version: 1\n..."})
-    a: str = Field(description="A stored version (16 hex) or a rule book's YAML text.")
-    b: str = Field(description="A stored version (16 hex) or a rule book's YAML text.")
+    a: str = Field(
+        description="A stored version (16 hex) or a rule book's YAML text.", max_length=1_000_000
+    )
+    b: str = Field(
+        description="A stored version (16 hex) or a rule book's YAML text.", max_length=1_000_000
+    )
 
 
 class Simulate(RulesText):
     model_config = _examples({"rules": "version: 1\n...", "start": "2026-01-01", "limit": 20})
-    start: str | None = Field(None, description="Disputes received from this local day.")
-    end: str | None = Field(None, description="... up to this local day (also the horizon).")
+    start: str | None = Field(
+        None, description="Disputes received from this local day.", max_length=40
+    )
+    end: str | None = Field(
+        None, description="... up to this local day (also the horizon).", max_length=40
+    )
     limit: int = Field(20, ge=0, le=1000)
 
 
