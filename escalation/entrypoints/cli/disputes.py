@@ -407,8 +407,12 @@ def queue(
                 typer.echo(_dumps({f.name: getattr(item, f.name) for f in fields(item)}))
             return
         now = instant or datetime.now(UTC)
-        title = f"queue {unit or ''} {tier or ''} {department or ''}".strip()
-        title = " ".join(title.split()) + f": {len(items)} open"
+        named = [
+            engine.rules.label("units", unit) if unit else "",
+            engine.rules.label("tiers", tier) if tier else "",
+            engine.rules.label("departments", department) if department else "",
+        ]
+        title = " ".join(["queue", *(n for n in named if n)]) + f": {len(items)} open"
         if instant is not None:
             title += f" as it stood at {local_time(instant, zone)} ({zone.key})"
         book = engine.rules
