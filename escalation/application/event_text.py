@@ -164,7 +164,7 @@ def _leader_required(e: Any, detail: bool, show: Shown) -> str:
 
 
 def _leader_assigned(e: Any, detail: bool, show: Shown) -> str:
-    return f"leader {e.leader}" + (f": {e.plan}" if detail else "")
+    return f"leader {show.label('leaders', e.leader)}" + (f": {e.plan}" if detail else "")
 
 
 def _assessed(e: Any, detail: bool, show: Shown) -> str:

@@ -180,6 +180,7 @@ def test_labels_name_the_codes_people_read(casework_rules: RuleBook) -> None:
     assert describe(first["Assessed"], label=label) == "risk 高（红） by analyst (was 中（黄）)"
     assert describe(first["FollowedUp"], label=label) == "follow-up 案结事了 at 社区 c11"
     assert describe(first["Remanded"], label=label) == "remanded 区 d1 → 社区 c11"
+    assert describe(first["LeaderAssigned"], label=label) == "leader 王书记"  # leaders.people
 
 
 @given(name=st.text(alphabet="社区街道法院函ABC", min_size=1, max_size=8))

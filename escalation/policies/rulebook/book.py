@@ -346,11 +346,13 @@ class RuleBook:
         """How people read a code: its display name (``labels:``, else the built-in one).
 
         ``kind`` is one of ``LABEL_KINDS`` (categories, sources, tiers, notices,
-        outcomes, risks, departments, units). A code without a name shows as
-        itself; ``None`` as "-".
+        outcomes, risks, departments, units, leaders). A code without a name
+        shows as itself; ``None`` as "-".
         """
         if code is None:
             return "-"
+        if kind == "leaders":
+            return self.leaders.people.get(code, code)
         if kind == "units":
             unit = self.units.get(code)
             return unit.name if unit is not None else code

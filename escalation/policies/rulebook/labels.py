@@ -80,4 +80,4 @@ BUILT_IN: Final[Mapping[str, Mapping[str, tuple[str, str]]]] = MappingProxyType(
     }
 )
 #: The kinds of code a label is looked up for.
-LABEL_KINDS: Final[tuple[str, ...]] = (*BUILT_IN, "departments", "units")
+LABEL_KINDS: Final[tuple[str, ...]] = (*BUILT_IN, "departments", "units", "leaders")
