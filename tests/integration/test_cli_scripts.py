@@ -62,6 +62,8 @@ def test_receive_quiet_then_get_json(tmp_path: Path, db_url: str) -> None:
     figures = json.loads(result.output)
     assert (figures["received"], figures["period"]) == (1, "2026-03-01..2026-03-31")
     assert figures["received_by_category"] == {"family": 1}  # codes, for programs
+    alias = runner.invoke(app, ["figures", "--period", "2026-03", "--json", *common])
+    assert json.loads(alias.output) == figures  # `figures` is `report` by its other name
 
 
 def test_times_people_read_carry_the_zones_offset(tmp_path: Path, db_url: str) -> None:

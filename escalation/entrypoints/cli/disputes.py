@@ -599,6 +599,10 @@ def report(
             write_html(html_out, period_html(figures, title, days, series, engine.rules.label))
 
 
+# `escalation figures` is what people look for first; the same command as `report`.
+app.command("figures", help="The figures of a period: the same command as `report`.")(report)
+
+
 def _record(
     db: str,
     rules: Path | None,
