@@ -66,6 +66,8 @@ ACTIONS: dict[str, tuple[str, ...]] = {
 MAX_CANDIDATE = 262_144
 #: The console lists red cases first, then yellow, then blue; earliest due first within each.
 COLOUR_ORDER = {"red": 0, "yellow": 1, "blue": 2}
+#: The label kind of each field with choices.
+KINDS = {"outcome": "outcomes", "notice": "notices", "level": "risks"}
 CHOICES = {
     ("mediate", "outcome"): MEDIATION_OUTCOMES,
     ("close", "outcome"): CLOSE_OUTCOMES,
@@ -235,6 +237,7 @@ def dispute(request: Request, dispute_id: UUID) -> Response:
         rows=rows,
         actions=actions,
         choices=CHOICES,
+        kinds=KINDS,
         local=_local(engine),
         report=who.sees_personal,
         message=request.query_params.get("done", ""),

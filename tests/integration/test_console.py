@@ -59,6 +59,9 @@ def test_a_clerk_sees_personal_fields_and_buttons_an_auditor_neither(console: An
     page = as_(client, secrets["clerk"]).get(f"/d/{dispute}")
     assert "SECRET-SUMMARY" in page.text
     assert 'id="do-mediate"' in page.text
+    # Labels people read, codes in the form values the engine takes.
+    assert "<td>邻里纠纷</td>" in page.text
+    assert '<option value="failed">调解未成</option>' in page.text
     assert "/report" in page.text
     page = as_(client, secrets["auditor"]).get(f"/d/{dispute}")
     assert page.status_code == 200
