@@ -104,7 +104,7 @@ def test_commands_queue_history_and_reports(tmp_path: Path, rules_file: Path, db
     assert dispute[:8] in run("queue", "s1", *common)
     past = run("queue", "c11", "--as-of", "2026-03-02T09:30:00+08:00", *common)
     assert "1 open" in past
-    assert "queue Community 1-1: 0 open" in run("queue", "c11", *common)  # the unit's name
+    assert "queue Community 1-1 (c11): 0 open" in run("queue", "c11", *common)  # name and code
     assert "rebuilt from" in run("rebuild", *common)
     html = tmp_path / "r.html"
     report = run("report", "--period", "2026-03", "--html", str(html), *common)

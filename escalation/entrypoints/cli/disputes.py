@@ -408,7 +408,7 @@ def queue(
             return
         now = instant or datetime.now(UTC)
         named = [
-            engine.rules.label("units", unit) if unit else "",
+            f"{engine.rules.label('units', unit)} ({unit})" if unit else "",
             engine.rules.label("tiers", tier) if tier else "",
             engine.rules.label("departments", department) if department else "",
         ]
