@@ -79,6 +79,16 @@ def test_queue_of_a_stale_store_offers_its_last_day(common: list[str]) -> None:
     assert "婚姻家事纠纷" in out and "社区" in out  # labels for people
 
 
+def test_follow_ups_of_a_stale_store_name_its_last_day(common: list[str]) -> None:
+    dispute = receive(common, "--at", "2026-03-02T09:00:00+0800")
+    at = ("--at", "2026-03-02T10:00:00+0800")
+    run("mediate", dispute, "--outcome", "resolved", "--mediator", "m", *at, *common)
+    out = run("follow-ups", *common)
+    assert "1 settled" in out
+    assert f"{HINT}; the store's last event is of 2026-03-02" in out
+    assert widest(out) <= 80
+
+
 def test_queue_of_a_store_in_use_gives_no_hint(common: list[str]) -> None:
     receive(common)  # now
     out = run("queue", *common)

@@ -36,6 +36,14 @@ def as_of_hint(newest: datetime | None, now: datetime, zone: ZoneInfo) -> str | 
     return f"hint: overdue is judged against today; the store's last day: --as-of {day}"
 
 
+def last_day_hint(newest: datetime | None, now: datetime, zone: ZoneInfo) -> str | None:
+    """For lists without ``--as-of`` (follow-ups): the store's last day, when it is stale."""
+    if newest is None or now - newest <= STALE_AFTER:
+        return None
+    day = newest.astimezone(zone).date().isoformat()
+    return f"hint: overdue is judged against today; the store's last event is of {day}"
+
+
 def untended(session: Session, horizon: datetime) -> int:
     """Open disputes whose next time-driven action fell due by ``horizon`` unapplied.
 

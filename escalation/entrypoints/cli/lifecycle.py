@@ -16,6 +16,7 @@ from rich.text import Text
 
 from escalation.application.engine import DEFAULT_URL
 from escalation.entrypoints.cli.disputes import _record
+from escalation.entrypoints.cli.hints import last_day_hint, newest_event_at
 from escalation.entrypoints.cli.options import (
     COLOURS,
     AtOption,
@@ -23,6 +24,7 @@ from escalation.entrypoints.cli.options import (
     RulesOption,
     app,
     console,
+    errors,
     local_time,
     open_engine,
     zone_of,
@@ -120,6 +122,10 @@ def follow_ups(
                 due,
             )
         console.print(table)
+        with engine.store.reading() as session:
+            hint = last_day_hint(newest_event_at(session), now, zone)
+        if hint is not None:
+            errors.print(hint, markup=False, highlight=False)
 
 
 @app.command()
