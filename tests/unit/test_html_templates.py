@@ -108,14 +108,25 @@ def test_the_environment_escapes_and_refuses_unknown_names() -> None:
         render("audit_report.html.j2", title="t")  # the rest of its context is required
 
 
-def test_every_template_is_package_data() -> None:
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    globs = config["tool"]["setuptools"]["package-data"]["escalation.application"]
-    folder = SOURCE / "application"
+@pytest.mark.parametrize(
+    "package", ["escalation.application", "escalation.application.papers", "escalation.http"]
+)
+def test_every_template_is_package_data(package: str) -> None:
+    """Each templates folder is a data package of the wheel, every file in it matched."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]
+    data = f"{package}.templates"
+    assert data in config["setuptools"]["packages"]
+    folder = ROOT.joinpath(*data.split("."))
+    globs = config["setuptools"]["package-data"][data]
     shipped = {p for g in globs for p in folder.glob(g)}
-    templates = set((folder / "templates").iterdir())
+    templates = {p for p in folder.iterdir() if p.is_file()}
     assert templates and templates <= shipped
-    assert {Path(n).name for n in environment().list_templates()} == {p.name for p in templates}
+
+
+def test_the_report_environment_knows_every_report_template() -> None:
+    folder = SOURCE / "application" / "templates"
+    names = {p.name for p in folder.iterdir() if p.is_file()}
+    assert {Path(n).name for n in environment().list_templates()} == names
 
 
 @given(st.integers(min_value=0, max_value=10**9), st.integers(min_value=2, max_value=12))
