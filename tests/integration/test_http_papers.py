@@ -125,3 +125,16 @@ def test_bad_paper_requests_are_refused_plainly(
     assert found.headers["content-type"] == "application/problem+json"
     assert words in found.json()["detail"]
     assert "楼上漏水" not in found.text
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "2026-02-30", "x" * 5000])
+def test_a_day_out_of_range_or_not_a_date_is_refused(
+    client: tuple[TestClient, dict[str, str]], day: str
+) -> None:
+    c, auth = client
+    found = c.get(
+        "/api/papers", params={"unit": "c11", "date": day}, headers={"Authorization": auth["clerk"]}
+    )
+    assert found.status_code == 422, found.text
+    assert found.headers["content-type"] == "application/problem+json"
+    assert found.json()["kind"] == "InvalidInput"

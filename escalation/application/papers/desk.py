@@ -36,7 +36,7 @@ from escalation.application.papers.render import (
 )
 from escalation.application.periods import end_of_day
 from escalation.errors import InvalidInput, UnknownDispute
-from escalation.policies.inputs import require_known
+from escalation.policies.inputs import EARLIEST, LATEST, require_known
 from projections.disputes import timeline
 
 #: The events that give a paper (timeline names), for a day's letters.
@@ -159,6 +159,11 @@ class PaperDesk:
     def day(self, unit: str, day: date) -> list[Paper]:
         """The letters and slips ``unit``'s centre sends on a local day, in time order."""
         require_known("unit", unit, self.rules.units)
+        if not EARLIEST.date() < day < LATEST.date():  # a dispute's times lie in between
+            raise InvalidInput(
+                f"date {day.isoformat()} is out of range: give a day between "
+                f"{EARLIEST.date()} and {LATEST.date()}"
+            )
         if self.scoped is not None:
             self.scoped.require("history")
             if not self.scoped.scope.covers_unit(unit):
