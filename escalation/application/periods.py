@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from escalation.errors import InvalidInput, shown
+from escalation.policies.inputs import EARLIEST, LATEST
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -32,7 +33,13 @@ class Period:
     @classmethod
     def parse(cls, text: str) -> Period:
         """``2026-09-03``, ``2026-W36``, ``2026-09``, ``2026-Q3`` or ``2026-09-01..2026-09-30``."""
-        text = text.strip()
+        period = cls._parse(text.strip())
+        in_range(period.first)
+        in_range(period.last)
+        return period
+
+    @classmethod
+    def _parse(cls, text: str) -> Period:
         try:
             if ".." in text:
                 a, b = text.split("..", 1)
@@ -53,8 +60,8 @@ class Period:
             return cls(day, day)
         except ValueError as exc:
             raise InvalidInput(
-                f"period {text!r} not understood ({exc}); use 2026-09-03, 2026-W36, 2026-09, "
-                "2026-Q3 or 2026-09-01..2026-09-30"
+                f"period {shown(text)} not understood ({exc}); use 2026-09-03, 2026-W36, "
+                "2026-09, 2026-Q3 or 2026-09-01..2026-09-30"
             ) from None
 
     def bounds(self, timezone: str) -> tuple[datetime, datetime]:
@@ -109,8 +116,19 @@ def _year_back(day: date) -> date:
     return day.replace(year=day.year - 1, day=min(day.day, 28 if day.month == 2 else day.day))
 
 
+def in_range(day: date) -> date:
+    """``day``, if a dispute's times may fall on it (else InvalidInput, not an overflow)."""
+    if not EARLIEST.date() <= day < LATEST.date():
+        raise InvalidInput(
+            f"{day.isoformat()} is out of range: give a day from {EARLIEST.date()} "
+            f"up to {LATEST.date()}"
+        )
+    return day
+
+
 def end_of_day(day: date, timezone: str) -> datetime:
     """The last instant of a local day, in UTC (``--as-of 2026-03-03`` means its close)."""
+    in_range(day)
     midnight = datetime.combine(day + timedelta(days=1), time(0), ZoneInfo(timezone))
     return (midnight - timedelta(microseconds=1)).astimezone(UTC)
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from escalation.application.periods import Period
 from escalation.entrypoints.cli import app
-from escalation.errors import InvalidInput
+from escalation.errors import EscalationError, InvalidInput
 from tests.helpers import SMALL_RULES
 
 runner = CliRunner(env={"COLUMNS": "250"})
@@ -153,3 +153,30 @@ def test_bad_periods_are_clear() -> None:
         Period.parse("September")
     with pytest.raises(InvalidInput, match="before it starts"):
         Period.parse("2026-09-10..2026-09-01")
+
+
+@pytest.mark.parametrize("text", ["0001-01", "9999-12", "9999-12-31", "1999-12-31..2026-01-01"])
+def test_periods_beyond_the_engines_times_are_refused_not_overflowed(text: str) -> None:
+    with pytest.raises(InvalidInput, match="out of range"):
+        Period.parse(text)
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("tick", "--at", "9999-12-31"), "out of range"),
+        (("figures", "--period", "0001-01"), "out of range"),
+        (("papers", "--unit", "c11", "--date", "9999-12-31"), "out of range"),
+        (("queue", "--as-of", "9999-12-31"), "--as-of"),
+    ],
+)
+def test_far_dates_on_the_command_line_are_one_clear_error(
+    tmp_path: Path, args: tuple[str, ...], words: str
+) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(SMALL_RULES, encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'far.db'}"
+    result = CliRunner().invoke(app, [*args, "--db", db, "--rules", str(rules)])
+    # One EscalationError, which `escalation` prints as one line (not an OverflowError).
+    assert isinstance(result.exception, EscalationError)
+    assert words in str(result.exception)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -34,9 +34,9 @@ from escalation.application.papers.render import (
     number_text,
     pdf_of,
 )
-from escalation.application.periods import end_of_day
+from escalation.application.periods import Period, in_range
 from escalation.errors import InvalidInput, UnknownDispute
-from escalation.policies.inputs import EARLIEST, LATEST, require_known
+from escalation.policies.inputs import require_known
 from projections.disputes import timeline
 
 #: The events that give a paper (timeline names), for a day's letters.
@@ -159,23 +159,17 @@ class PaperDesk:
     def day(self, unit: str, day: date) -> list[Paper]:
         """The letters and slips ``unit``'s centre sends on a local day, in time order."""
         require_known("unit", unit, self.rules.units)
-        if not EARLIEST.date() < day < LATEST.date():  # a dispute's times lie in between
-            raise InvalidInput(
-                f"date {day.isoformat()} is out of range: give a day between "
-                f"{EARLIEST.date()} and {LATEST.date()}"
-            )
         if self.scoped is not None:
             self.scoped.require("history")
             if not self.scoped.scope.covers_unit(unit):
                 raise self.scoped.forbidden(f"read the letters of {unit}")
-        start = end_of_day(day - timedelta(days=1), self.rules.calendar.timezone)
-        end = end_of_day(day, self.rules.calendar.timezone)
+        start, end = Period(in_range(day), day).bounds(self.rules.calendar.timezone)
         t = timeline.c
         self.engine.catch_up()
         with self.engine.store.reading() as session:
             rows = session.execute(
                 select(t.dispute_id, t.version)
-                .where(t.occurred_at > start, t.occurred_at <= end, t.event.in_(PAPER_EVENTS))
+                .where(t.occurred_at >= start, t.occurred_at < end, t.event.in_(PAPER_EVENTS))
                 .order_by(t.occurred_at, t.dispute_id, t.version)
             ).all()
         wanted: dict[UUID, set[int]] = {}
