@@ -88,6 +88,21 @@ def decided_by(event: Dispute.Event) -> str | None:
 _NO_RULE_FIELD = object()
 
 
+def local_time(
+    value: datetime | None, zone: ZoneInfo, *, seconds: bool = False, none: str = "-"
+) -> str:
+    """A time as people read it: in the rule book's zone, with its offset (2026-03-02 09:30 +08:00).
+
+    Never a bare local time, a ``Z`` or a zone abbreviation (CST is three zones).
+    """
+    if value is None:
+        return none
+    local = value.astimezone(zone)
+    offset = local.strftime("%z") or "+0000"
+    shown = local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return f"{shown} {offset[:3]}:{offset[3:]}"
+
+
 @dataclass(frozen=True)
 class Shown:
     """How a line names codes (``label``) and shows times (in ``zone``, else UTC)."""
@@ -98,9 +113,7 @@ class Shown:
     def when(self, at: datetime) -> str:
         if self.zone is None:
             return f"{at.astimezone(UTC):%Y-%m-%d %H:%M}Z"
-        local = at.astimezone(self.zone)
-        offset = local.strftime("%z") or "+0000"
-        return f"{local:%Y-%m-%d %H:%M} {offset[:3]}:{offset[3:]}"
+        return local_time(at, self.zone)
 
 
 def _at(e: Any, show: Shown) -> str:

@@ -27,6 +27,7 @@ from escalation.application.access import Principal
 from escalation.application.audit.report import dispute_report
 from escalation.application.audit.verify import verify as verify_log
 from escalation.application.engine import EscalationEngine
+from escalation.application.event_text import local_time
 from escalation.application.reviews import build_review, previous_period, render_html
 from escalation.application.whatif.report_html import html_report
 from escalation.application.whatif.rule_diff import diff_rules
@@ -121,14 +122,7 @@ def _engine(request: Request) -> EscalationEngine:
 def _local(engine: EscalationEngine) -> Any:
     """Times as people read them: in the rule book's zone, with its offset."""
     zone = ZoneInfo(engine.rules.calendar.timezone)
-
-    def local(value: datetime | None) -> str:
-        if value is None:
-            return "—"
-        iso = value.astimezone(zone).isoformat(sep=" ", timespec="minutes")
-        return f"{iso[:16]} {iso[16:]}"  # 2026-03-02 09:30 +08:00
-
-    return local
+    return lambda value: local_time(value, zone, none="—")
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -14,13 +14,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from tests.helpers import SMALL_RULES
-from tests.integration.test_http_service import free_port
+from tests.integration.test_http_service import free_port, wait_until_serving
 
 NAME = "欧阳金丝雀"
 PHONE = "13700001234"
@@ -58,16 +57,7 @@ def test_no_canary_in_the_services_logs_or_problems(tmp_path: Path) -> None:
     base = f"http://127.0.0.1:{port}"
     problems: list[httpx.Response] = []
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(base + "/openapi.json", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, "escalation http stopped"
-            assert time.monotonic() < deadline, "escalation http did not start"
-            time.sleep(0.1)
+        wait_until_serving(base, process)
         with httpx.Client(base_url=base, timeout=10) as client:
             made = client.post("/api/disputes", json=RECEIPT, headers=clerk)
             assert made.status_code == 201, made.text

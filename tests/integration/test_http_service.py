@@ -22,6 +22,20 @@ def free_port() -> int:
         return port
 
 
+def wait_until_serving(base: str, process: subprocess.Popen[bytes], within: float = 30) -> None:
+    """Wait for ``escalation http`` at ``base`` to answer; fail if it stops or is slow."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            if httpx.get(base + "/openapi.json", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        assert time.monotonic() < deadline, "escalation http did not start"
+        time.sleep(0.1)
+
+
 def test_http_serves_and_stops_cleanly_on_sigterm(tmp_path: Path, db_url: str) -> None:
     rules = tmp_path / "rules.yaml"
     rules.write_text(SMALL_RULES, encoding="utf-8")
@@ -41,16 +55,7 @@ def test_http_serves_and_stops_cleanly_on_sigterm(tmp_path: Path, db_url: str) -
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(base + "/openapi.json", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, process.stderr.read() if process.stderr else ""
-            assert time.monotonic() < deadline, "escalation http did not start"
-            time.sleep(0.1)
+        wait_until_serving(base, process)
         queue = httpx.get(base + "/api/queue", headers={"Authorization": f"Bearer {token}"})
         assert queue.status_code == 200
         assert queue.json() == []

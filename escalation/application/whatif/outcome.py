@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from escalation.aggregates import lifecycle
 from escalation.aggregates.dispute import Dispute
-from escalation.application.event_text import Labeller, codes
+from escalation.application.event_text import Labeller, codes, local_time
 
 # Fields that do not change what a decision *is*: bookkeeping, wording, and
 # the rule book hash (the candidate's differs even when it decides the same).
@@ -209,11 +209,7 @@ def _when_in(zone: ZoneInfo | None) -> Callable[[datetime], str]:
     if zone is None:
         return lambda at: f"{at:%Y-%m-%d %H:%M}Z"
 
-    def local(at: datetime) -> str:  # 2026-03-02 09:30 +08:00, as the CLI's tables
-        iso = at.astimezone(zone).isoformat(sep=" ", timespec="minutes")
-        return f"{iso[:16]} {iso[16:]}"
-
-    return local
+    return lambda at: local_time(at, zone)
 
 
 def _moves(moves: Sequence[Move], name: Labeller, when: Callable[[datetime], str]) -> str:

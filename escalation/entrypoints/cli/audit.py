@@ -44,14 +44,13 @@ from escalation.application.audit.timeline import timeline
 from escalation.application.audit.verify import verify as verify_log
 from escalation.application.audit.verify import verify_dispute
 from escalation.application.engine import DEFAULT_URL
-from escalation.application.event_text import describe
+from escalation.application.event_text import describe, local_time
 from escalation.entrypoints.cli.options import (
     DbOption,
     RulesOption,
     app,
     console,
     errors,
-    local_time,
     open_engine,
     progress_shown,
     rule_and_why,

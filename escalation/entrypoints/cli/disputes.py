@@ -24,7 +24,7 @@ from escalation.aggregates.dispute import Dispute
 from escalation.aggregates.state import DisputeState
 from escalation.application.audit.report import dispute_report
 from escalation.application.engine import DEFAULT_URL, EscalationEngine
-from escalation.application.event_text import describe, in_ladder_order
+from escalation.application.event_text import describe, in_ladder_order, local_time
 from escalation.application.figures_report import figures_table, period_html, units_table
 from escalation.application.periods import Period, end_of_day
 from escalation.entrypoints.cli.hints import as_of_hint, newest_event_at
@@ -36,7 +36,6 @@ from escalation.entrypoints.cli.options import (
     app,
     console,
     errors,
-    local_time,
     open_engine,
     progress_shown,
     rule_and_why,

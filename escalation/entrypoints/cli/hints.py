@@ -20,6 +20,7 @@ from projections.disputes import disputes, timeline
 
 #: A store quiet for longer than this is read as of its own last day (a weekend is not).
 STALE_AFTER = timedelta(days=1)
+_OVERDUE = "hint: overdue is judged against today"
 
 
 def newest_event_at(session: Session) -> datetime | None:
@@ -28,20 +29,23 @@ def newest_event_at(session: Session) -> datetime | None:
     return as_utc(newest) if newest is not None else None
 
 
-def as_of_hint(newest: datetime | None, now: datetime, zone: ZoneInfo) -> str | None:
-    """The ``--as-of`` of the store's last day, when its newest event is older than a day."""
+def stale_day(newest: datetime | None, now: datetime, zone: ZoneInfo) -> str | None:
+    """The store's last local day, when its newest event is older than ``STALE_AFTER``."""
     if newest is None or now - newest <= STALE_AFTER:
         return None
-    day = newest.astimezone(zone).date().isoformat()
-    return f"hint: overdue is judged against today; the store's last day: --as-of {day}"
+    return newest.astimezone(zone).date().isoformat()
+
+
+def as_of_hint(newest: datetime | None, now: datetime, zone: ZoneInfo) -> str | None:
+    """The ``--as-of`` of the store's last day, when the store is stale."""
+    day = stale_day(newest, now, zone)
+    return None if day is None else f"{_OVERDUE}; the store's last day: --as-of {day}"
 
 
 def last_day_hint(newest: datetime | None, now: datetime, zone: ZoneInfo) -> str | None:
     """For lists without ``--as-of`` (follow-ups): the store's last day, when it is stale."""
-    if newest is None or now - newest <= STALE_AFTER:
-        return None
-    day = newest.astimezone(zone).date().isoformat()
-    return f"hint: overdue is judged against today; the store's last event is of {day}"
+    day = stale_day(newest, now, zone)
+    return None if day is None else f"{_OVERDUE}; the store's last event is of {day}"
 
 
 def untended(session: Session, horizon: datetime) -> int:

@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from escalation.application.engine import DEFAULT_URL
+from escalation.application.event_text import local_time
 from escalation.entrypoints.cli.disputes import _record
 from escalation.entrypoints.cli.hints import last_day_hint, newest_event_at
 from escalation.entrypoints.cli.options import (
@@ -25,7 +26,6 @@ from escalation.entrypoints.cli.options import (
     app,
     console,
     errors,
-    local_time,
     open_engine,
     zone_of,
 )

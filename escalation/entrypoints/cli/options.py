@@ -20,6 +20,7 @@ from rich.text import Text
 from escalation import bootstrap
 from escalation.adapters.logs import configure_logging
 from escalation.application.engine import EscalationEngine
+from escalation.application.event_text import local_time
 from escalation.policies.rulebook import RuleBook
 from escalation.progress import Progress
 
@@ -80,21 +81,6 @@ def open_engine(db: str, rules: Path | None) -> EscalationEngine:
 def zone_of(engine: EscalationEngine) -> ZoneInfo:
     """The rule book's time zone, in which every command shows times."""
     return ZoneInfo(engine.rules.calendar.timezone)
-
-
-def local_time(
-    value: datetime | None, zone: ZoneInfo, *, seconds: bool = False, none: str = "-"
-) -> str:
-    """A time as people read it: in the rule book's zone, with its offset (2026-03-02 09:30 +08:00).
-
-    Never a bare local time, a ``Z`` or a zone abbreviation (CST is three zones).
-    """
-    if value is None:
-        return none
-    local = value.astimezone(zone)
-    offset = local.strftime("%z") or "+0000"
-    shown = local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
-    return f"{shown} {offset[:3]}:{offset[3:]}"
 
 
 #: A UTC time as decisions write it in their reasons (``due 2026-03-09T16:00:00+00:00``).

@@ -21,6 +21,7 @@ from rich.table import Table
 from escalation.adapters.store import DisputeLog
 from escalation.aggregates.dispute import Dispute
 from escalation.application.engine import DEFAULT_URL
+from escalation.application.event_text import local_time
 from escalation.application.rulebook_registry import in_flight_mode
 from escalation.application.whatif.compare import timeline
 from escalation.application.whatif.open_disputes import forecast
@@ -46,7 +47,6 @@ from escalation.entrypoints.cli.options import (
     app,
     console,
     errors,
-    local_time,
     progress_shown,
     rules_app,
     write_html,

@@ -22,7 +22,7 @@ from rich.text import Text
 
 from escalation.adapters.logs import configure_logging, get_logger
 from escalation.application.engine import DEFAULT_URL
-from escalation.application.event_text import Labeller, codes
+from escalation.application.event_text import Labeller, codes, local_time
 from escalation.application.figures_report import pct
 from escalation.application.periods import Period
 from escalation.application.reviews import (
@@ -37,7 +37,6 @@ from escalation.entrypoints.cli.options import (
     RulesOption,
     app,
     console,
-    local_time,
     open_engine,
 )
 from escalation.entrypoints.scheduler import (
